@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "libskiff/utils.h"
+
+static const struct cli_option *find_long(const struct cli_option *opts, const char *name,
+					  size_t len)
+{
+	for (; opts && opts->name; opts++)
+		if (strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
+			return opts;
+	return NULL;
+}
+
+static const struct cli_option *find_short(const struct cli_option *opts, char c)
+{
+	for (; opts && opts->name; opts++)
+		if (opts->short_name == c)
+			return opts;
+	return NULL;
+}
+
+/* Handles one argument that starts with '-'; *i may advance past a value. */
+static int parse_one(const char *cmd, const struct cli_option *opts, int argc, char **argv,
+		     int *i, cli_option_fn fn, void *data, struct skiff_error **err)
+{
+	const char *arg = argv[*i];
+	const char *name = arg + 1, *eq, *value = NULL;
+	const struct cli_option *opt;
+	size_t len;
+
+	if (*name == '-')
+		name++;
+	eq = strchr(name, '=');
+	len = eq ? (size_t)(eq - name) : strlen(name);
+	opt = find_long(opts, name, len);
+	if (opt == NULL && len == 1 && arg[1] != '-')
+		opt = find_short(opts, name[0]);
+	if (opt == NULL)
+		return error_set(err, 0, "%s: unknown option `%.*s` (see `skiff %s --help`)", cmd,
+				 (int)(len + (size_t)(name - arg)), arg, cmd);
+	if (eq)
+		value = eq + 1;
+	else if (opt->has_arg) {
+		if (*i + 1 >= argc)
+			return error_set(err, 0, "%s: option `--%s` needs a value", cmd, opt->name);
+		value = argv[++*i];
+	}
+	if (!opt->has_arg && value && opt->id == CLI_HELP_ID)
+		return error_set(err, 0, "%s: option `--help` takes no value", cmd);
+	return fn(data, opt->id, value, err);
+}
+
+int cli_parse(const char *cmd, const struct cli_option *opts, enum cli_mode mode, int argc,
+	      char **argv, cli_option_fn fn, void *data, int *npos, struct skiff_error **err)
+{
+	int n = 0, i;
+
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0') {
+			argv[n++] = argv[i];
+			if (mode == CLI_STOP_AT_FIRST || (mode == CLI_STOP_AFTER_FIRST && n == 1)) {
+				i++;
+				break;
+			}
+			continue;
+		}
+		if (parse_one(cmd, opts, argc, argv, &i, fn, data, err) < 0)
+			return -1;
+	}
+	for (; i < argc; i++)
+		argv[n++] = argv[i];
+	*npos = n;
+	return 0;
+}
+
+int cli_bool(const char *value, bool *out, const char *name, struct skiff_error **err)
+{
+	if (value == NULL || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*out = true;
+	else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*out = false;
+	else
+		return error_set(err, 0, "--%s: expected true or false, got `%s`", name, value);
+	return 0;
+}
+
+int cli_uint(const char *value, unsigned long long *out, const char *name,
+	     struct skiff_error **err)
+{
+	char *end;
+
+	errno = 0;
+	if (value == NULL || *value == '\0' || *value == '-')
+		goto bad;
+	*out = strtoull(value, &end, 10);
+	if (errno == 0 && *end == '\0')
+		return 0;
+bad:
+	return error_set(err, 0, "--%s: expected an unsigned integer, got `%s`", name,
+			 value ? value : "");
+}
+
+void cli_print_help(const struct cli_command *cmd)
+{
+	printf("usage: skiff %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+	if (cmd->options && cmd->options->name)
+		printf("\noptions:\n");
+	for (const struct cli_option *o = cmd->options; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof(left), "%s%c%s--%s%s", o->short_name ? "-" : "",
+			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+			 o->has_arg ? " VALUE" : "");
+		printf("  %-32s %s\n", o->short_name ? left : left + 2, o->help);
+	}
+}
+
+int cli_want_args(const struct cli_command *cmd, int npos, int min, int max,
+		  struct skiff_error **err)
+{
+	if (npos < min)
+		return error_set(err, 0, "%s: missing argument (usage: skiff %s %s)", cmd->name,
+				 cmd->name, cmd->usage);
+	if (max >= 0 && npos > max)
+		return error_set(err, 0, "%s: too many arguments (usage: skiff %s %s)", cmd->name,
+				 cmd->name, cmd->usage);
+	return 0;
+}

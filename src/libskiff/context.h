@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_CONTEXT_H
+#define SKIFF_CONTEXT_H
+
+#include <stdbool.h>
+
+/* The global options every subcommand sees (runc's, plus crun's --cgroup-manager). */
+struct skiff_context {
+	const char *root;           /* state root, default /run/skiff */
+	const char *log;            /* --log FILE */
+	const char *log_format;     /* text | json */
+	bool debug;
+	bool systemd_cgroup;
+	const char *rootless;       /* true | false | auto */
+	const char *cgroup_manager; /* cgroupfs | disabled */
+};
+
+#define SKIFF_DEFAULT_ROOT "/run/skiff"
+
+#endif

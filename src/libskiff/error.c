@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "utils.h"
+
+int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || *err != NULL)
+		return -1;
+	*err = xcalloc(1, sizeof(**err));
+	(*err)->errnum = errnum;
+	va_start(ap, fmt);
+	if (vasprintf(&(*err)->msg, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return -1;
+}
+
+int error_wrap(struct skiff_error **err, const char *fmt, ...)
+{
+	cleanup_free char *prefix = NULL;
+	char *msg;
+	va_list ap;
+
+	if (err == NULL || *err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&prefix, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	msg = xasprintf("%s: %s", prefix, (*err)->msg);
+	free((*err)->msg);
+	(*err)->msg = msg;
+	return -1;
+}
+
+char *error_text(const struct skiff_error *err)
+{
+	if (err->errnum)
+		return xasprintf("%s: %s", err->msg, strerror(err->errnum));
+	return xstrdup(err->msg);
+}
+
+void error_free(struct skiff_error **err)
+{
+	if (*err == NULL)
+		return;
+	free((*err)->msg);
+	free(*err);
+	*err = NULL;
+}

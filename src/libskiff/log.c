@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "utils.h"
+
+static int log_file = -1;
+static bool log_json;
+static bool log_debug_on;
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+int log_init(const char *path, const char *format, bool debug, struct skiff_error **err)
+{
+	log_debug_on = debug;
+	if (format == NULL || strcmp(format, "text") == 0)
+		log_json = false;
+	else if (strcmp(format, "json") == 0)
+		log_json = true;
+	else
+		return error_set(err, 0, "--log-format: unknown format `%s` (expected text or json)",
+				 format);
+	if (path && *path) {
+		log_file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (log_file < 0)
+			return error_errno(err, "--log: open `%s`", path);
+	}
+	return 0;
+}
+
+int log_fd(void)
+{
+	return log_file;
+}
+
+static void json_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void write_record(enum log_level level, const char *msg)
+{
+	char stamp[64];
+	struct timespec ts;
+	struct tm tm;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return;
+	if (log_json) {
+		fprintf(f, "{\"level\":\"%s\",\"msg\":\"", level_names[level]);
+		json_escape(f, msg);
+		fprintf(f, "\",\"time\":\"%s\"}\n", stamp);
+	} else {
+		fprintf(f, "time=\"%s\" level=%s msg=\"", stamp, level_names[level]);
+		json_escape(f, msg);
+		fputs("\"\n", f);
+	}
+	fclose(f);
+	/* One write per record: O_APPEND keeps concurrent writers' records whole. */
+	if (write_all(log_file, buf, len) < 0) {
+		/* nothing better to do than drop it */
+	}
+	free(buf);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	cleanup_free char *msg = NULL;
+	va_list ap;
+
+	if (level == LOG_LEVEL_DEBUG && !log_debug_on)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	if (log_file >= 0)
+		write_record(level, msg);
+	if (log_file < 0 || level <= LOG_LEVEL_WARNING)
+		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "", msg);
+}
+
+void log_error(const struct skiff_error *err)
+{
+	cleanup_free char *text = error_text(err);
+	int saved = log_file;
+
+	if (log_file >= 0)
+		write_record(LOG_LEVEL_ERROR, text);
+	log_file = saved;
+	fprintf(stderr, "skiff: %s\n", text);
+}

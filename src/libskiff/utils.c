@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "utils.h"
+
+void cleanup_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void cleanup_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+void cleanup_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+void cleanup_strvp(char ***v)
+{
+	strv_free(*v);
+}
+
+void oom(void)
+{
+	fputs("skiff: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *r = strdup(s);
+	if (r == NULL)
+		oom();
+	return r;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	char *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&r, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return r;
+}
+
+void strv_free(char **v)
+{
+	if (v == NULL)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int read_fd_all(int fd, char **out, size_t *len, struct skiff_error **err)
+{
+	size_t cap = 4096, used = 0;
+	cleanup_free char *buf = xmalloc(cap);
+
+	for (;;) {
+		ssize_t n;
+		if (used + 1 >= cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + used, cap - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return error_errno(err, "read");
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	*out = steal_ptr(&buf);
+	return 0;
+}
+
+int read_file(const char *path, char **out, size_t *len, struct skiff_error **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "open `%s`", path);
+	if (read_fd_all(fd, out, len, err) < 0)
+		return error_wrap(err, "`%s`", path);
+	return 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		      struct skiff_error **err)
+{
+	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
+	cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return error_errno(err, "create `%s`", tmp);
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		error_errno(err, "write `%s`", tmp);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		error_errno(err, "rename `%s` to `%s`", tmp, name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err)
+{
+	cleanup_close int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(data);
+	ssize_t n;
+
+	if (fd < 0)
+		return error_errno(err, "open `%s`", path);
+	n = write(fd, data, len);
+	if (n < 0)
+		return error_errno(err, "write `%s` to `%s`", data, path);
+	if ((size_t)n != len)
+		return error_set(err, EIO, "short write of `%s` to `%s`", data, path);
+	return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode, struct skiff_error **err)
+{
+	cleanup_free char *copy = xstrdup(path);
+
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			return error_errno(err, "mkdir `%s`", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		return error_errno(err, "mkdir `%s`", copy);
+	return 0;
+}
+
+int parse_int64(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_UTILS_H
+#define SKIFF_UTILS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Scope-bound resources: early returns cannot leak. */
+void cleanup_freep(void *p);
+void cleanup_closep(int *fd);
+void cleanup_fclosep(FILE **f);
+void cleanup_strvp(char ***v);
+#define cleanup_free   __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close  __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_strv   __attribute__((cleanup(cleanup_strvp)))
+
+/* Hands ownership on: returns the value and clears the variable. */
+static inline int steal_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+#define steal_ptr(pp)                                                                              \
+	({                                                                                         \
+		__typeof__(*(pp)) _p = *(pp);                                                      \
+		*(pp) = NULL;                                                                      \
+		_p;                                                                                \
+	})
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+__attribute__((noreturn)) void oom(void);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void strv_free(char **v);
+size_t strv_len(char *const *v);
+
+bool str_has_prefix(const char *s, const char *prefix);
+
+/* Writes all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+/* Reads a whole file (or fd) into a NUL-terminated buffer. */
+int read_file(const char *path, char **out, size_t *len, struct skiff_error **err);
+int read_fd_all(int fd, char **out, size_t *len, struct skiff_error **err);
+/* Writes a file atomically: temp file in the same dir, fsync, rename. */
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		      struct skiff_error **err);
+/* Writes a short string to an existing file (sysfs, procfs, cgroupfs). */
+int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err);
+/* mkdir -p with the given mode. */
+int mkdir_p(const char *path, mode_t mode, struct skiff_error **err);
+/* Parses a base-10 integer that must take the whole string. */
+int parse_int64(const char *s, long long *out);
+
+#endif

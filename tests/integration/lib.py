@@ -1,0 +1,162 @@
+"""Shared pieces for skiff's integration tests: the binary, bundles, cleanup.
+
+Every test gets bundles built from Debian's static busybox plus the probe
+(tests/probe/probe), and a private state root.  cleanup_after_test()
+deletes every container a test made and removes its files, so a failing
+test leaves nothing behind either.
+"""
+import copy
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SKIFF = os.environ.get("SKIFF", os.path.join(TOP, "skiff"))
+PROBE = os.path.join(TOP, "tests", "probe", "probe")
+BUSYBOX = "/bin/busybox"
+WORK = tempfile.mkdtemp(prefix="skiff-test-", dir="/tmp")
+ROOT = f"/run/skiff-test-{os.getpid()}"
+
+_ids = itertools.count(1)
+_made_ids = []
+_made_dirs = []
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here; the message says why."""
+
+
+def skiff(*args, root=ROOT, input=None, timeout=60, env=None, stdin=None, cwd=None):
+    """Runs skiff with the test state root; returns CompletedProcess (text)."""
+    cmd = [SKIFF, "--root", root, *map(str, args)]
+    return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=stdin if input is None else None, cwd=cwd)
+
+
+def skiff_ok(*args, **kw):
+    r = skiff(*args, **kw)
+    assert r.returncode == 0, f"skiff {' '.join(map(str, args))} failed ({r.returncode}): {r.stderr}"
+    return r
+
+
+def new_id(prefix="t"):
+    cid = f"{prefix}{os.getpid()}-{next(_ids)}"
+    _made_ids.append(cid)
+    return cid
+
+
+def _template_rootfs():
+    path = os.path.join(WORK, "template-rootfs")
+    if os.path.isdir(path):
+        return path
+    if not os.path.exists(BUSYBOX):
+        raise Skip("busybox-static is not installed")
+    for d in ("bin", "proc", "dev", "sys", "tmp", "etc", "root", "run", "var"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    shutil.copy2(BUSYBOX, os.path.join(path, "bin", "busybox"))
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout.split()
+    for a in applets:
+        link = os.path.join(path, "bin", a)
+        if a != "busybox" and not os.path.lexists(link):
+            os.symlink("busybox", link)
+    if os.path.exists(PROBE):
+        shutil.copy2(PROBE, os.path.join(path, "bin", "probe"))
+    with open(os.path.join(path, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
+    with open(os.path.join(path, "etc", "group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    return path
+
+
+def default_config(args):
+    """A config like `runc spec` writes, independent of skiff's own generator."""
+    return {
+        "ociVersion": "1.2.0",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": list(args),
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {k: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                             for k in ("bounding", "effective", "permitted")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "skiff",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+        "linux": {
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                            "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                              "/proc/sysrq-trigger"],
+        },
+    }
+
+
+class Bundle:
+    """A bundle directory: rootfs copied from the template, config.json from a dict."""
+
+    def __init__(self, args=("true",), config=None, edit=None):
+        self.path = tempfile.mkdtemp(prefix="bundle-", dir=WORK)
+        _made_dirs.append(self.path)
+        self.rootfs = os.path.join(self.path, "rootfs")
+        shutil.copytree(_template_rootfs(), self.rootfs, symlinks=True)
+        self.config = copy.deepcopy(config) if config else default_config(args)
+        if edit:
+            edit(self.config)
+        self.write()
+
+    def write(self):
+        with open(os.path.join(self.path, "config.json"), "w") as f:
+            json.dump(self.config, f, indent=2)
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+
+def state(cid, root=ROOT):
+    r = skiff_ok("state", cid, root=root)
+    return json.loads(r.stdout)
+
+
+def mountinfo():
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f]
+
+
+def cleanup_after_test():
+    """Deletes every container and file the test made (a failing test too)."""
+    while _made_ids:
+        cid = _made_ids.pop()
+        if os.path.exists(SKIFF):
+            skiff("delete", "--force", cid)
+    while _made_dirs:
+        shutil.rmtree(_made_dirs.pop(), ignore_errors=True)
+
+
+def final_cleanup():
+    cleanup_after_test()
+    shutil.rmtree(WORK, ignore_errors=True)
+    if os.path.isdir(ROOT) and not os.listdir(ROOT):
+        os.rmdir(ROOT)
