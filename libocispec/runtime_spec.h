@@ -16,6 +16,15 @@
  * Unknown JSON fields are ignored; a wrong type or impossible value is an
  * error naming the field path: "config.json: process.rlimits[2].hard:
  * expected an unsigned integer".
+ *
+ * Input handling (see tests/unit/corpus/EXPECTED for every message):
+ *  - null reads as absent; JSON comments are accepted (yajl_tree allows them);
+ *  - integers must be written as integers (no 1.0, no 1e3) and fit their C type;
+ *  - a key repeated in any object the parser reads is an error:
+ *    "config.json: process.user: duplicate key "uid"";
+ *  - documents nested deeper than 64 levels, NUL bytes, malformed UTF-8
+ *    (overlong forms, surrogates, > U+10FFFF), "\u0000" and unpaired
+ *    surrogate escapes are refused as "invalid JSON: ... at line L, column C".
  */
 
 #include <stdbool.h>
@@ -283,6 +292,7 @@ struct oci_seccomp {
 struct oci_intel_rdt {
 	char *clos_id, *l3_cache_schema, *mem_bw_schema;
 	bool enable_cmt, enable_mbm;
+	char **schemata; /* whole lines for resctrl's schemata file */
 };
 
 struct oci_personality {
@@ -351,6 +361,48 @@ struct oci_state {
 	struct oci_map annotations;
 };
 
+/* ---- features (runtime-spec features.md, as `skiff features` prints it) ---- */
+
+/* For features that are just on/off; has_enabled false = unknown. */
+struct oci_features_enabled {
+	bool has_enabled, enabled;
+};
+
+struct oci_features_cgroup {
+	bool has_v1, has_v2, has_systemd, has_systemd_user, has_rdma;
+	bool v1, v2, systemd, systemd_user, rdma;
+};
+
+struct oci_features_seccomp {
+	bool has_enabled, enabled;
+	char **actions, **operators, **archs, **known_flags, **supported_flags;
+};
+
+struct oci_features_mount_extensions {
+	struct oci_features_enabled *idmap;
+};
+
+struct oci_features_memory_policy {
+	char **modes, **flags;
+};
+
+struct oci_features_linux {
+	char **namespaces, **capabilities;
+	struct oci_features_cgroup *cgroup;
+	struct oci_features_seccomp *seccomp;
+	struct oci_features_enabled *apparmor, *selinux, *intel_rdt, *net_devices;
+	struct oci_features_mount_extensions *mount_extensions;
+	struct oci_features_memory_policy *memory_policy;
+};
+
+struct oci_features {
+	char *oci_version_min, *oci_version_max; /* required */
+	char **hooks, **mount_options;
+	struct oci_map annotations;
+	char **potentially_unsafe_config_annotations;
+	struct oci_features_linux *linux_;
+};
+
 /*
  * Parsing.  `name` prefixes every error ("config.json").  On failure the
  * functions return NULL and set *err to a malloc'd one-line message.
@@ -367,14 +419,29 @@ struct oci_resources *oci_resources_parse_data(const char *data, size_t len, con
 struct oci_state *oci_state_parse_data(const char *data, size_t len, const char *name,
 				       char **err);
 
-/* Generation: pretty-printed JSON, malloc'd, NUL-terminated; NULL with *err on failure. */
-char *oci_config_generate(const struct oci_config *c, char **err);
-char *oci_state_generate(const struct oci_state *s, char **err);
+struct oci_features *oci_features_parse_data(const char *data, size_t len, const char *name,
+					     char **err);
 
+/*
+ * Generation: pretty-printed JSON (2-space indent, trailing newline),
+ * malloc'd, NUL-terminated; NULL with *err on failure (a string that is not
+ * valid UTF-8, a NULL map key).  Absent optional fields are left out.
+ */
+char *oci_config_generate(const struct oci_config *c, char **err);
+char *oci_process_generate(const struct oci_process *p, char **err);
+char *oci_resources_generate(const struct oci_resources *r, char **err);
+char *oci_state_generate(const struct oci_state *s, char **err);
+char *oci_features_generate(const struct oci_features *f, char **err);
+
+/* Free everything the struct owns, then the struct; NULL is fine. */
 void oci_config_free(struct oci_config *c);
 void oci_process_free(struct oci_process *p);
 void oci_resources_free(struct oci_resources *r);
 void oci_state_free(struct oci_state *s);
+void oci_features_free(struct oci_features *f);
+
+/* Deep equality (every field, absent vs. empty distinguished); NULLs compare equal. */
+bool oci_config_equal(const struct oci_config *a, const struct oci_config *b);
 
 /* Map helper: the value for key, or NULL. */
 const char *oci_map_get(const struct oci_map *m, const char *key);

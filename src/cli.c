@@ -9,7 +9,7 @@
 #include "libskiff/utils.h"
 
 static const struct cli_option *find_long(const struct cli_option *opts, const char *name,
-					  size_t len)
+                                          size_t len)
 {
 	for (; opts && opts->name; opts++)
 		if (strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
@@ -26,8 +26,8 @@ static const struct cli_option *find_short(const struct cli_option *opts, char c
 }
 
 /* Handles one argument that starts with '-'; *i may advance past a value. */
-static int parse_one(const char *cmd, const struct cli_option *opts, int argc, char **argv,
-		     int *i, cli_option_fn fn, void *data, struct skiff_error **err)
+static int parse_one(const char *cmd, const struct cli_option *opts, int argc, char **argv, int *i,
+                     cli_option_fn fn, void *data, struct skiff_error **err)
 {
 	const char *arg = argv[*i];
 	const char *name = arg + 1, *eq, *value = NULL;
@@ -43,7 +43,7 @@ static int parse_one(const char *cmd, const struct cli_option *opts, int argc, c
 		opt = find_short(opts, name[0]);
 	if (opt == NULL)
 		return error_set(err, 0, "%s: unknown option `%.*s` (see `skiff %s --help`)", cmd,
-				 (int)(len + (size_t)(name - arg)), arg, cmd);
+		                 (int)(len + (size_t)(name - arg)), arg, cmd);
 	if (eq)
 		value = eq + 1;
 	else if (opt->has_arg) {
@@ -51,13 +51,13 @@ static int parse_one(const char *cmd, const struct cli_option *opts, int argc, c
 			return error_set(err, 0, "%s: option `--%s` needs a value", cmd, opt->name);
 		value = argv[++*i];
 	}
-	if (!opt->has_arg && value && opt->id == CLI_HELP_ID)
-		return error_set(err, 0, "%s: option `--help` takes no value", cmd);
+	if (opt->id == CLI_HELP_ID)
+		return 1;
 	return fn(data, opt->id, value, err);
 }
 
 int cli_parse(const char *cmd, const struct cli_option *opts, enum cli_mode mode, int argc,
-	      char **argv, cli_option_fn fn, void *data, int *npos, struct skiff_error **err)
+              char **argv, cli_option_fn fn, void *data, int *npos, struct skiff_error **err)
 {
 	int n = 0, i;
 
@@ -76,8 +76,9 @@ int cli_parse(const char *cmd, const struct cli_option *opts, enum cli_mode mode
 			}
 			continue;
 		}
-		if (parse_one(cmd, opts, argc, argv, &i, fn, data, err) < 0)
-			return -1;
+		int r = parse_one(cmd, opts, argc, argv, &i, fn, data, err);
+		if (r != 0)
+			return r;
 	}
 	for (; i < argc; i++)
 		argv[n++] = argv[i];
@@ -96,8 +97,7 @@ int cli_bool(const char *value, bool *out, const char *name, struct skiff_error 
 	return 0;
 }
 
-int cli_uint(const char *value, unsigned long long *out, const char *name,
-	     struct skiff_error **err)
+int cli_uint(const char *value, unsigned long long *out, const char *name, struct skiff_error **err)
 {
 	char *end;
 
@@ -109,7 +109,7 @@ int cli_uint(const char *value, unsigned long long *out, const char *name,
 		return 0;
 bad:
 	return error_set(err, 0, "--%s: expected an unsigned integer, got `%s`", name,
-			 value ? value : "");
+	                 value ? value : "");
 }
 
 void cli_print_help(const struct cli_command *cmd)
@@ -120,20 +120,34 @@ void cli_print_help(const struct cli_command *cmd)
 	for (const struct cli_option *o = cmd->options; o && o->name; o++) {
 		char left[64];
 		snprintf(left, sizeof(left), "%s%c%s--%s%s", o->short_name ? "-" : "",
-			 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-			 o->has_arg ? " VALUE" : "");
+		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+		         o->has_arg ? " VALUE" : "");
 		printf("  %-32s %s\n", o->short_name ? left : left + 2, o->help);
 	}
 }
 
 int cli_want_args(const struct cli_command *cmd, int npos, int min, int max,
-		  struct skiff_error **err)
+                  struct skiff_error **err)
 {
 	if (npos < min)
 		return error_set(err, 0, "%s: missing argument (usage: skiff %s %s)", cmd->name,
-				 cmd->name, cmd->usage);
+		                 cmd->name, cmd->usage);
 	if (max >= 0 && npos > max)
 		return error_set(err, 0, "%s: too many arguments (usage: skiff %s %s)", cmd->name,
-				 cmd->name, cmd->usage);
+		                 cmd->name, cmd->usage);
+	return 0;
+}
+
+int cli_command_parse(const struct cli_command *cmd, enum cli_mode mode, int argc, char **argv,
+                      cli_option_fn fn, void *data, int *npos, struct skiff_error **err)
+{
+	int r = cli_parse(cmd->name, cmd->options, mode, argc, argv, fn, data, npos, err);
+	if (r == 1)
+		cli_print_help(cmd);
+	return r;
+}
+
+int cli_no_option(void *data, int id, const char *value, struct skiff_error **err)
+{
 	return 0;
 }

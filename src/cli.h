@@ -30,15 +30,17 @@ enum cli_mode {
 /*
  * Parses argv[0..argc) (argv[0] is the first argument, not a program
  * name).  Positionals are moved to the front of argv in order; their
- * count goes to *npos.
+ * count goes to *npos.  Returns 1 (without parsing further) on --help.
  */
 int cli_parse(const char *cmd, const struct cli_option *opts, enum cli_mode mode, int argc,
-	      char **argv, cli_option_fn fn, void *data, int *npos, struct skiff_error **err);
+              char **argv, cli_option_fn fn, void *data, int *npos, struct skiff_error **err);
 
+/* The callback for commands whose only option is --help. */
+int cli_no_option(void *data, int id, const char *value, struct skiff_error **err);
 /* Parses a boolean option's optional `=value`. */
 int cli_bool(const char *value, bool *out, const char *name, struct skiff_error **err);
 int cli_uint(const char *value, unsigned long long *out, const char *name,
-	     struct skiff_error **err);
+             struct skiff_error **err);
 
 struct cli_command {
 	const char *name;
@@ -49,11 +51,17 @@ struct cli_command {
 };
 
 void cli_print_help(const struct cli_command *cmd);
+/* cli_parse with the command's own table; prints its help and returns 1 on --help. */
+int cli_command_parse(const struct cli_command *cmd, enum cli_mode mode, int argc, char **argv,
+                      cli_option_fn fn, void *data, int *npos, struct skiff_error **err);
 /* Checks the positional count, with a clear message naming the command. */
 int cli_want_args(const struct cli_command *cmd, int npos, int min, int max,
-		  struct skiff_error **err);
+                  struct skiff_error **err);
 
 #define CLI_HELP_ID -1
-#define CLI_HELP_OPTION {"help", 'h', false, CLI_HELP_ID, "show this help"}
+#define CLI_HELP_OPTION                                                                            \
+	{                                                                                          \
+		"help", 'h', false, CLI_HELP_ID, "show this help"                                  \
+	}
 
 #endif

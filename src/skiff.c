@@ -12,7 +12,8 @@
 
 /* Sorted by name; --help lists them in this order. */
 static const struct cli_command *const commands[] = {
-	NULL,
+    &cmd_create, &cmd_delete, &cmd_features, &cmd_kill,  &cmd_list,
+    &cmd_run,    &cmd_spec,   &cmd_start,    &cmd_state, NULL,
 };
 
 enum {
@@ -28,16 +29,16 @@ enum {
 };
 
 static const struct cli_option global_options[] = {
-	{"root", 0, true, G_ROOT, "state directory (default " SKIFF_DEFAULT_ROOT ")"},
-	{"log", 'l', true, G_LOG, "write log records to FILE"},
-	{"log-format", 0, true, G_LOG_FORMAT, "text or json"},
-	{"debug", 0, false, G_DEBUG, "add debug records to the log"},
-	{"systemd-cgroup", 0, false, G_SYSTEMD_CGROUP, "use the systemd cgroup driver"},
-	{"rootless", 0, true, G_ROOTLESS, "true, false or auto"},
-	{"cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs or disabled"},
-	{"version", 'v', false, G_VERSION, "print the version"},
-	{"help", 'h', false, G_HELP, "show this help"},
-	{0},
+    {"root", 0, true, G_ROOT, "state directory (default " SKIFF_DEFAULT_ROOT ")"},
+    {"log", 'l', true, G_LOG, "write log records to FILE"},
+    {"log-format", 0, true, G_LOG_FORMAT, "text or json"},
+    {"debug", 0, false, G_DEBUG, "add debug records to the log"},
+    {"systemd-cgroup", 0, false, G_SYSTEMD_CGROUP, "use the systemd cgroup driver"},
+    {"rootless", 0, true, G_ROOTLESS, "true, false or auto"},
+    {"cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs or disabled"},
+    {"version", 'v', false, G_VERSION, "print the version"},
+    {"help", 'h', false, G_HELP, "show this help"},
+    {0},
 };
 
 struct global_state {
@@ -69,9 +70,9 @@ static int global_option(void *data, int id, const char *value, struct skiff_err
 	case G_CGROUP_MANAGER:
 		if (strcmp(value, "cgroupfs") != 0 && strcmp(value, "disabled") != 0)
 			return error_set(err, 0,
-					 "--cgroup-manager: unknown manager `%s` (expected "
-					 "cgroupfs or disabled)",
-					 value);
+			                 "--cgroup-manager: unknown manager `%s` (expected "
+			                 "cgroupfs or disabled)",
+			                 value);
 		g->ctx.cgroup_manager = value;
 		return 0;
 	case G_VERSION:
@@ -114,8 +115,8 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 	const struct cli_command *cmd;
 	int npos = 0;
 
-	if (cli_parse("skiff", global_options, CLI_STOP_AT_FIRST, argc - 1, argv + 1,
-		      global_option, g, &npos, err) < 0)
+	if (cli_parse("skiff", global_options, CLI_STOP_AT_FIRST, argc - 1, argv + 1, global_option,
+	              g, &npos, err) < 0)
 		return -1;
 	if (log_init(g->ctx.log, g->ctx.log_format, g->ctx.debug, err) < 0)
 		return -1;

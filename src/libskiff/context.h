@@ -6,9 +6,9 @@
 
 /* The global options every subcommand sees (runc's, plus crun's --cgroup-manager). */
 struct skiff_context {
-	const char *root;           /* state root, default /run/skiff */
-	const char *log;            /* --log FILE */
-	const char *log_format;     /* text | json */
+	const char *root;       /* state root, default /run/skiff */
+	const char *log;        /* --log FILE */
+	const char *log_format; /* text | json */
 	bool debug;
 	bool systemd_cgroup;
 	const char *rootless;       /* true | false | auto */

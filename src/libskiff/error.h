@@ -15,11 +15,12 @@ struct skiff_error {
 
 /* Sets *err (if no error is set yet) and returns -1. */
 int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Same, with errno taken from the global errno. */
 #define error_errno(err, ...) error_set((err), errno, __VA_ARGS__)
 /* Prefixes "<context>: " to the message; returns -1. */
-int error_wrap(struct skiff_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int error_wrap(struct skiff_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The full message: "<msg>: <strerror>" when errnum is set. Caller frees. */
 char *error_text(const struct skiff_error *err);
 void error_free(struct skiff_error **err);

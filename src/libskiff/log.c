@@ -26,8 +26,8 @@ int log_init(const char *path, const char *format, bool debug, struct skiff_erro
 	else if (strcmp(format, "json") == 0)
 		log_json = true;
 	else
-		return error_set(err, 0, "--log-format: unknown format `%s` (expected text or json)",
-				 format);
+		return error_set(
+		    err, 0, "--log-format: unknown format `%s` (expected text or json)", format);
 	if (path && *path) {
 		log_file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (log_file < 0)
@@ -70,7 +70,7 @@ static void write_record(enum log_level level, const char *msg)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return;
@@ -105,7 +105,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (log_file >= 0)
 		write_record(level, msg);
 	if (log_file < 0 || level <= LOG_LEVEL_WARNING)
-		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "", msg);
+		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "",
+		        msg);
 }
 
 void log_error(const struct skiff_error *err)

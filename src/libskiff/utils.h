@@ -53,9 +53,11 @@ int read_file(const char *path, char **out, size_t *len, struct skiff_error **er
 int read_fd_all(int fd, char **out, size_t *len, struct skiff_error **err);
 /* Writes a file atomically: temp file in the same dir, fsync, rename. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-		      struct skiff_error **err);
+                      struct skiff_error **err);
 /* Writes a short string to an existing file (sysfs, procfs, cgroupfs). */
 int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err);
+/* Sends data with one fd attached (SCM_RIGHTS) in a single message. */
+int send_with_fd(int sock, const void *data, size_t len, int fd);
 /* mkdir -p with the given mode. */
 int mkdir_p(const char *path, mode_t mode, struct skiff_error **err);
 /* Parses a base-10 integer that must take the whole string. */

@@ -30,10 +30,23 @@ class Skip(Exception):
 
 
 def skiff(*args, root=ROOT, input=None, timeout=60, env=None, stdin=None, cwd=None):
-    """Runs skiff with the test state root; returns CompletedProcess (text)."""
+    """Runs skiff with the test state root; returns CompletedProcess (text).
+
+    Output goes through files, not pipes: a created container inherits
+    skiff's stdio and would hold a pipe open long after skiff exits.
+    """
     cmd = [SKIFF, "--root", root, *map(str, args)]
-    return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
-                          env=env, stdin=stdin if input is None else None, cwd=cwd)
+    with tempfile.TemporaryFile(dir=WORK) as out, tempfile.TemporaryFile(dir=WORK) as err:
+        if input is not None:
+            stdin = tempfile.TemporaryFile(dir=WORK)
+            stdin.write(input.encode())
+            stdin.seek(0)
+        p = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, env=env,
+                           stdin=stdin if stdin is not None else subprocess.DEVNULL, cwd=cwd)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, p.returncode, out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
 
 
 def skiff_ok(*args, **kw):

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "libocispec/runtime_spec.h"
+#include "libskiff/capabilities.h"
+#include "libskiff/mounts.h"
+#include "libskiff/seccomp.h"
+#include "libskiff/utils.h"
+
+static const struct cli_option options[] = {
+    CLI_HELP_OPTION,
+    {0},
+};
+
+static char **strv_of(const char *const *names)
+{
+	size_t n = 0;
+	char **v;
+
+	while (names[n])
+		n++;
+	v = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		v[i] = xstrdup(names[i]);
+	return v;
+}
+
+static char **capability_names(void)
+{
+	int last = capability_table_last(), kernel_last = capability_last_cap();
+	char **v = xcalloc((size_t)last + 2, sizeof(char *));
+	size_t n = 0;
+
+	/* Only what both skiff and the running kernel know. */
+	for (int c = 0; c <= last && c <= kernel_last; c++)
+		if (capability_to_name(c))
+			v[n++] = xstrdup(capability_to_name(c));
+	return v;
+}
+
+static struct oci_features_enabled *enabled(bool on)
+{
+	struct oci_features_enabled *e = xcalloc(1, sizeof(*e));
+	e->has_enabled = true;
+	e->enabled = on;
+	return e;
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) == 0;
+}
+
+static int build(struct oci_features *f, struct skiff_error **err)
+{
+	static const char *const hooks[] = {"prestart",
+	                                    "createRuntime",
+	                                    "createContainer",
+	                                    "startContainer",
+	                                    "poststart",
+	                                    "poststop",
+	                                    NULL};
+	static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network", "pid",
+	                                         "user",   "uts", "time",  NULL};
+	struct oci_features_linux *l = xcalloc(1, sizeof(*l));
+
+	f->oci_version_min = xstrdup("1.0.0");
+	f->oci_version_max = xstrdup(OCI_SPEC_VERSION);
+	f->hooks = strv_of(hooks);
+	f->mount_options = strv_of(mount_option_names());
+	f->linux_ = l;
+	l->namespaces = strv_of(namespaces);
+	l->capabilities = capability_names();
+	l->cgroup = xcalloc(1, sizeof(*l->cgroup));
+	l->cgroup->has_v1 = l->cgroup->has_v2 = l->cgroup->has_systemd = true;
+	l->cgroup->has_systemd_user = l->cgroup->has_rdma = true;
+	l->cgroup->v2 = true;
+	l->cgroup->rdma = true;
+	l->seccomp = xcalloc(1, sizeof(*l->seccomp));
+#ifdef HAVE_SECCOMP
+	if (seccomp_get_features(l->seccomp, err) < 0)
+		return -1;
+#else
+	l->seccomp->has_enabled = true;
+#endif
+	/* Labels: what this host's kernel offers, since the label code is always built. */
+	l->apparmor = enabled(path_exists("/sys/kernel/security/apparmor"));
+	l->selinux = enabled(path_exists("/sys/fs/selinux/enforce"));
+	l->intel_rdt = enabled(false);
+	l->net_devices = enabled(false);
+	l->mount_extensions = xcalloc(1, sizeof(*l->mount_extensions));
+	l->mount_extensions->idmap = enabled(false);
+	return 0;
+}
+
+static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_error **err)
+{
+	struct oci_features *f = xcalloc(1, sizeof(*f));
+	char *json = NULL, *gerr = NULL;
+	int npos, r = cli_command_parse(&cmd_features, CLI_PERMUTE, argc, argv, cli_no_option, NULL,
+	                                &npos, err);
+
+	if (r != 0) {
+		oci_features_free(f);
+		return r < 0 ? -1 : 0;
+	}
+	if (cli_want_args(&cmd_features, npos, 0, 0, err) < 0 || build(f, err) < 0) {
+		oci_features_free(f);
+		return -1;
+	}
+	json = oci_features_generate(f, &gerr);
+	oci_features_free(f);
+	if (json == NULL) {
+		error_set(err, 0, "features: %s", gerr);
+		free(gerr);
+		return -1;
+	}
+	fputs(json, stdout);
+	free(json);
+	return 0;
+}
+
+const struct cli_command cmd_features = {
+    .name = "features",
+    .usage = "",
+    .summary = "print the runtime-spec features document for this build and host",
+    .options = options,
+    .run = run,
+};

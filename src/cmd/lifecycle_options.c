@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include "lifecycle_options.h"
+
+int lifecycle_option(void *data, int id, const char *value, struct skiff_error **err)
+{
+	struct lifecycle_args *a = data;
+	unsigned long long n;
+
+	switch (id) {
+	case LO_BUNDLE:
+		a->o.bundle = value;
+		return 0;
+	case LO_PID_FILE:
+		a->o.pid_file = value;
+		return 0;
+	case LO_CONSOLE_SOCKET:
+		a->o.console_socket = value;
+		return 0;
+	case LO_PRESERVE_FDS:
+		if (cli_uint(value, &n, "preserve-fds", err) < 0)
+			return -1;
+		if (n > 4096)
+			return error_set(err, 0, "--preserve-fds: %llu is too many", n);
+		a->o.preserve_fds = (unsigned int)n;
+		return 0;
+	case LO_NO_PIVOT:
+		return cli_bool(value, &a->o.no_pivot, "no-pivot", err);
+	case LO_NO_NEW_KEYRING:
+		return cli_bool(value, &a->o.no_new_keyring, "no-new-keyring", err);
+	case LO_DETACH:
+		return cli_bool(value, &a->detach, "detach", err);
+	case LO_KEEP:
+		return cli_bool(value, &a->keep, "keep", err);
+	case LO_NO_SUBREAPER:
+		return 0; /* accepted for runc compatibility; skiff's run reaps its own child */
+	}
+	return 0;
+}

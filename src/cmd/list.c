@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <stdio.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "commands.h"
+#include "libskiff/container.h"
+#include "libocispec/runtime_spec.h"
+
+enum { O_FORMAT = 1, O_QUIET };
+
+static const struct cli_option options[] = {
+    {"format", 'f', true, O_FORMAT, "table or json"},
+    {"quiet", 'q', false, O_QUIET, "print only the ids"},
+    CLI_HELP_OPTION,
+    {0},
+};
+
+struct list_args {
+	const char *format;
+	bool quiet;
+};
+
+static int on_option(void *data, int id, const char *value, struct skiff_error **err)
+{
+	struct list_args *a = data;
+	if (id == O_QUIET)
+		return cli_bool(value, &a->quiet, "quiet", err);
+	if (strcmp(value, "table") != 0 && strcmp(value, "json") != 0)
+		return error_set(err, 0, "list: --format: unknown format `%s` (table or json)",
+		                 value);
+	a->format = value;
+	return 0;
+}
+
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+	yajl_gen_string(g, (const unsigned char *)v, strlen(v));
+}
+
+static void print_json(const struct listed_container *v, size_t n)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	size_t len;
+
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		yajl_gen_map_open(g);
+		gen_kv(g, "ociVersion", OCI_SPEC_VERSION);
+		gen_kv(g, "id", v[i].id);
+		yajl_gen_string(g, (const unsigned char *)"pid", 3);
+		yajl_gen_integer(g, v[i].pid);
+		gen_kv(g, "status", v[i].status);
+		gen_kv(g, "bundle", v[i].bundle);
+		gen_kv(g, "created", v[i].created);
+		gen_kv(g, "owner", "root");
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_get_buf(g, &buf, &len);
+	printf("%.*s\n", (int)len, buf);
+	yajl_gen_free(g);
+}
+
+static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_error **err)
+{
+	struct list_args a = {.format = "table"};
+	struct listed_container *v;
+	size_t n;
+	int npos,
+	    r = cli_command_parse(&cmd_list, CLI_PERMUTE, argc, argv, on_option, &a, &npos, err);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (cli_want_args(&cmd_list, npos, 0, 0, err) < 0)
+		return -1;
+	if (container_list(ctx, &v, &n, err) < 0)
+		return -1;
+	if (a.quiet)
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", v[i].id);
+	else if (strcmp(a.format, "json") == 0)
+		print_json(v, n);
+	else {
+		printf("%-20s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
+		for (size_t i = 0; i < n; i++)
+			printf("%-20s %-8d %-10s %-40s %-31s %s\n", v[i].id, v[i].pid, v[i].status,
+			       v[i].bundle, v[i].created, "root");
+	}
+	container_list_free(v, n);
+	return 0;
+}
+
+const struct cli_command cmd_list = {
+    .name = "list",
+    .usage = "[--format table|json] [-q]",
+    .summary = "list the containers under the state root",
+    .options = options,
+    .run = run,
+};

@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The container lifecycle.  This is the only file that knows the order of
+ * the steps; each step lives in the module of its concern.  The create
+ * protocol between skiff and the container's init is drawn in sync.h.
+ */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "hooks.h"
+#include "log.h"
+#include "devices.h"
+#include "mounts.h"
+#include "rootfs.h"
+#include "namespaces.h"
+#include "process.h"
+#include "seccomp.h"
+#include "status.h"
+#include "sync.h"
+#include "sysctl.h"
+#include "terminal.h"
+#include "utils.h"
+
+#define CONFIG_COPY "config.json"
+
+/* Everything create decides and holds; released by create_plan_free. */
+struct create_plan {
+	const struct skiff_context *ctx;
+	const struct create_options *o;
+	struct oci_config *config;
+	char *config_data;
+	size_t config_len;
+	char *bundle;
+	char *rootfs;
+	struct ns_plan ns;
+	struct seccomp_program *seccomp;
+	struct container_status st;
+	int rootfd, dirfd, fifo_fd, console_fd, cgroup_fd;
+	int sync[2];
+	bool cgroup_made;
+	bool run_tty; /* `run` proxies the terminal itself */
+	pid_t pid;
+	int pidfd;
+	int pty_master;
+};
+
+/* ---- small helpers ---- */
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static char *rfc3339_now(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	return xstrdup(buf);
+}
+
+static bool cgroups_enabled(const struct skiff_context *ctx)
+{
+	return !(ctx->cgroup_manager && strcmp(ctx->cgroup_manager, "disabled") == 0);
+}
+
+static char *state_json_for(const struct container_status *st, enum container_state s)
+{
+	/* Hooks read one line: compact JSON. */
+	return status_spec_json(st, s, false, NULL);
+}
+
+/* ---- loading the bundle ---- */
+
+static int load_bundle(struct create_plan *p, struct skiff_error **err)
+{
+	const char *bundle = p->o->bundle ? p->o->bundle : ".";
+	char resolved[PATH_MAX];
+	cleanup_free char *path = NULL;
+	char *perr = NULL;
+
+	if (realpath(bundle, resolved) == NULL)
+		return error_errno(err, "--bundle: `%s`", bundle);
+	p->bundle = xstrdup(resolved);
+	path = xasprintf("%s/config.json", p->bundle);
+	if (read_file(path, &p->config_data, &p->config_len, err) < 0)
+		return -1;
+	p->config = oci_config_parse_data(p->config_data, p->config_len, "config.json", &perr);
+	if (p->config == NULL) {
+		error_set(err, 0, "%s", perr ? perr : "config.json: cannot parse");
+		free(perr);
+		return -1;
+	}
+	if (p->config->process == NULL)
+		return error_set(err, 0,
+		                 "config.json: process: missing (needed to create a container)");
+	if (p->config->root == NULL || p->config->root->path == NULL)
+		return error_set(err, 0, "config.json: root.path: missing");
+	if (p->config->linux_ == NULL)
+		return error_set(err, 0,
+		                 "config.json: linux: missing (skiff runs Linux containers)");
+	if (p->config->root->path[0] == '/')
+		p->rootfs = xstrdup(p->config->root->path);
+	else
+		p->rootfs = xasprintf("%s/%s", p->bundle, p->config->root->path);
+	if (realpath(p->rootfs, resolved) == NULL)
+		return error_errno(err, "config.json: root.path: `%s`", p->rootfs);
+	free(p->rootfs);
+	p->rootfs = xstrdup(resolved);
+	return 0;
+}
+
+/* Every check that needs no side effect, so bad input leaves nothing behind. */
+static int validate_config(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_config *c = p->config;
+
+	if (process_validate(c->process, err) < 0 || mounts_validate(c, err) < 0 ||
+	    process_validate_personality(c->linux_->personality, err) < 0 ||
+	    sysctl_validate(c, err) < 0)
+		return error_wrap(err, "config.json");
+	if (ns_plan_make(c, &p->ns, err) < 0)
+		return error_wrap(err, "config.json");
+	if (!p->ns.present[NS_MOUNT])
+		return error_set(err, 0,
+		                 "config.json: linux.namespaces: a mount namespace is required");
+	if (c->process->terminal && p->o->console_socket == NULL && !p->run_tty)
+		return error_set(err, 0,
+		                 "process.terminal is true: --console-socket is required (or use "
+		                 "`run` in the foreground)");
+	return 0;
+}
+
+/* ---- the container's init (the cloned child) ---- */
+
+static int send_console(struct create_plan *p, int master, struct skiff_error **err)
+{
+	if (p->console_fd >= 0) {
+		if (terminal_send_master(p->console_fd, master, err) < 0)
+			return -1;
+		close(p->console_fd);
+		p->console_fd = -1;
+		return 0;
+	}
+	if (sync_send(p->sync[1], SYNC_PTY, 0, NULL, master) < 0)
+		return error_errno(err, "send the pty to skiff");
+	return 0;
+}
+
+static int join_session_keyring(const char *id, struct skiff_error **err)
+{
+	/* KEYCTL_JOIN_SESSION_KEYRING = 1; no key of the host's session is reachable. */
+	cleanup_free char *name = xasprintf("_ses.%s", id);
+	if (syscall(SYS_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM)
+		return error_errno(err, "join a new session keyring");
+	return 0;
+}
+
+static int wait_for_start(int fifo_fd, struct skiff_error **err)
+{
+	char path[64];
+	int fd;
+
+	/* Blocks until `start` opens the fifo for reading. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "open exec fifo");
+	if (write_all(fd, "0", 1) < 0) {
+		close(fd);
+		return error_errno(err, "write exec fifo");
+	}
+	close(fd);
+	close(fifo_fd);
+	return 0;
+}
+
+static int init_setup(struct create_plan *p, char **state_text, struct skiff_error **err)
+{
+	const struct oci_config *c = p->config;
+	const struct oci_process *proc = c->process;
+	bool new_userns = p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0;
+	int master = -1;
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (sync_expect(p->sync[1], SYNC_GO, NULL, err) < 0)
+		return -1;
+	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return error_errno(err, "become root in the new user namespace");
+	if (ns_plan_enter(&p->ns, err) < 0)
+		return -1;
+	if (p->ns.present[NS_UTS]) {
+		if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+			return error_errno(err, "hostname: set `%s`", c->hostname);
+		if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+			return error_errno(err, "domainname: set `%s`", c->domainname);
+	}
+	if (!p->o->no_new_keyring && join_session_keyring(p->o->id, err) < 0)
+		return -1;
+	if (rootfs_prepare(c, p->rootfs, p->bundle, p->ns.present[NS_NET] ? ROOTFS_NEW_NETNS : 0,
+	                   err) < 0)
+		return -1;
+	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
+		return -1;
+	if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)
+		return error_errno(err, "sync with skiff");
+	{
+		enum sync_type type;
+		int errnum;
+		if (sync_recv(p->sync[1], &type, &errnum, state_text, NULL, err) < 0)
+			return -1;
+		if (type != SYNC_HOOKS_DONE)
+			return error_set(err, 0, "createRuntime hooks failed");
+	}
+	if (c->hooks &&
+	    hooks_run(&c->hooks->create_container, "createContainer", *state_text, err) < 0)
+		return -1;
+	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
+		return -1;
+	if (sysctl_apply(c, err) < 0)
+		return -1;
+	if (rootfs_finalize(c, err) < 0)
+		return -1;
+	if (proc->terminal) {
+		if (terminal_setup(proc, &master, err) < 0)
+			return -1;
+		if (send_console(p, master, err) < 0) {
+			close(master);
+			return -1;
+		}
+		close(master);
+	}
+	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)
+		return -1;
+	if (c->linux_->personality && process_apply_personality(c->linux_->personality, err) < 0)
+		return -1;
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
+	if (p->seccomp && !proc->no_new_privileges &&
+	    seccomp_program_load(p->seccomp, NULL, err) < 0)
+		return -1;
+	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
+		return -1;
+	if (process_resolve_executable(proc, err) < 0)
+		return -1;
+	/* Nothing of skiff's may reach the container (CVE-2024-21626). */
+	if (process_cloexec_fds(3 + (int)p->o->preserve_fds, NULL, 0) < 0)
+		return error_errno(err, "close inherited fds");
+	return 0;
+}
+
+__attribute__((noreturn)) static void container_init(struct create_plan *p)
+{
+	struct skiff_error *err = NULL;
+	cleanup_free char *state_text = NULL;
+	const struct oci_config *c = p->config;
+
+	close(p->sync[0]);
+	/* The state directory's fd carries create's flock: holding it would block `start`. */
+	close(p->dirfd);
+	close(p->rootfd);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	if (init_setup(p, &state_text, &err) < 0) {
+		sync_send_error(p->sync[1], err);
+		_exit(1);
+	}
+	if (sync_send(p->sync[1], SYNC_READY, 0, NULL, -1) < 0)
+		_exit(1);
+	close(p->sync[1]);
+	/* From here on skiff create has returned: errors go to the process's stderr. */
+	if (wait_for_start(p->fifo_fd, &err) < 0)
+		goto fail;
+	if (c->hooks &&
+	    hooks_run(&c->hooks->start_container, "startContainer", state_text, &err) < 0)
+		goto fail;
+	if (p->seccomp && c->process->no_new_privileges &&
+	    seccomp_program_load(p->seccomp, NULL, &err) < 0)
+		goto fail;
+	process_exec(c->process, &err);
+fail:
+	log_error(err);
+	_exit(127);
+}
+
+/* ---- create, parent side ---- */
+
+static int clone_init(struct create_plan *p, struct skiff_error **err)
+{
+	struct clone_args args = {
+	    .flags = (uint64_t)p->ns.clone_flags | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)&p->pidfd,
+	    .exit_signal = SIGCHLD,
+	};
+	long pid;
+
+	if (p->cgroup_fd >= 0) {
+		/* Born in its cgroup: no window in which the init runs outside it. */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)p->cgroup_fd;
+	}
+	if (ns_plan_before_clone(&p->ns, p->config->linux_, err) < 0) {
+		ns_plan_after_clone(&p->ns);
+		return -1;
+	}
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		container_init(p);
+	ns_plan_after_clone(&p->ns);
+	if (pid < 0)
+		return error_errno(err, "clone the container init");
+	p->pid = (pid_t)pid;
+	return 0;
+}
+
+static int run_runtime_hooks(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_hooks *h = p->config->hooks;
+	cleanup_free char *state = state_json_for(&p->st, STATE_CREATING);
+
+	if (h && (hooks_run(&h->prestart, "prestart", state, err) < 0 ||
+	          hooks_run(&h->create_runtime, "createRuntime", state, err) < 0)) {
+		sync_send(p->sync[0], SYNC_ERROR, 0, "hook failed", -1);
+		return -1;
+	}
+	if (sync_send(p->sync[0], SYNC_HOOKS_DONE, 0, state, -1) < 0)
+		return error_errno(err, "sync with container init");
+	return 0;
+}
+
+static int talk_to_init(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_linux *l = p->config->linux_;
+
+	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 &&
+	    ns_write_id_maps(p->pid, l, err) < 0)
+		return -1;
+	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
+		return error_errno(err, "sync with container init");
+	if (sync_expect(p->sync[0], SYNC_RUNTIME_HOOKS, NULL, err) < 0)
+		return -1;
+	if (run_runtime_hooks(p, err) < 0)
+		return -1;
+	if (p->run_tty && p->config->process->terminal &&
+	    sync_expect(p->sync[0], SYNC_PTY, &p->pty_master, err) < 0)
+		return -1;
+	return sync_expect(p->sync[0], SYNC_READY, NULL, err);
+}
+
+static int make_cgroup(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_linux *l = p->config->linux_;
+	const char *mount;
+
+	if (!cgroups_enabled(p->ctx))
+		return 0;
+	if (p->ctx->systemd_cgroup)
+		return error_set(err, 0,
+		                 "--systemd-cgroup: the systemd cgroup driver is not supported yet "
+		                 "(use the default cgroupfs driver)");
+	if (cgroup_mountpoint(&mount, err) < 0)
+		return -1;
+	p->st.cgroup_mount = xstrdup(mount);
+	p->st.cgroup_path = cgroup_resolve_path(l->cgroups_path, p->o->id, err);
+	if (p->st.cgroup_path == NULL)
+		return -1;
+	if (cgroup_create(p->st.cgroup_path, l->resources, &p->cgroup_fd, err) < 0)
+		return -1;
+	p->cgroup_made = true;
+	return 0;
+}
+
+static int make_exec_fifo(struct create_plan *p, struct skiff_error **err)
+{
+	if (mkfifoat(p->dirfd, EXEC_FIFO, 0600) < 0)
+		return error_errno(err, "make exec fifo");
+	/* Others may write: the init may run as any user by then. */
+	if (fchmodat(p->dirfd, EXEC_FIFO, 0622, 0) < 0)
+		return error_errno(err, "chmod exec fifo");
+	p->fifo_fd = openat(p->dirfd, EXEC_FIFO, O_PATH | O_CLOEXEC);
+	if (p->fifo_fd < 0)
+		return error_errno(err, "open exec fifo");
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
+{
+	char buf[32];
+	cleanup_free char *copy = xstrdup(path);
+	char *slash = strrchr(copy, '/');
+	cleanup_close int dirfd = -1;
+
+	snprintf(buf, sizeof(buf), "%d", pid);
+	if (slash == NULL)
+		dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if (slash == copy)
+		dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else {
+		*slash = '\0';
+		dirfd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dirfd < 0)
+		return error_errno(err, "--pid-file: open directory of `%s`", path);
+	if (write_file_atomic(dirfd, slash ? slash + 1 : copy, buf, strlen(buf), 0644, err) < 0)
+		return error_wrap(err, "--pid-file");
+	return 0;
+}
+
+static void plan_init(struct create_plan *p, const struct skiff_context *ctx,
+                      const struct create_options *o)
+{
+	memset(p, 0, sizeof(*p));
+	p->ctx = ctx;
+	p->o = o;
+	p->rootfd = p->dirfd = p->fifo_fd = p->console_fd = p->cgroup_fd = -1;
+	p->sync[0] = p->sync[1] = -1;
+	p->pidfd = p->pty_master = -1;
+	for (int k = 0; k < NS_COUNT; k++)
+		p->ns.join_fd[k] = -1;
+	p->ns.saved_pid_fd = p->ns.saved_time_fd = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void plan_free(struct create_plan *p)
+{
+	close_fd(&p->rootfd);
+	close_fd(&p->dirfd);
+	close_fd(&p->fifo_fd);
+	close_fd(&p->console_fd);
+	close_fd(&p->cgroup_fd);
+	close_fd(&p->sync[0]);
+	close_fd(&p->sync[1]);
+	close_fd(&p->pidfd);
+	close_fd(&p->pty_master);
+	ns_plan_release(&p->ns);
+	if (p->seccomp)
+		seccomp_program_free(p->seccomp);
+	oci_config_free(p->config);
+	free(p->config_data);
+	free(p->bundle);
+	free(p->rootfs);
+	status_free(&p->st);
+}
+
+/* A failed create leaves nothing: no process, cgroup, fifo or state directory. */
+static void undo_create(struct create_plan *p)
+{
+	struct skiff_error *ignored = NULL;
+
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		p->pid = 0;
+	}
+	if (p->cgroup_made)
+		cgroup_destroy(p->st.cgroup_path, true, &ignored);
+	error_free(&ignored);
+	if (p->dirfd >= 0)
+		status_remove(p->rootfd, p->o->id, &ignored);
+	error_free(&ignored);
+}
+
+static int fill_status(struct create_plan *p)
+{
+	const struct oci_map *a = &p->config->annotations;
+
+	p->st.id = xstrdup(p->o->id);
+	p->st.bundle = xstrdup(p->bundle);
+	p->st.rootfs = xstrdup(p->rootfs);
+	p->st.created = rfc3339_now();
+	p->st.has_new_pidns = p->ns.present[NS_PID];
+	p->st.annotations.len = a->len;
+	p->st.annotations.keys = xcalloc(a->len + 1, sizeof(char *));
+	p->st.annotations.values = xcalloc(a->len + 1, sizeof(char *));
+	for (size_t i = 0; i < a->len; i++) {
+		p->st.annotations.keys[i] = xstrdup(a->keys[i]);
+		p->st.annotations.values[i] = xstrdup(a->values[i]);
+	}
+	return 0;
+}
+
+static int seccomp_prepare(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_seccomp *s = p->config->linux_->seccomp;
+	cleanup_free char *cache = NULL;
+
+	if (s == NULL)
+		return 0;
+	cache = xasprintf("%s/.seccomp-cache", p->ctx->root);
+	if (seccomp_compile_cached(s, cache, &p->seccomp, err) < 0)
+		return error_wrap(err, "config.json");
+	return 0;
+}
+
+static int create_steps(struct create_plan *p, struct skiff_error **err)
+{
+	const struct create_options *o = p->o;
+
+	if (load_bundle(p, err) < 0 || validate_config(p, err) < 0 || seccomp_prepare(p, err) < 0)
+		return -1;
+	if (status_open_root(p->ctx->root, true, &p->rootfd, err) < 0)
+		return -1;
+	if (status_create(p->rootfd, o->id, &p->dirfd, err) < 0)
+		return -1;
+	fill_status(p);
+	if (write_file_atomic(p->dirfd, CONFIG_COPY, p->config_data, p->config_len, 0600, err) < 0)
+		return -1;
+	if (make_exec_fifo(p, err) < 0 || make_cgroup(p, err) < 0)
+		return -1;
+	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
+		return error_errno(err, "socketpair");
+	if (clone_init(p, err) < 0)
+		return -1;
+	close_fd(&p->sync[1]);
+	close_fd(&p->console_fd);
+	p->st.pid = p->pid;
+	if (talk_to_init(p, err) < 0)
+		return -1;
+	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
+		return error_set(err, 0, "container init exited during create");
+	if (status_write(p->dirfd, &p->st, err) < 0)
+		return -1;
+	if (o->pid_file && write_pid_file(o->pid_file, p->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int create_with_plan(struct create_plan *p, struct skiff_error **err)
+{
+	if (status_validate_id(p->o->id, err) < 0)
+		return -1;
+	if (create_steps(p, err) < 0) {
+		undo_create(p);
+		return error_wrap(err, "create `%s`", p->o->id);
+	}
+	return 0;
+}
+
+int container_create(const struct skiff_context *ctx, const struct create_options *o,
+                     struct skiff_error **err)
+{
+	struct create_plan p;
+	int r;
+
+	plan_init(&p, ctx, o);
+	r = create_with_plan(&p, err);
+	plan_free(&p);
+	return r;
+}
+
+/* ---- the other steps ---- */
+
+struct opened {
+	int rootfd, dirfd;
+	struct container_status st;
+	enum container_state state;
+};
+
+static int open_container(const struct skiff_context *ctx, const char *id, struct opened *c,
+                          struct skiff_error **err)
+{
+	memset(c, 0, sizeof(*c));
+	c->rootfd = c->dirfd = -1;
+	if (status_validate_id(id, err) < 0)
+		return -1;
+	if (status_open_root(ctx->root, false, &c->rootfd, err) < 0) {
+		error_free(err);
+		return error_set(err, 0, "container `%s` does not exist", id);
+	}
+	if (status_open(c->rootfd, id, &c->dirfd, &c->st, err) < 0) {
+		close(c->rootfd);
+		return -1;
+	}
+	c->state = status_derive(&c->st, c->dirfd);
+	return 0;
+}
+
+static void close_container(struct opened *c)
+{
+	close_fd(&c->rootfd);
+	close_fd(&c->dirfd);
+	status_free(&c->st);
+}
+
+static struct oci_config *saved_config(const struct opened *c, struct skiff_error **err)
+{
+	cleanup_close int fd = openat(c->dirfd, CONFIG_COPY, O_RDONLY | O_CLOEXEC);
+	cleanup_free char *data = NULL;
+	size_t len;
+	char *perr = NULL;
+	struct oci_config *cfg;
+
+	if (fd < 0) {
+		error_errno(err, "container `%s`: read saved config", c->st.id);
+		return NULL;
+	}
+	if (read_fd_all(fd, &data, &len, err) < 0)
+		return NULL;
+	cfg = oci_config_parse_data(data, len, "config.json", &perr);
+	if (cfg == NULL) {
+		error_set(err, 0, "%s", perr);
+		free(perr);
+	}
+	return cfg;
+}
+
+/* Opens a pidfd for the container's init, checked against the recorded start time. */
+static int init_pidfd(const struct container_status *st)
+{
+	int fd = pidfd_open_(st->pid);
+	if (fd >= 0 && !pid_is_same(st->pid, st->pid_start)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+static int release_fifo(struct opened *c, struct skiff_error **err)
+{
+	cleanup_close int fifo = openat(c->dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	cleanup_close int pidfd = init_pidfd(&c->st);
+	char b;
+
+	if (fifo < 0)
+		return error_errno(err, "open exec fifo");
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = fifo, .events = POLLIN},
+		                       {.fd = pidfd, .events = POLLIN}};
+		int r = poll(pf, pidfd >= 0 ? 2 : 1, 100);
+		if (r < 0 && errno != EINTR)
+			return error_errno(err, "wait on exec fifo");
+		if (r > 0 && (pf[0].revents & POLLIN) && read(fifo, &b, 1) == 1)
+			break;
+		if ((r > 0 && (pf[1].revents & POLLIN)) || !pid_is_same(c->st.pid, c->st.pid_start))
+			return error_set(err, 0, "the container init exited before start");
+	}
+	unlinkat(c->dirfd, EXEC_FIFO, 0);
+	return 0;
+}
+
+static int start_opened(struct opened *c, struct skiff_error **err)
+{
+	struct oci_config *cfg;
+	int r = 0;
+
+	if (c->state != STATE_CREATED)
+		return error_set(err, 0, "container `%s` is %s, not created", c->st.id,
+		                 status_name(c->state));
+	cfg = saved_config(c, err);
+	if (cfg == NULL)
+		return -1;
+	if (release_fifo(c, err) < 0)
+		r = -1;
+	else if (cfg->hooks && cfg->hooks->poststart.len) {
+		cleanup_free char *state = state_json_for(&c->st, STATE_RUNNING);
+		if (hooks_run(&cfg->hooks->poststart, "poststart", state, err) < 0) {
+			kill(c->st.pid, SIGKILL);
+			r = -1;
+		}
+	}
+	oci_config_free(cfg);
+	return r;
+}
+
+int container_start(const struct skiff_context *ctx, const char *id, struct skiff_error **err)
+{
+	struct opened c;
+	int r;
+
+	if (open_container(ctx, id, &c, err) < 0)
+		return -1;
+	r = start_opened(&c, err);
+	close_container(&c);
+	return r;
+}
+
+int container_state(const struct skiff_context *ctx, const char *id, char **json,
+                    struct skiff_error **err)
+{
+	struct opened c;
+
+	if (open_container(ctx, id, &c, err) < 0)
+		return -1;
+	*json = status_spec_json(&c.st, c.state, true, err);
+	close_container(&c);
+	return *json ? 0 : -1;
+}
+
+static int signal_init(const struct container_status *st, int sig, struct skiff_error **err)
+{
+	cleanup_close int pidfd = init_pidfd(st);
+
+	if (pidfd < 0)
+		return errno == ESRCH ? 0 : error_errno(err, "container `%s`: pidfd", st->id);
+	if (pidfd_signal(pidfd, sig) < 0 && errno != ESRCH)
+		return error_errno(err, "container `%s`: send signal %d", st->id, sig);
+	return 0;
+}
+
+static int kill_all(const struct container_status *st, int sig, struct skiff_error **err)
+{
+	if (st->cgroup_path)
+		return cgroup_kill_all(st->cgroup_path, sig, err);
+	return signal_init(st, sig, err);
+}
+
+int container_kill(const struct skiff_context *ctx, const char *id, int sig, bool all,
+                   struct skiff_error **err)
+{
+	struct opened c;
+	int r;
+
+	if (open_container(ctx, id, &c, err) < 0)
+		return -1;
+	if (c.state == STATE_STOPPED && !all)
+		r = error_set(err, 0, "container `%s` is not running", id);
+	else if (all)
+		r = kill_all(&c.st, sig, err);
+	else
+		r = signal_init(&c.st, sig, err);
+	close_container(&c);
+	return r;
+}
+
+/* Kills whatever is left and waits until the init is gone. */
+static int stop_container(struct opened *c, struct skiff_error **err)
+{
+	cleanup_close int pidfd = init_pidfd(&c->st);
+
+	if (c->st.cgroup_path && cgroup_kill_all(c->st.cgroup_path, SIGKILL, err) < 0)
+		return -1;
+	if (pidfd < 0)
+		return 0;
+	pidfd_signal(pidfd, SIGKILL);
+	/* A pidfd polls readable once the process has exited (zombie or reaped). */
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	while (poll(&pf, 1, 10000) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
+{
+	struct oci_config *cfg;
+
+	if ((c->state == STATE_RUNNING || c->state == STATE_PAUSED) && !force)
+		return error_set(err, 0,
+		                 "container `%s` is %s: stop it first or use `delete --force`",
+		                 c->st.id, status_name(c->state));
+	if (c->state != STATE_STOPPED || c->st.cgroup_path) {
+		if (c->state == STATE_PAUSED && c->st.cgroup_path)
+			cgroup_freeze(c->st.cgroup_path, false, NULL);
+		if (stop_container(c, err) < 0)
+			return -1;
+	}
+	if (c->st.cgroup_path && cgroup_destroy(c->st.cgroup_path, true, err) < 0)
+		return -1;
+	cfg = saved_config(c, NULL);
+	if (cfg && cfg->hooks && cfg->hooks->poststop.len) {
+		cleanup_free char *state = state_json_for(&c->st, STATE_STOPPED);
+		struct skiff_error *hook_err = NULL;
+		/* The spec: a failing poststop hook is only a warning. */
+		if (hooks_run(&cfg->hooks->poststop, "poststop", state, &hook_err) < 0) {
+			cleanup_free char *text = error_text(hook_err);
+			log_warning("%s", text);
+			error_free(&hook_err);
+		}
+	}
+	oci_config_free(cfg);
+	return status_remove(c->rootfd, c->st.id, err);
+}
+
+int container_delete(const struct skiff_context *ctx, const char *id, bool force,
+                     struct skiff_error **err)
+{
+	struct opened c;
+	int r;
+
+	if (open_container(ctx, id, &c, err) < 0) {
+		/* runc: deleting a missing container with --force is not an error. */
+		if (force && status_validate_id(id, NULL) == 0 && *err &&
+		    strstr((*err)->msg, "does not exist")) {
+			error_free(err);
+			return 0;
+		}
+		return -1;
+	}
+	r = delete_opened(&c, force, err);
+	close_container(&c);
+	return r;
+}
+
+/* ---- run ---- */
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Forwards signals to the init and reaps it; returns its wait status. */
+static int wait_forwarding(struct create_plan *p, int sfd)
+{
+	int status = 0;
+
+	if (p->pty_master >= 0) {
+		struct skiff_error *ignored = NULL;
+		terminal_proxy(p->pty_master, p->pidfd, &ignored);
+		error_free(&ignored);
+	}
+	for (;;) {
+		struct signalfd_siginfo si;
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid)
+			return status;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD)
+			pidfd_signal(p->pidfd, (int)si.ssi_signo);
+	}
+}
+
+static const int forwarded[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
+                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+
+int container_run(const struct skiff_context *ctx, const struct create_options *o, bool detach,
+                  int *exit_status, struct skiff_error **err)
+{
+	struct create_plan p;
+	struct opened c;
+	sigset_t mask, old;
+	int sfd = -1, r, status;
+
+	plan_init(&p, ctx, o);
+	p.run_tty = !detach && o->console_socket == NULL;
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	/* Blocked before clone so no signal is lost; the init unblocks its own. */
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r = create_with_plan(&p, err);
+	if (r == 0) {
+		close_fd(&p.dirfd); /* the lock: start takes it again */
+		r = container_start(ctx, o->id, err);
+		if (r < 0) {
+			struct skiff_error *ignored = NULL;
+			container_delete(ctx, o->id, true, &ignored);
+			error_free(&ignored);
+			p.pid = 0;
+		}
+	}
+	if (r == 0 && !detach) {
+		sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		status = wait_forwarding(&p, sfd);
+		*exit_status = exit_code(status);
+		close(sfd);
+		if (open_container(ctx, o->id, &c, err) == 0) {
+			r = delete_opened(&c, true, err);
+			close_container(&c);
+		}
+	} else if (r == 0) {
+		*exit_status = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	plan_free(&p);
+	return r;
+}
+
+/* ---- list ---- */
+
+int container_list(const struct skiff_context *ctx, struct listed_container **out, size_t *n,
+                   struct skiff_error **err)
+{
+	cleanup_close int rootfd = -1;
+	cleanup_strv char **ids = NULL;
+	size_t count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (status_open_root(ctx->root, false, &rootfd, err) < 0) {
+		error_free(err);
+		return 0;
+	}
+	if (status_list(rootfd, &ids, err) < 0)
+		return -1;
+	*out = xcalloc(strv_len(ids) + 1, sizeof(**out));
+	for (size_t i = 0; ids[i]; i++) {
+		struct skiff_error *skip = NULL;
+		struct container_status st;
+		int dirfd;
+
+		/* A container whose create is failing right now just isn't listed. */
+		if (status_open(rootfd, ids[i], &dirfd, &st, &skip) < 0) {
+			error_free(&skip);
+			continue;
+		}
+		enum container_state s = status_derive(&st, dirfd);
+		(*out)[count].id = xstrdup(st.id);
+		(*out)[count].bundle = xstrdup(st.bundle ? st.bundle : "");
+		(*out)[count].created = xstrdup(st.created ? st.created : "");
+		(*out)[count].status = xstrdup(status_name(s));
+		(*out)[count].pid = s == STATE_STOPPED ? 0 : st.pid;
+		count++;
+		close(dirfd);
+		status_free(&st);
+	}
+	*n = count;
+	return 0;
+}
+
+void container_list_free(struct listed_container *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].bundle);
+		free(v[i].created);
+		free(v[i].status);
+	}
+	free(v);
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* /dev: the default device nodes, linux.devices and the standard symlinks (see devices.h). */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "mounts.h"
+#include "utils.h"
+
+static const struct oci_device default_devices[] = {
+    {.type = "c", .path = "/dev/null", .major = 1, .minor = 3},
+    {.type = "c", .path = "/dev/zero", .major = 1, .minor = 5},
+    {.type = "c", .path = "/dev/full", .major = 1, .minor = 7},
+    {.type = "c", .path = "/dev/random", .major = 1, .minor = 8},
+    {.type = "c", .path = "/dev/urandom", .major = 1, .minor = 9},
+    {.type = "c", .path = "/dev/tty", .major = 5, .minor = 0},
+};
+
+static const struct {
+	const char *name, *target;
+} dev_symlinks[] = {
+    {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},
+};
+
+/* The last config mount on /dev is a bind: the caller brought its own /dev. */
+static bool dev_is_bind_mounted(const struct oci_config *c)
+{
+	bool bind = false;
+
+	for (size_t i = 0; i < c->mounts_len; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		cleanup_free char *dest = NULL;
+		struct mount_spec s;
+
+		if (m->destination == NULL)
+			continue;
+		dest = path_clean(m->destination);
+		if (strcmp(dest, "/dev") != 0 || mount_spec_parse(m, "mounts", &s, NULL) < 0)
+			continue;
+		if (!s.remount)
+			bind = s.bind;
+		mount_spec_free(&s);
+	}
+	return bind;
+}
+
+static bool configured(const struct oci_config *c, const char *path)
+{
+	const struct oci_linux *l = c->linux_;
+
+	for (size_t i = 0; l && i < l->devices_len; i++) {
+		cleanup_free char *a = path_clean(l->devices[i].path), *b = path_clean(path);
+		if (strcmp(a, b) == 0)
+			return true;
+	}
+	return false;
+}
+
+static mode_t node_type(const char *type)
+{
+	switch (type[0]) {
+	case 'b':
+		return S_IFBLK;
+	case 'p':
+		return S_IFIFO;
+	default:
+		return S_IFCHR; /* c and u (unbuffered) */
+	}
+}
+
+/* In a user namespace: an empty file with the host's node bind-mounted over it. */
+static int bind_host_node(int parent, const char *name, const char *hostpath, const char *what,
+                          struct skiff_error **err)
+{
+	cleanup_close int fd = -1, tree = -1;
+
+	fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return error_errno(err, "%s: create the mount point", what);
+	close(fd);
+	fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "%s: open the mount point", what);
+	tree = open_tree(AT_FDCWD, hostpath, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return error_errno(err, "%s: open_tree %s", what, hostpath);
+	if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return error_errno(err, "%s: bind mount %s", what, hostpath);
+	return 0;
+}
+
+static int make_node(int parent, const char *name, const struct oci_device *d, const char *what,
+                     struct skiff_error **err)
+{
+	mode_t mode = (d->has_file_mode ? d->file_mode : 0666) & 07777;
+	mode_t old = umask(0);
+	int r = mknodat(parent, name, node_type(d->type) | mode,
+	                makedev((unsigned)d->major, (unsigned)d->minor));
+
+	umask(old);
+	if (r < 0)
+		return error_errno(err, "%s: mknod", what);
+	if ((d->has_uid || d->has_gid) &&
+	    fchownat(parent, name, d->has_uid ? d->uid : (uid_t)-1, d->has_gid ? d->gid : (gid_t)-1,
+	             AT_SYMLINK_NOFOLLOW) < 0)
+		return error_errno(err, "%s: chown", what);
+	return 0;
+}
+
+static int create_device(int rootfd, const struct oci_device *d, bool in_userns,
+                         struct skiff_error **err)
+{
+	cleanup_free char *path = path_clean(d->path), *what = NULL;
+	cleanup_close int parent = -1;
+	char *slash = strrchr(path, '/');
+	const char *name = slash + 1;
+
+	what = xasprintf("create device %s", path);
+	if (*name == '\0')
+		return error_set(err, 0, "%s: not a file path", what);
+	*slash = '\0';
+	parent = mkpath_in_root(rootfd, *path ? path : "/", false, 0, what, err);
+	*slash = '/';
+	if (parent < 0)
+		return -1;
+	/* Replace whatever the image has there (a stale node, a symlink)... */
+	if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) {
+		/* ...unless a config mount already provides it. */
+		if (errno == EBUSY)
+			return 0;
+		return error_errno(err, "%s: remove the existing file", what);
+	}
+	if (in_userns && d->type[0] != 'p')
+		return bind_host_node(parent, name, path, what, err);
+	return make_node(parent, name, d, what, err);
+}
+
+static int create_symlinks(int rootfd, const struct oci_config *c, struct skiff_error **err)
+{
+	cleanup_close int devfd = mkpath_in_root(rootfd, "/dev", false, 0, "create /dev", err);
+
+	if (devfd < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(dev_symlinks); i++) {
+		cleanup_free char *path = xasprintf("/dev/%s", dev_symlinks[i].name);
+
+		if (configured(c, path))
+			continue;
+		/* An image's /dev/ptmx is usually a device node that cannot work with a new devpts.
+		 */
+		if (strcmp(dev_symlinks[i].name, "ptmx") == 0 && unlinkat(devfd, "ptmx", 0) < 0 &&
+		    errno != ENOENT)
+			return error_errno(err, "remove /dev/ptmx");
+		if (symlinkat(dev_symlinks[i].target, devfd, dev_symlinks[i].name) < 0 &&
+		    errno != EEXIST)
+			return error_errno(err, "symlink %s -> %s", path, dev_symlinks[i].target);
+	}
+	return 0;
+}
+
+int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns,
+                  struct skiff_error **err)
+{
+	const struct oci_linux *l = c->linux_;
+	cleanup_close int rootfd = -1;
+
+	if (dev_is_bind_mounted(c))
+		return 0;
+	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, "open the rootfs %s", rootfs);
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
+		if (!configured(c, default_devices[i].path) &&
+		    create_device(rootfd, &default_devices[i], in_userns, err) < 0)
+			return -1;
+	for (size_t i = 0; l && i < l->devices_len; i++)
+		if (create_device(rootfd, &l->devices[i], in_userns, err) < 0)
+			return error_wrap(err, "linux.devices[%zu]", i);
+	return create_symlinks(rootfd, c, err);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_DEVICES_H
+#define SKIFF_DEVICES_H
+
+/*
+ * /dev inside the rootfs, run by init after rootfs_prepare() and before
+ * rootfs_pivot().
+ *
+ * When it runs: unless the config bind-mounts /dev (then the caller chose
+ * a ready-made /dev and nothing is touched).  With a tmpfs (or other
+ * filesystem) on /dev that is the usual empty /dev; with no /dev mount the
+ * nodes go into the image's /dev, as the spec's "runtime MUST supply"
+ * default devices require.
+ *
+ * What: the default set null zero full random urandom tty (char, 0666,
+ * root), then linux.devices (which replace defaults of the same path), then
+ * the symlinks fd -> /proc/self/fd, stdin/stdout/stderr ->
+ * /proc/self/fd/0..2, ptmx -> pts/ptmx.  /dev/core is not created.
+ * In a user namespace mknod is impossible: char and block devices are
+ * bind-mounted from the same host path onto an empty file instead (fifos
+ * are still mknod'ed).  Every path is resolved inside the rootfs.
+ */
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "libocispec/runtime_spec.h"
+
+int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns,
+                  struct skiff_error **err);
+
+#endif

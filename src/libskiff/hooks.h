@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_HOOKS_H
+#define SKIFF_HOOKS_H
+
+#include "error.h"
+#include "libocispec/runtime_spec.h"
+
+/*
+ * Runs each hook of a list in order: path, args and env as given, the
+ * container's state JSON on stdin, killed after `timeout` seconds.  The
+ * first failing hook stops the list; `which` names it in the error.
+ */
+int hooks_run(const struct oci_hook_list *list, const char *which, const char *state_json,
+              struct skiff_error **err);
+
+#endif

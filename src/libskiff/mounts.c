@@ -1,0 +1,833 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The config's `mounts`: option decoding (one sorted table, bsearch),
+ * validation, safe path resolution inside the rootfs, and mounting one
+ * entry through file descriptors.
+ *
+ * Every mount is built detached (open_tree(OPEN_TREE_CLONE) for binds,
+ * fsopen/fsconfig/fsmount for filesystems), given its attributes while
+ * still detached (which is also the only moment MOUNT_ATTR_IDMAP may be
+ * set), and attached with move_mount() onto an O_PATH fd of the
+ * destination.  No path string is ever resolved twice, so nothing can be
+ * swapped in between the check and the mount.
+ */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mounts.h"
+#include "utils.h"
+
+/* ---- the option table ---- */
+
+enum opt_kind {
+	OPT_ATTR,    /* MOUNT_ATTR_* on the top mount */
+	OPT_RATTR,   /* MOUNT_ATTR_* on the whole tree */
+	OPT_ATIME,   /* atime mode (MOUNT_ATTR__ATIME field) on the top mount */
+	OPT_RATIME,  /* the same, recursive */
+	OPT_RO,      /* ro/rw: mount attribute, and the superblock flag of a new fs */
+	OPT_SB,      /* superblock flag (MS_*) of a new filesystem */
+	OPT_PROP,    /* propagation (MS_*) */
+	OPT_RPROP,   /* propagation, recursive */
+	OPT_BIND,    /* bind */
+	OPT_RBIND,   /* rbind */
+	OPT_REMOUNT, /* change an existing mount */
+	OPT_IDMAP,   /* idmap */
+	OPT_RIDMAP,  /* ridmap */
+	OPT_IGNORE,  /* accepted, no effect (tmpcopyup, defaults, ...) */
+};
+
+struct mount_option {
+	const char *name;
+	enum opt_kind kind;
+	bool clear;
+	uint64_t flag;
+};
+
+/* Sorted by name (strcmp order): looked up with bsearch. */
+static const struct mount_option mount_options[] = {
+    {"async", OPT_SB, true, MS_SYNCHRONOUS},
+    {"atime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
+    {"bind", OPT_BIND, false, 0},
+    {"defaults", OPT_IGNORE, false, 0},
+    {"dev", OPT_ATTR, true, MOUNT_ATTR_NODEV},
+    {"diratime", OPT_ATTR, true, MOUNT_ATTR_NODIRATIME},
+    {"dirsync", OPT_SB, false, MS_DIRSYNC},
+    {"exec", OPT_ATTR, true, MOUNT_ATTR_NOEXEC},
+    {"idmap", OPT_IDMAP, false, 0},
+    {"iversion", OPT_IGNORE, false, 0},
+    {"lazytime", OPT_SB, false, MS_LAZYTIME},
+    {"loud", OPT_IGNORE, false, 0},
+    {"mand", OPT_SB, false, MS_MANDLOCK},
+    {"noatime", OPT_ATIME, false, MOUNT_ATTR_NOATIME},
+    {"nodev", OPT_ATTR, false, MOUNT_ATTR_NODEV},
+    {"nodiratime", OPT_ATTR, false, MOUNT_ATTR_NODIRATIME},
+    {"noexec", OPT_ATTR, false, MOUNT_ATTR_NOEXEC},
+    {"noiversion", OPT_IGNORE, false, 0},
+    {"nolazytime", OPT_SB, true, MS_LAZYTIME},
+    {"nomand", OPT_SB, true, MS_MANDLOCK},
+    {"norelatime", OPT_ATIME, false, MOUNT_ATTR_STRICTATIME},
+    {"nostrictatime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
+    {"nosuid", OPT_ATTR, false, MOUNT_ATTR_NOSUID},
+    {"nosymfollow", OPT_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"private", OPT_PROP, false, MS_PRIVATE},
+    {"ratime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
+    {"rbind", OPT_RBIND, false, 0},
+    {"rdev", OPT_RATTR, true, MOUNT_ATTR_NODEV},
+    {"rdiratime", OPT_RATTR, true, MOUNT_ATTR_NODIRATIME},
+    {"relatime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
+    {"remount", OPT_REMOUNT, false, 0},
+    {"rexec", OPT_RATTR, true, MOUNT_ATTR_NOEXEC},
+    {"ridmap", OPT_RIDMAP, false, 0},
+    {"rnoatime", OPT_RATIME, false, MOUNT_ATTR_NOATIME},
+    {"rnodev", OPT_RATTR, false, MOUNT_ATTR_NODEV},
+    {"rnodiratime", OPT_RATTR, false, MOUNT_ATTR_NODIRATIME},
+    {"rnoexec", OPT_RATTR, false, MOUNT_ATTR_NOEXEC},
+    {"rnorelatime", OPT_RATIME, false, MOUNT_ATTR_STRICTATIME},
+    {"rnostrictatime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
+    {"rnosuid", OPT_RATTR, false, MOUNT_ATTR_NOSUID},
+    {"rnosymfollow", OPT_RATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
+    {"ro", OPT_RO, false, MOUNT_ATTR_RDONLY},
+    {"rprivate", OPT_RPROP, false, MS_PRIVATE},
+    {"rrelatime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
+    {"rro", OPT_RATTR, false, MOUNT_ATTR_RDONLY},
+    {"rrw", OPT_RATTR, true, MOUNT_ATTR_RDONLY},
+    {"rshared", OPT_RPROP, false, MS_SHARED},
+    {"rslave", OPT_RPROP, false, MS_SLAVE},
+    {"rstrictatime", OPT_RATIME, false, MOUNT_ATTR_STRICTATIME},
+    {"rsuid", OPT_RATTR, true, MOUNT_ATTR_NOSUID},
+    {"rsymfollow", OPT_RATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
+    {"runbindable", OPT_RPROP, false, MS_UNBINDABLE},
+    {"rw", OPT_RO, true, MOUNT_ATTR_RDONLY},
+    {"shared", OPT_PROP, false, MS_SHARED},
+    {"silent", OPT_IGNORE, false, 0},
+    {"slave", OPT_PROP, false, MS_SLAVE},
+    {"strictatime", OPT_ATIME, false, MOUNT_ATTR_STRICTATIME},
+    {"suid", OPT_ATTR, true, MOUNT_ATTR_NOSUID},
+    {"symfollow", OPT_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
+    {"sync", OPT_SB, false, MS_SYNCHRONOUS},
+    {"tmpcopyup", OPT_IGNORE, false, 0},
+    {"unbindable", OPT_PROP, false, MS_UNBINDABLE},
+};
+
+static int option_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct mount_option *)elem)->name);
+}
+
+static const struct mount_option *option_find(const char *name)
+{
+	return bsearch(name, mount_options, ARRAY_SIZE(mount_options), sizeof(mount_options[0]),
+	               option_cmp);
+}
+
+static void set_bits(uint64_t *set, uint64_t *clr, uint64_t flag, bool clear)
+{
+	if (clear) {
+		*set &= ~flag;
+		*clr |= flag;
+	} else {
+		*set |= flag;
+		*clr &= ~flag;
+	}
+}
+
+static void set_atime(uint64_t *set, uint64_t *clr, uint64_t mode)
+{
+	*set = (*set & ~(uint64_t)MOUNT_ATTR__ATIME) | mode;
+	*clr |= MOUNT_ATTR__ATIME;
+}
+
+static void apply_option(struct mount_spec *s, const struct mount_option *o)
+{
+	switch (o->kind) {
+	case OPT_ATTR:
+		set_bits(&s->attr_set, &s->attr_clr, o->flag, o->clear);
+		break;
+	case OPT_RATTR:
+		set_bits(&s->rattr_set, &s->rattr_clr, o->flag, o->clear);
+		break;
+	case OPT_ATIME:
+		set_atime(&s->attr_set, &s->attr_clr, o->flag);
+		break;
+	case OPT_RATIME:
+		set_atime(&s->rattr_set, &s->rattr_clr, o->flag);
+		break;
+	case OPT_RO:
+		set_bits(&s->attr_set, &s->attr_clr, o->flag, o->clear);
+		s->sb_rdonly = !o->clear;
+		break;
+	case OPT_SB:
+		if (o->clear)
+			s->sb_flags &= ~o->flag;
+		else
+			s->sb_flags |= o->flag;
+		break;
+	case OPT_PROP:
+	case OPT_RPROP:
+		s->propagation = o->flag;
+		s->propagation_rec = o->kind == OPT_RPROP;
+		break;
+	case OPT_RBIND:
+		s->rbind = true;
+		/* fall through */
+	case OPT_BIND:
+		s->bind = true;
+		break;
+	case OPT_REMOUNT:
+		s->remount = true;
+		break;
+	case OPT_RIDMAP:
+		s->ridmap = true;
+		/* fall through */
+	case OPT_IDMAP:
+		s->idmap = true;
+		break;
+	case OPT_IGNORE:
+		break;
+	}
+}
+
+static bool is_bind_type(const char *type)
+{
+	return type != NULL && (strcmp(type, "bind") == 0 || strcmp(type, "rbind") == 0);
+}
+
+int mount_spec_parse(const struct oci_mount *m, const char *field, struct mount_spec *out,
+                     struct skiff_error **err)
+{
+	const char *first_unknown = NULL;
+	size_t data_len = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->bind = is_bind_type(m->type);
+	out->rbind = m->type != NULL && strcmp(m->type, "rbind") == 0;
+	for (char **p = m->options; p && *p; p++) {
+		const struct mount_option *o = option_find(*p);
+
+		if (o != NULL) {
+			apply_option(out, o);
+			continue;
+		}
+		if (**p == '\0')
+			continue;
+		if (first_unknown == NULL)
+			first_unknown = *p;
+		/* Anything else is filesystem data: "mode=755", "size=64k", "newinstance". */
+		size_t n = strlen(*p);
+		out->data = xrealloc(out->data, data_len + n + 2);
+		if (data_len)
+			out->data[data_len++] = ',';
+		memcpy(out->data + data_len, *p, n + 1);
+		data_len += n;
+	}
+	/* A bind mount has no filesystem to hand data to: an unknown name is a typo. */
+	if (out->bind && first_unknown != NULL) {
+		mount_spec_free(out);
+		return error_set(err, 0, "%s.options: unknown option \"%s\"", field, first_unknown);
+	}
+	if (out->idmap && !out->bind) {
+		mount_spec_free(out);
+		return error_set(err, 0, "%s.options: \"%s\" requires a bind mount", field,
+		                 out->ridmap ? "ridmap" : "idmap");
+	}
+	if ((m->uid_mappings_len || m->gid_mappings_len) && !out->idmap) {
+		mount_spec_free(out);
+		return error_set(err, 0,
+		                 "%s: uidMappings/gidMappings require the \"idmap\" or "
+		                 "\"ridmap\" option",
+		                 field);
+	}
+	return 0;
+}
+
+void mount_spec_free(struct mount_spec *s)
+{
+	free(s->data);
+	s->data = NULL;
+}
+
+long mounts_propagation_flags(const char *value)
+{
+	static const struct {
+		const char *name;
+		long flags;
+	} table[] = {
+	    {"private", MS_PRIVATE},
+	    {"rprivate", MS_PRIVATE | MS_REC},
+	    {"rshared", MS_SHARED | MS_REC},
+	    {"rslave", MS_SLAVE | MS_REC},
+	    {"runbindable", MS_UNBINDABLE | MS_REC},
+	    {"shared", MS_SHARED},
+	    {"slave", MS_SLAVE},
+	    {"unbindable", MS_UNBINDABLE},
+	};
+
+	if (value == NULL || *value == '\0')
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
+		if (strcmp(value, table[i].name) == 0)
+			return table[i].flags;
+	return -1;
+}
+
+/* ---- validation ---- */
+
+static int validate_mounts(const struct oci_config *c, struct skiff_error **err)
+{
+	for (size_t i = 0; i < c->mounts_len; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		char field[32];
+		struct mount_spec s;
+
+		snprintf(field, sizeof(field), "mounts[%zu]", i);
+		if (m->destination == NULL || m->destination[0] != '/')
+			return error_set(err, 0,
+			                 "%s.destination: must be an absolute path, got \"%s\"",
+			                 field, m->destination ? m->destination : "");
+		if (mount_spec_parse(m, field, &s, err) < 0)
+			return -1;
+		mount_spec_free(&s);
+		if (s.remount)
+			continue;
+		if (s.bind && (m->source == NULL || *m->source == '\0'))
+			return error_set(err, 0, "%s.source: a bind mount needs a source", field);
+		if (!s.bind && (m->type == NULL || *m->type == '\0'))
+			return error_set(err, 0, "%s.type: required for a non-bind mount", field);
+	}
+	return 0;
+}
+
+static int validate_devices(const struct oci_linux *l, struct skiff_error **err)
+{
+	for (size_t i = 0; i < l->devices_len; i++) {
+		const struct oci_device *d = &l->devices[i];
+		const char *t = d->type ? d->type : "";
+
+		if (d->path == NULL || d->path[0] != '/')
+			return error_set(err, 0,
+			                 "linux.devices[%zu].path: must be an absolute path, got "
+			                 "\"%s\"",
+			                 i, d->path ? d->path : "");
+		if (strcmp(t, "c") != 0 && strcmp(t, "b") != 0 && strcmp(t, "u") != 0 &&
+		    strcmp(t, "p") != 0)
+			return error_set(err, 0,
+			                 "linux.devices[%zu].type: unknown type \"%s\" (want c, b, "
+			                 "u or p)",
+			                 i, t);
+		if (strcmp(t, "p") != 0 && (!d->has_major || !d->has_minor))
+			return error_set(
+			    err, 0,
+			    "linux.devices[%zu]: major and minor are required for type "
+			    "\"%s\"",
+			    i, t);
+		if (d->has_major && (d->major < 0 || d->major > 0xfff))
+			return error_set(err, 0, "linux.devices[%zu].major: %lld out of range", i,
+			                 (long long)d->major);
+		if (d->has_minor && (d->minor < 0 || d->minor > 0xfffff))
+			return error_set(err, 0, "linux.devices[%zu].minor: %lld out of range", i,
+			                 (long long)d->minor);
+	}
+	return 0;
+}
+
+static int validate_paths(char **paths, const char *field, struct skiff_error **err)
+{
+	for (size_t i = 0; paths && paths[i]; i++)
+		if (paths[i][0] != '/')
+			return error_set(err, 0, "%s[%zu]: must be an absolute path, got \"%s\"",
+			                 field, i, paths[i]);
+	return 0;
+}
+
+static bool has_mount_namespace(const struct oci_linux *l)
+{
+	for (size_t i = 0; l && i < l->namespaces_len; i++)
+		if (l->namespaces[i].type && strcmp(l->namespaces[i].type, "mount") == 0)
+			return true;
+	return false;
+}
+
+int mounts_validate(const struct oci_config *c, struct skiff_error **err)
+{
+	const struct oci_linux *l = c->linux_;
+
+	if (validate_mounts(c, err) < 0)
+		return -1;
+	/* Without its own mount namespace every step here would change the host's mount table. */
+	if (!has_mount_namespace(l))
+		return error_set(err, 0, "linux.namespaces: a \"mount\" namespace is required");
+	if (mounts_propagation_flags(l->rootfs_propagation) < 0)
+		return error_set(err, 0,
+		                 "linux.rootfsPropagation: unknown value \"%s\" (want shared, "
+		                 "slave, private or unbindable, optionally with an r prefix)",
+		                 l->rootfs_propagation);
+	if (validate_devices(l, err) < 0)
+		return -1;
+	if (validate_paths(l->masked_paths, "linux.maskedPaths", err) < 0)
+		return -1;
+	return validate_paths(l->readonly_paths, "linux.readonlyPaths", err);
+}
+
+/* ---- paths inside the rootfs ---- */
+
+char *path_clean(const char *path)
+{
+	size_t n = strlen(path);
+	char *out = xmalloc(n + 2);
+	size_t len = 0;
+	const char *p = path;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *end = strchrnul(p, '/');
+		size_t seg = (size_t)(end - p);
+
+		if (seg == 0 || (seg == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (seg == 2 && p[0] == '.' && p[1] == '.') {
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--; /* the slash */
+		} else {
+			out[len++] = '/';
+			memcpy(out + len, p, seg);
+			len += seg;
+		}
+		p = end;
+	}
+	if (len == 0)
+		out[len++] = '/';
+	out[len] = '\0';
+	return out;
+}
+
+int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (*path == '\0')
+		path = ".";
+	if (flags & IN_ROOT_NO_SYMLINKS)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
+	if (flags & IN_ROOT_NOFOLLOW)
+		how.flags |= O_NOFOLLOW;
+	/* EAGAIN: a rename raced with RESOLVE_IN_ROOT's ".." check; retry a few times. */
+	for (int tries = 0; tries < 16; tries++) {
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd >= 0 ? fd : -errno;
+}
+
+static int create_component(int parentfd, const char *name, bool make_file)
+{
+	if (make_file) {
+		int fd = openat(parentfd, name,
+		                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return errno == EEXIST ? 0 : -errno;
+		close(fd);
+		return 0;
+	}
+	if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int mkpath_in_root(int rootfd, const char *path, bool make_file, int flags, const char *what,
+                   struct skiff_error **err)
+{
+	cleanup_free char *clean = path_clean(path);
+	cleanup_close int parent = -1;
+	int fd, last_flags = flags, mid_flags = flags & ~IN_ROOT_NOFOLLOW;
+	char *p;
+
+	fd = open_in_root(rootfd, clean, last_flags);
+	if (fd >= 0 || fd != -ENOENT)
+		goto done;
+
+	/* Walk down from "/", creating each missing component in its resolved parent. */
+	parent = open_in_root(rootfd, "/", 0);
+	if (parent < 0)
+		return error_set(err, -parent, "%s: open the rootfs", what);
+	p = clean;
+	for (;;) {
+		char *name = p + 1;
+		char *slash = strchr(name, '/');
+		bool last = slash == NULL;
+
+		if (slash)
+			*slash = '\0';
+		fd = open_in_root(rootfd, clean, last ? last_flags : mid_flags);
+		if (fd == -ENOENT) {
+			int r = create_component(parent, name, last && make_file);
+			if (r < 0) {
+				errno = -r;
+				return error_errno(err, "%s: create %s", what, clean);
+			}
+			fd = open_in_root(rootfd, clean, last ? last_flags : mid_flags);
+		}
+		if (last || fd < 0)
+			break;
+		*slash = '/';
+		close(parent);
+		parent = fd;
+		p = slash;
+	}
+done:
+	if (fd < 0) {
+		errno = -fd;
+		if (fd == -ELOOP || fd == -EXDEV)
+			return error_errno(err,
+			                   "%s: resolve %s inside the rootfs (refusing a "
+			                   "symlink)",
+			                   what, clean);
+		return error_errno(err, "%s: resolve %s inside the rootfs", what, clean);
+	}
+	return fd;
+}
+
+/* ---- mounting ---- */
+
+int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation)
+{
+	struct mount_attr attr = {
+	    .attr_set = set,
+	    .attr_clr = clr,
+	    .propagation = propagation,
+	};
+
+	if (set == 0 && clr == 0 && propagation == 0)
+		return 0;
+	return mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+	                     sizeof(attr));
+}
+
+static char *map_text(const struct oci_id_mapping *map, size_t len)
+{
+	char *text = xstrdup("");
+
+	for (size_t i = 0; i < len; i++) {
+		char *next = xasprintf("%s%u %u %u\n", text, map[i].container_id, map[i].host_id,
+		                       map[i].size);
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+static int write_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	cleanup_close int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	return 0;
+}
+
+/*
+ * A user namespace holding the mount's mappings, for MOUNT_ATTR_IDMAP.
+ * Without mappings the container's own user namespace is used (spec 1.2).
+ * A throwaway child is cloned into a new user namespace, its maps are
+ * written from here, and its namespace is kept through an fd.
+ */
+static int idmap_userns(const struct oci_mount *m, const char *what, struct skiff_error **err)
+{
+	cleanup_free char *uid_text = NULL, *gid_text = NULL;
+	int pipefd[2], nsfd = -1, saved = 0;
+	char path[64];
+	pid_t pid;
+
+	if (m->uid_mappings_len == 0 && m->gid_mappings_len == 0) {
+		nsfd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			return error_errno(err, "%s: open /proc/self/ns/user", what);
+		return nsfd;
+	}
+	uid_text = map_text(m->uid_mappings, m->uid_mappings_len);
+	gid_text = map_text(m->gid_mappings, m->gid_mappings_len);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return error_errno(err, "%s: pipe", what);
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		saved = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return error_set(err, saved, "%s: create a user namespace for idmap", what);
+	}
+	if (pid == 0) {
+		char c;
+		close(pipefd[1]);
+		/* Holds the namespace alive until the parent closes the pipe. */
+		while (read(pipefd[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(pipefd[0]);
+	if (write_map(pid, "uid_map", uid_text) < 0 || write_map(pid, "gid_map", gid_text) < 0) {
+		saved = errno;
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			saved = errno;
+	}
+	close(pipefd[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (nsfd < 0)
+		return error_set(err, saved, "%s: write the idmap user namespace maps", what);
+	return nsfd;
+}
+
+/* fsconfig() errors carry a message in the fs context ("tmpfs: Bad value for 'size'"). */
+static int fs_error(int fsfd, struct skiff_error **err, int errnum, const char *what,
+                    const char *step)
+{
+	char log[256];
+	ssize_t n = fsfd >= 0 ? read(fsfd, log, sizeof(log) - 1) : -1;
+
+	if (n > 2) {
+		log[n] = '\0';
+		log[strcspn(log, "\n")] = '\0';
+		return error_set(err, errnum, "%s: %s (%s)", what, step, log + 2);
+	}
+	return error_set(err, errnum, "%s: %s", what, step);
+}
+
+static int fs_set_data(int fsfd, const char *data, const char *what, struct skiff_error **err)
+{
+	cleanup_free char *copy = xstrdup(data);
+	char *save = NULL;
+
+	for (char *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		int r;
+
+		if (eq) {
+			*eq = '\0';
+			r = fsconfig(fsfd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+			*eq = '=';
+		} else {
+			r = fsconfig(fsfd, FSCONFIG_SET_FLAG, opt, NULL, 0);
+		}
+		if (r < 0) {
+			int saved = errno;
+			cleanup_free char *step = xasprintf("option \"%s\"", opt);
+			return fs_error(fsfd, err, saved, what, step);
+		}
+	}
+	return 0;
+}
+
+static int fs_set_sb_flags(int fsfd, const struct mount_spec *s, const char *what,
+                           struct skiff_error **err)
+{
+	static const struct {
+		unsigned long flag;
+		const char *name;
+	} sb[] = {
+	    {MS_SYNCHRONOUS, "sync"},
+	    {MS_DIRSYNC, "dirsync"},
+	    {MS_MANDLOCK, "mand"},
+	    {MS_LAZYTIME, "lazytime"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sb); i++)
+		if ((s->sb_flags & sb[i].flag) &&
+		    fsconfig(fsfd, FSCONFIG_SET_FLAG, sb[i].name, NULL, 0) < 0)
+			return fs_error(fsfd, err, errno, what, sb[i].name);
+	if (s->sb_rdonly && fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0)
+		return fs_error(fsfd, err, errno, what, "ro");
+	return 0;
+}
+
+/* The mount attributes a fresh mount gets: recursive ones first, then the top-level ones. */
+static uint64_t fresh_attrs(const struct mount_spec *s)
+{
+	uint64_t a = 0;
+
+	a = (a & ~s->rattr_clr) | s->rattr_set;
+	return (a & ~s->attr_clr) | s->attr_set;
+}
+
+/* A new, detached filesystem mount. */
+static int fs_create(const struct oci_mount *m, const struct mount_spec *s, bool force_ro,
+                     const char *what, struct skiff_error **err)
+{
+	cleanup_close int fsfd = -1;
+	const char *type = m->type;
+	uint64_t attrs = fresh_attrs(s);
+	int mfd;
+
+	/* skiff drives cgroup v2 only: "cgroup" means the unified hierarchy, on v2 and hybrid
+	 * hosts. */
+	if (strcmp(type, "cgroup") == 0)
+		type = "cgroup2";
+	if (force_ro)
+		attrs |= MOUNT_ATTR_RDONLY;
+	fsfd = fsopen(type, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return error_errno(err, "%s: fsopen %s", what, type);
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source",
+	             m->source && *m->source ? m->source : type, 0) < 0)
+		return fs_error(fsfd, err, errno, what, "source");
+	if (s->data && fs_set_data(fsfd, s->data, what, err) < 0)
+		return -1;
+	if (fs_set_sb_flags(fsfd, s, what, err) < 0)
+		return -1;
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_error(fsfd, err, errno, what, "create");
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)attrs);
+	if (mfd < 0)
+		return fs_error(fsfd, err, errno, what, "fsmount");
+	return mfd;
+}
+
+static char *bind_source(const char *source, const char *bundle)
+{
+	if (source[0] == '/' || bundle == NULL)
+		return xstrdup(source);
+	return xasprintf("%s/%s", bundle, source);
+}
+
+/* A detached copy of the host path, with the entry's attributes set. */
+static int bind_create(const char *src, const struct mount_spec *s, const char *what,
+                       struct skiff_error **err)
+{
+	cleanup_close int tree = -1;
+
+	tree = open_tree(AT_FDCWD, src,
+	                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (s->rbind ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return error_errno(err, "%s: open_tree %s", what, src);
+	if (mount_set_attr(tree, true, s->rattr_set, s->rattr_clr, 0) < 0)
+		return error_errno(err, "%s: set recursive attributes", what);
+	if (mount_set_attr(tree, false, s->attr_set, s->attr_clr, 0) < 0)
+		return error_errno(err, "%s: set attributes", what);
+	return steal_fd(&tree);
+}
+
+static int set_idmap(int tree, const struct oci_mount *m, const struct mount_spec *s,
+                     const char *what, struct skiff_error **err)
+{
+	cleanup_close int nsfd = idmap_userns(m, what, err);
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP};
+
+	if (nsfd < 0)
+		return -1;
+	attr.userns_fd = (uint64_t)nsfd;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | (s->ridmap ? AT_RECURSIVE : 0), &attr,
+	                  sizeof(attr)) < 0)
+		return error_errno(err, "%s: idmap", what);
+	return 0;
+}
+
+/* "remount": change the attributes of what is already mounted at the destination. */
+static int remount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
+                         const char *what, struct skiff_error **err)
+{
+	cleanup_close int fd = open_in_root(rootfd, m->destination, 0);
+
+	if (fd < 0) {
+		errno = -fd;
+		return error_errno(err, "%s: resolve %s inside the rootfs", what, m->destination);
+	}
+	if (mount_set_attr(fd, true, s->rattr_set, s->rattr_clr, 0) < 0 ||
+	    mount_set_attr(fd, false, s->attr_set, s->attr_clr, 0) < 0)
+		return error_errno(err, "%s: remount", what);
+	if (mount_set_attr(fd, s->propagation_rec, 0, 0, s->propagation) < 0)
+		return error_errno(err, "%s: set propagation", what);
+	return 0;
+}
+
+int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
+                const char *bundle, bool sysfs_ro, struct skiff_error **err)
+{
+	cleanup_free char *src = NULL, *what = NULL;
+	cleanup_close int tree = -1, dest = -1;
+	const char *type = m->type ? m->type : "";
+	bool is_proc = strcmp(type, "proc") == 0, is_sysfs = strcmp(type, "sysfs") == 0;
+	bool make_file = false;
+	struct stat st;
+
+	if (s->bind && m->source) {
+		src = bind_source(m->source, bundle);
+		what = xasprintf("mount %s on %s", src, m->destination);
+	} else {
+		what = xasprintf("mount %s on %s", type, m->destination);
+	}
+	if (s->remount)
+		return remount_entry(rootfd, m, s, what, err);
+	if (s->bind ? m->source == NULL : *type == '\0')
+		return error_set(err, 0, "%s: missing %s", what, s->bind ? "source" : "type");
+
+	if (s->bind) {
+		if (stat(src, &st) < 0)
+			return error_errno(err, "%s: stat %s", what, src);
+		make_file = !S_ISDIR(st.st_mode);
+		tree = bind_create(src, s, what, err);
+	} else {
+		tree = fs_create(m, s, is_sysfs && sysfs_ro, what, err);
+	}
+	if (tree < 0)
+		return -1;
+	if (s->idmap && set_idmap(tree, m, s, what, err) < 0)
+		return -1;
+
+	/*
+	 * procfs and sysfs are where the runtime later writes (attr, sysctls):
+	 * their destination may not pass through any symlink (CVE-2019-16884).
+	 */
+	dest = mkpath_in_root(rootfd, m->destination, make_file,
+	                      is_proc || is_sysfs ? IN_ROOT_NO_SYMLINKS : 0, what, err);
+	if (dest < 0)
+		return -1;
+	if (is_proc) {
+		struct statfs sfs;
+		if (fstatfs(tree, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+			return error_set(err, 0, "%s: the new mount is not procfs", what);
+	}
+	if (move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return error_errno(err, "%s", what);
+	if (mount_set_attr(tree, s->propagation_rec, 0, 0, s->propagation) < 0)
+		return error_errno(err, "%s: set propagation", what);
+	return 0;
+}
+
+const char *const *mount_option_names(void)
+{
+	static const char *names[ARRAY_SIZE(mount_options) + 1];
+
+	if (names[0] == NULL)
+		for (size_t i = 0; i < ARRAY_SIZE(mount_options); i++)
+			names[i] = mount_options[i].name;
+	return names;
+}

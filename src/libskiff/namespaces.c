@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "namespaces.h"
+#include "utils.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+	const char *spec_name; /* linux.namespaces[].type */
+	const char *proc_name; /* /proc/PID/ns/<name> */
+	int flag;
+} kinds[NS_COUNT] = {
+    [NS_USER] = {"user", "user", CLONE_NEWUSER},
+    [NS_MOUNT] = {"mount", "mnt", CLONE_NEWNS},
+    [NS_PID] = {"pid", "pid", CLONE_NEWPID},
+    [NS_NET] = {"network", "net", CLONE_NEWNET},
+    [NS_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+    [NS_UTS] = {"uts", "uts", CLONE_NEWUTS},
+    [NS_CGROUP] = {"cgroup", "cgroup", CLONE_NEWCGROUP},
+    [NS_TIME] = {"time", "time", CLONE_NEWTIME},
+};
+
+const char *ns_name(enum ns_kind k)
+{
+	return kinds[k].spec_name;
+}
+
+int ns_flag(enum ns_kind k)
+{
+	return kinds[k].flag;
+}
+
+static int kind_of(const char *type)
+{
+	for (int k = 0; k < NS_COUNT; k++)
+		if (strcmp(kinds[k].spec_name, type) == 0)
+			return k;
+	return -1;
+}
+
+static int open_join_path(const char *path, enum ns_kind k, size_t idx, int *out,
+                          struct skiff_error **err)
+{
+	int fd, type;
+
+	if (path[0] != '/')
+		return error_set(err, 0, "linux.namespaces[%zu].path: `%s` is not absolute", idx,
+		                 path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "linux.namespaces[%zu].path: open `%s`", idx, path);
+	type = ioctl(fd, NS_GET_NSTYPE);
+	if (type < 0 || type != kinds[k].flag) {
+		close(fd);
+		return error_set(err, 0, "linux.namespaces[%zu].path: `%s` is not a %s namespace",
+		                 idx, path, kinds[k].spec_name);
+	}
+	*out = fd;
+	return 0;
+}
+
+int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_error **err)
+{
+	const struct oci_linux *l = c->linux_;
+	int new_flags = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	for (int k = 0; k < NS_COUNT; k++)
+		plan->join_fd[k] = -1;
+	plan->saved_pid_fd = plan->saved_time_fd = -1;
+	for (size_t i = 0; l && i < l->namespaces_len; i++) {
+		const struct oci_namespace *ns = &l->namespaces[i];
+		int k = kind_of(ns->type);
+
+		if (k < 0)
+			return error_set(err, 0,
+			                 "linux.namespaces[%zu].type: unknown namespace `%s`", i,
+			                 ns->type);
+		if (plan->present[k]) {
+			ns_plan_release(plan);
+			return error_set(err, 0, "linux.namespaces[%zu]: `%s` is listed twice", i,
+			                 ns->type);
+		}
+		plan->present[k] = true;
+		if (ns->path && *ns->path) {
+			if (open_join_path(ns->path, k, i, &plan->join_fd[k], err) < 0) {
+				ns_plan_release(plan);
+				return -1;
+			}
+		} else {
+			new_flags |= kinds[k].flag;
+		}
+	}
+	if (plan->present[NS_USER] && plan->join_fd[NS_USER] < 0 &&
+	    (l->uid_mappings_len == 0 || l->gid_mappings_len == 0)) {
+		ns_plan_release(plan);
+		return error_set(err, 0,
+		                 "linux.uidMappings: a new user namespace needs uidMappings and "
+		                 "gidMappings");
+	}
+	if (!plan->present[NS_UTS] && (c->hostname || c->domainname)) {
+		ns_plan_release(plan);
+		return error_set(err, 0, "%s: setting it needs a new uts namespace",
+		                 c->hostname ? "hostname" : "domainname");
+	}
+	if (l && l->time_offsets && !(plan->present[NS_TIME] && plan->join_fd[NS_TIME] < 0)) {
+		ns_plan_release(plan);
+		return error_set(err, 0, "linux.timeOffsets: needs a new time namespace");
+	}
+	/* The time namespace is made by the parent (offsets must be written first). */
+	new_flags &= ~CLONE_NEWTIME;
+	if (plan->join_fd[NS_USER] >= 0) {
+		/* New namespaces must be owned by the joined user namespace: made after setns. */
+		plan->clone_flags = new_flags & CLONE_NEWPID;
+		plan->unshare_flags = new_flags & ~CLONE_NEWPID;
+	} else {
+		plan->clone_flags = new_flags;
+	}
+	return 0;
+}
+
+void ns_plan_release(struct ns_plan *plan)
+{
+	for (int k = 0; k < NS_COUNT; k++) {
+		if (plan->join_fd[k] >= 0)
+			close(plan->join_fd[k]);
+		plan->join_fd[k] = -1;
+	}
+	if (plan->saved_pid_fd >= 0)
+		close(plan->saved_pid_fd);
+	if (plan->saved_time_fd >= 0)
+		close(plan->saved_time_fd);
+	plan->saved_pid_fd = plan->saved_time_fd = -1;
+}
+
+static int write_time_offsets(const struct oci_time_offsets *t, struct skiff_error **err)
+{
+	char buf[128];
+	int n = 0;
+
+	if (t->has_monotonic)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "monotonic %lld %u\n",
+		              (long long)t->monotonic.secs, t->monotonic.nanosecs);
+	if (t->has_boottime)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "boottime %lld %u\n",
+		              (long long)t->boottime.secs, t->boottime.nanosecs);
+	if (n == 0)
+		return 0;
+	/* One write per line: the kernel parses a single offset per write. */
+	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		if (write_file_at(AT_FDCWD, "/proc/self/timens_offsets", line, err) < 0)
+			return error_wrap(err, "linux.timeOffsets");
+	}
+	return 0;
+}
+
+int ns_plan_before_clone(struct ns_plan *plan, const struct oci_linux *l, struct skiff_error **err)
+{
+	bool new_time = plan->present[NS_TIME] && plan->join_fd[NS_TIME] < 0;
+
+	if (plan->join_fd[NS_PID] >= 0) {
+		plan->saved_pid_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (setns(plan->join_fd[NS_PID], CLONE_NEWPID) < 0)
+			return error_errno(err, "join pid namespace");
+	}
+	if (plan->join_fd[NS_TIME] >= 0 || new_time) {
+		plan->saved_time_fd = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+		if (plan->join_fd[NS_TIME] >= 0 && setns(plan->join_fd[NS_TIME], CLONE_NEWTIME) < 0)
+			return error_errno(err, "join time namespace");
+		if (new_time) {
+			if (unshare(CLONE_NEWTIME) < 0)
+				return error_errno(err, "create time namespace");
+			if (l->time_offsets && write_time_offsets(l->time_offsets, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+void ns_plan_after_clone(struct ns_plan *plan)
+{
+	if (plan->saved_pid_fd >= 0)
+		setns(plan->saved_pid_fd, CLONE_NEWPID);
+	if (plan->saved_time_fd >= 0)
+		setns(plan->saved_time_fd, CLONE_NEWTIME);
+}
+
+int ns_plan_enter(const struct ns_plan *plan, struct skiff_error **err)
+{
+	/* User first: it grants the rights to join the others. */
+	static const enum ns_kind order[] = {NS_USER, NS_IPC, NS_UTS, NS_NET, NS_CGROUP, NS_MOUNT};
+
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum ns_kind k = order[i];
+		if (plan->join_fd[k] < 0)
+			continue;
+		if (setns(plan->join_fd[k], kinds[k].flag) < 0)
+			return error_errno(err, "join %s namespace", kinds[k].spec_name);
+		if (k == NS_USER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			return error_errno(err, "become root in the joined user namespace");
+	}
+	if (plan->unshare_flags && unshare(plan->unshare_flags) < 0)
+		return error_errno(err, "create namespaces");
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+                     struct skiff_error **err)
+{
+	cleanup_free char *path = xasprintf("/proc/%d/%s", pid, file);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	if (f == NULL)
+		oom();
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%u %u %u\n", m[i].container_id, m[i].host_id, m[i].size);
+	fclose(f);
+	/* The whole map must go in one write. */
+	r = write_file_at(AT_FDCWD, path, buf, err);
+	free(buf);
+	if (r < 0)
+		return error_wrap(err, "linux.%s",
+		                  strcmp(file, "uid_map") == 0 ? "uidMappings" : "gidMappings");
+	return 0;
+}
+
+int ns_write_id_maps(pid_t pid, const struct oci_linux *l, struct skiff_error **err)
+{
+	if (write_map(pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
+		return -1;
+	return write_map(pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err);
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The rootfs: propagation, the config mounts, pivot_root, masked and read-only paths. */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "mounts.h"
+#include "rootfs.h"
+#include "utils.h"
+
+static const char *propagation_of(const struct oci_config *c)
+{
+	return c->linux_ ? c->linux_->rootfs_propagation : NULL;
+}
+
+/* Cuts every propagation path to the host before the first mount (see rootfs.h). */
+static int isolate_propagation(const struct oci_config *c, struct skiff_error **err)
+{
+	long p = mounts_propagation_flags(propagation_of(c));
+	unsigned long mode = p > 0 && (p & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+
+	if (p < 0)
+		return error_set(err, 0, "linux.rootfsPropagation: unknown value \"%s\"",
+		                 propagation_of(c));
+	if (mount(NULL, "/", NULL, MS_REC | mode, NULL) < 0)
+		return error_errno(err, "make / %s", mode == MS_PRIVATE ? "rprivate" : "rslave");
+	return 0;
+}
+
+static int mount_config_entries(const struct oci_config *c, int rootfd, const char *bundle,
+                                unsigned flags, struct skiff_error **err)
+{
+	for (size_t i = 0; i < c->mounts_len; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		struct mount_spec s;
+		char field[32];
+		int r;
+
+		snprintf(field, sizeof(field), "mounts[%zu]", i);
+		if (mount_spec_parse(m, field, &s, err) < 0)
+			return -1;
+		r = mount_entry(rootfd, m, &s, bundle, !(flags & ROOTFS_NEW_NETNS), err);
+		mount_spec_free(&s);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
+                   unsigned flags, struct skiff_error **err)
+{
+	cleanup_close int rootfd = -1;
+
+	if (rootfs == NULL || rootfs[0] != '/')
+		return error_set(err, 0, "rootfs: must be an absolute path, got \"%s\"",
+		                 rootfs ? rootfs : "");
+	if (isolate_propagation(c, err) < 0)
+		return -1;
+	/* pivot_root needs the new root to be a mount point. */
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return error_errno(err, "bind mount the rootfs %s onto itself", rootfs);
+	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, "open the rootfs %s", rootfs);
+	return mount_config_entries(c, rootfd, bundle, flags, err);
+}
+
+int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err)
+{
+	cleanup_close int newroot = -1, oldroot = -1;
+
+	newroot = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (newroot < 0)
+		return error_errno(err, "open the rootfs %s", rootfs);
+	if (fchdir(newroot) < 0)
+		return error_errno(err, "chdir to the rootfs %s", rootfs);
+	if (no_pivot) {
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return error_errno(err, "move the rootfs %s onto /", rootfs);
+		if (chroot(".") < 0)
+			return error_errno(err, "chroot to the rootfs %s", rootfs);
+		if (chdir("/") < 0)
+			return error_errno(err, "chdir to / in the container");
+		return 0;
+	}
+	oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		return error_errno(err, "open the old root");
+	/* new_root == put_old: the old root ends up stacked on the new one... */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return error_errno(err, "pivot_root to %s", rootfs);
+	/* ...where it is detached; as a slave, so the unmount cannot reach the host. */
+	if (fchdir(oldroot) < 0)
+		return error_errno(err, "chdir to the old root");
+	if (mount(NULL, ".", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return error_errno(err, "make the old root rslave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return error_errno(err, "detach the old root");
+	if (chdir("/") < 0)
+		return error_errno(err, "chdir to / in the container");
+	return 0;
+}
+
+/* The container's /dev/null, checked to really be the null device (CVE-2025-31133). */
+static int open_dev_null(int rootfd, struct skiff_error **err)
+{
+	cleanup_close int fd = open_in_root(rootfd, "/dev/null", IN_ROOT_NOFOLLOW);
+	struct stat st;
+
+	if (fd < 0) {
+		errno = -fd;
+		return error_errno(err, "open /dev/null in the container");
+	}
+	if (fstat(fd, &st) < 0)
+		return error_errno(err, "stat /dev/null in the container");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+		return error_set(err, 0,
+		                 "/dev/null in the container is not the null device "
+		                 "(char 1:3); refusing to use it for masking");
+	return steal_fd(&fd);
+}
+
+static int attach(int tree, int dest)
+{
+	return move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int mask_dir(int dest)
+{
+	cleanup_close int fsfd = -1, mnt = -1;
+
+	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	mnt = fsmount(fsfd, FSMOUNT_CLOEXEC,
+	              MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return -1;
+	return attach(mnt, dest);
+}
+
+static int mask_file(int nullfd, int dest)
+{
+	cleanup_close int tree =
+	    open_tree(nullfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (tree < 0)
+		return -1;
+	return attach(tree, dest);
+}
+
+static int mask_paths(int rootfd, char **paths, struct skiff_error **err)
+{
+	cleanup_close int nullfd = -1;
+
+	for (size_t i = 0; paths && paths[i]; i++) {
+		cleanup_close int fd = open_in_root(rootfd, paths[i], 0);
+		struct stat st;
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			errno = -fd;
+			return error_errno(err, "maskedPaths: open %s", paths[i]);
+		}
+		if (fstat(fd, &st) < 0)
+			return error_errno(err, "maskedPaths: stat %s", paths[i]);
+		if (S_ISDIR(st.st_mode)) {
+			if (mask_dir(fd) < 0)
+				return error_errno(err, "maskedPaths: mask %s", paths[i]);
+			continue;
+		}
+		if (nullfd < 0) {
+			nullfd = open_dev_null(rootfd, err);
+			if (nullfd < 0)
+				return error_wrap(err, "maskedPaths: mask %s", paths[i]);
+		}
+		if (mask_file(nullfd, fd) < 0)
+			return error_errno(err, "maskedPaths: mask %s", paths[i]);
+	}
+	return 0;
+}
+
+static int readonly_paths(int rootfd, char **paths, struct skiff_error **err)
+{
+	const uint64_t ro =
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+
+	for (size_t i = 0; paths && paths[i]; i++) {
+		cleanup_close int fd = open_in_root(rootfd, paths[i], 0), tree = -1;
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			errno = -fd;
+			return error_errno(err, "readonlyPaths: open %s", paths[i]);
+		}
+		/* A bind of the path onto itself; mount_setattr only adds flags, keeping the rest.
+		 */
+		tree = open_tree(
+		    fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+		if (tree < 0 || mount_set_attr(tree, true, ro, 0, 0) < 0 || attach(tree, fd) < 0)
+			return error_errno(err, "readonlyPaths: make %s read-only", paths[i]);
+	}
+	return 0;
+}
+
+int rootfs_finalize(const struct oci_config *c, struct skiff_error **err)
+{
+	const struct oci_linux *l = c->linux_;
+	cleanup_close int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long p = mounts_propagation_flags(propagation_of(c));
+
+	if (rootfd < 0)
+		return error_errno(err, "open /");
+	if (l && mask_paths(rootfd, l->masked_paths, err) < 0)
+		return -1;
+	if (l && readonly_paths(rootfd, l->readonly_paths, err) < 0)
+		return -1;
+	if (c->root && c->root->readonly &&
+	    mount_set_attr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0) < 0)
+		return error_errno(err, "root.readonly: remount / read-only");
+	if (p < 0)
+		return error_set(err, 0, "linux.rootfsPropagation: unknown value \"%s\"",
+		                 propagation_of(c));
+	if (p > 0 && mount_set_attr(rootfd, p & MS_REC, 0, 0, (unsigned long)p & ~MS_REC) < 0)
+		return error_errno(err, "linux.rootfsPropagation: make / %s", propagation_of(c));
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_ROOTFS_H
+#define SKIFF_ROOTFS_H
+
+/*
+ * The container's filesystem view, built by its init inside its own mount
+ * namespace.  The caller runs, in this order:
+ *
+ *   parent:  mounts_validate()                      (mounts.h; nothing created yet)
+ *   init:    rootfs_prepare()   propagation, rootfs bind, config mounts
+ *            devices_setup()    /dev nodes and symlinks (devices.h)
+ *            [createContainer hooks]
+ *            rootfs_pivot()     pivot_root, old root detached, cwd "/"
+ *            rootfs_finalize()  maskedPaths, readonlyPaths, root.readonly,
+ *                               final rootfsPropagation
+ *
+ * Propagation, and why the host never sees a container mount:
+ * a new mount namespace starts as a copy whose mounts stay peers of the
+ * host's shared mounts, so the first thing rootfs_prepare() does is turn
+ * the whole tree into slaves (MS_REC|MS_SLAVE; MS_REC|MS_PRIVATE when
+ * rootfsPropagation is [r]private).  From then on host mount events may
+ * still flow in, but nothing flows out.  "shared"/"unbindable" (and their
+ * r- forms) are applied only by rootfs_finalize(), on the container's "/"
+ * after pivot_root: a slave made shared becomes "shared and slave" with a
+ * new peer group of its own, so the container's mounts propagate to its
+ * own peers (later bind copies, nested namespaces) and never back to the
+ * host.  It cannot be done before pivot_root, which refuses a shared new
+ * root; and the rootfs' parent mount stays a slave, never shared.
+ * Consequence: per-mount "rshared" binds are likewise shared-and-slave;
+ * mounts made in the container never appear on the host.
+ */
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "libocispec/runtime_spec.h"
+
+enum rootfs_flags {
+	/* The container has its own network namespace; without it sysfs is read-only. */
+	ROOTFS_NEW_NETNS = 1 << 0,
+};
+
+/*
+ * `rootfs` is the absolute host path of root.path; `bundle` the absolute
+ * bundle directory, against which relative bind sources are resolved (NULL:
+ * the cwd).  Must run in a fresh mount namespace.
+ */
+int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
+                   unsigned flags, struct skiff_error **err);
+
+/*
+ * Makes `rootfs` the root: pivot_root(".", ".") then the old root detached
+ * (MNT_DETACH), cwd "/".  no_pivot (ramfs/initramfs hosts, where
+ * pivot_root is impossible): MS_MOVE the rootfs onto "/" and chroot; the
+ * old root then stays reachable to a process with CAP_SYS_CHROOT.
+ */
+int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err);
+
+/*
+ * After rootfs_pivot(): masks linux.maskedPaths (directories with an empty
+ * read-only tmpfs, files with the container's /dev/null, which must be the
+ * real 1:3 character device — CVE-2025-31133), makes linux.readonlyPaths
+ * read-only (ro, nosuid, nodev, noexec, recursively), makes "/" read-only
+ * for root.readonly, and sets rootfsPropagation on "/".  Missing paths are
+ * skipped.
+ */
+int rootfs_finalize(const struct oci_config *c, struct skiff_error **err);
+
+#endif

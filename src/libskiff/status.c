@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "status.h"
+#include "utils.h"
+
+#define MAX_ID_LEN 1024
+
+/* The id as it may appear in a one-line message: printable, at most 64 bytes. */
+static void id_for_message(const char *id, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p && o + 5 < size; p++) {
+		if (p - (const unsigned char *)id >= 64) {
+			o += (size_t)snprintf(out + o, size - o, "...");
+			break;
+		}
+		if (*p >= 0x20 && *p < 0x7f)
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	out[o] = '\0';
+}
+
+int status_validate_id(const char *id, struct skiff_error **err)
+{
+	size_t len = strlen(id);
+	char shown[128];
+
+	if (len == 0)
+		return error_set(err, 0, "container id must not be empty");
+	id_for_message(id, shown, sizeof(shown));
+	if (len > MAX_ID_LEN)
+		return error_set(err, 0, "container id `%s` is %zu bytes long (at most %d)", shown,
+		                 len, MAX_ID_LEN);
+	/* runc's charset (letters, digits, _ + - .); a leading dot would hide it from `list`. */
+	for (const char *p = id; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '+' || c == '-' || c == '.'))
+			return error_set(err, 0,
+			                 "invalid container id `%s`: only letters, digits and "
+			                 "_ + - . are allowed",
+			                 shown);
+	}
+	if (id[0] == '.')
+		return error_set(err, 0, "invalid container id `%s`: must not start with a dot",
+		                 shown);
+	return 0;
+}
+
+int status_open_root(const char *root, bool create, int *rootfd, struct skiff_error **err)
+{
+	struct stat sb;
+	int fd;
+
+	if (create) {
+		if (mkdir(root, 0700) < 0 && errno != EEXIST && mkdir_p(root, 0700, err) < 0)
+			return error_wrap(err, "state root");
+	}
+	/* O_NOFOLLOW: a --root planted as a symlink is refused, not followed. */
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return error_set(err, 0, "state root `%s` does not exist", root);
+		return error_errno(err, "open state root `%s`", root);
+	}
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && sb.st_uid == geteuid() && create)
+		fchmod(fd, 0700);
+	*rootfd = fd;
+	return 0;
+}
+
+static int lock_dir(int dirfd, const char *id, struct skiff_error **err)
+{
+	while (flock(dirfd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return error_errno(err, "lock container `%s`", id);
+	}
+	return 0;
+}
+
+int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **err)
+{
+	int fd;
+
+	if (mkdirat(rootfd, id, 0700) < 0) {
+		if (errno == EEXIST)
+			return error_set(err, 0, "container `%s` already exists", id);
+		return error_errno(err, "create state directory for `%s`", id);
+	}
+	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		error_errno(err, "open state directory for `%s`", id);
+		unlinkat(rootfd, id, AT_REMOVEDIR);
+		return -1;
+	}
+	if (lock_dir(fd, id, err) < 0) {
+		close(fd);
+		unlinkat(rootfd, id, AT_REMOVEDIR);
+		return -1;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
+/* ---- state.json ---- */
+
+static const char *tree_str(yajl_val root, const char *key)
+{
+	const char *path[] = {key, NULL};
+	yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+	return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+static long long tree_int(yajl_val root, const char *key)
+{
+	const char *path[] = {key, NULL};
+	yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+	return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static int parse_status(const char *id, const char *data, struct container_status *st,
+                        struct skiff_error **err)
+{
+	char ebuf[256];
+	yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
+	const char *ann_path[] = {"annotations", NULL};
+	yajl_val ann;
+
+	if (root == NULL || !YAJL_IS_OBJECT(root)) {
+		yajl_tree_free(root);
+		return error_set(err, 0, "container `%s`: state file is corrupt", id);
+	}
+	memset(st, 0, sizeof(*st));
+	st->id = xstrdup(id);
+	st->bundle = dup_or_null(tree_str(root, "bundle"));
+	st->rootfs = dup_or_null(tree_str(root, "rootfs"));
+	st->created = dup_or_null(tree_str(root, "created"));
+	st->cgroup_path = dup_or_null(tree_str(root, "cgroupPath"));
+	st->cgroup_mount = dup_or_null(tree_str(root, "cgroupMount"));
+	st->pid = (pid_t)tree_int(root, "pid");
+	st->pid_start = (unsigned long long)tree_int(root, "pidStart");
+	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
+	ann = yajl_tree_get(root, ann_path, yajl_t_object);
+	if (ann) {
+		size_t n = YAJL_GET_OBJECT(ann)->len;
+		st->annotations.keys = xcalloc(n + 1, sizeof(char *));
+		st->annotations.values = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			yajl_val v = YAJL_GET_OBJECT(ann)->values[i];
+			if (!YAJL_IS_STRING(v))
+				continue;
+			st->annotations.keys[st->annotations.len] =
+			    xstrdup(YAJL_GET_OBJECT(ann)->keys[i]);
+			st->annotations.values[st->annotations.len++] = xstrdup(YAJL_GET_STRING(v));
+		}
+	}
+	yajl_tree_free(root);
+	return 0;
+}
+
+int status_open(int rootfd, const char *id, int *dirfd, struct container_status *st,
+                struct skiff_error **err)
+{
+	cleanup_close int fd = -1, sfd = -1;
+	cleanup_free char *data = NULL;
+
+	if (status_validate_id(id, err) < 0)
+		return -1;
+	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return error_set(err, 0, "container `%s` does not exist", id);
+		return error_errno(err, "open state of `%s`", id);
+	}
+	if (lock_dir(fd, id, err) < 0)
+		return -1;
+	/* Read after locking: a create that failed meanwhile has removed the file. */
+	sfd = openat(fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (sfd < 0) {
+		if (errno == ENOENT)
+			return error_set(err, 0, "container `%s` does not exist", id);
+		return error_errno(err, "open state of `%s`", id);
+	}
+	if (read_fd_all(sfd, &data, NULL, err) < 0)
+		return error_wrap(err, "container `%s`", id);
+	if (parse_status(id, data, st, err) < 0)
+		return -1;
+	*dirfd = steal_fd(&fd);
+	return 0;
+}
+
+static void gen_str(yajl_gen g, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_string(g, (const unsigned char *)value, strlen(value));
+}
+
+static void gen_int(yajl_gen g, const char *key, long long value)
+{
+	yajl_gen_string(g, (const unsigned char *)key, strlen(key));
+	yajl_gen_integer(g, value);
+}
+
+static void gen_annotations(yajl_gen g, const struct oci_map *m)
+{
+	if (m->len == 0)
+		return;
+	yajl_gen_string(g, (const unsigned char *)"annotations", 11);
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < m->len; i++)
+		gen_str(g, m->keys[i], m->values[i]);
+	yajl_gen_map_close(g);
+}
+
+static char *gen_finish(yajl_gen g)
+{
+	const unsigned char *buf;
+	size_t len;
+	char *out;
+
+	yajl_gen_get_buf(g, &buf, &len);
+	out = xmalloc(len + 2);
+	memcpy(out, buf, len);
+	out[len] = '\n';
+	out[len + 1] = '\0';
+	yajl_gen_free(g);
+	return out;
+}
+
+int status_write(int dirfd, const struct container_status *st, struct skiff_error **err)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	cleanup_free char *json = NULL;
+
+	if (g == NULL)
+		oom();
+	yajl_gen_map_open(g);
+	gen_str(g, "ociVersion", OCI_SPEC_VERSION);
+	gen_str(g, "id", st->id);
+	gen_int(g, "pid", st->pid);
+	gen_int(g, "pidStart", (long long)st->pid_start);
+	gen_str(g, "bundle", st->bundle);
+	gen_str(g, "rootfs", st->rootfs);
+	gen_str(g, "created", st->created);
+	gen_str(g, "cgroupPath", st->cgroup_path);
+	gen_str(g, "cgroupMount", st->cgroup_mount);
+	gen_int(g, "newPidNamespace", st->has_new_pidns);
+	gen_annotations(g, &st->annotations);
+	yajl_gen_map_close(g);
+	json = gen_finish(g);
+	if (write_file_atomic(dirfd, STATE_FILE, json, strlen(json), 0600, err) < 0)
+		return error_wrap(err, "container `%s`: write state", st->id);
+	return 0;
+}
+
+char *status_spec_json(const struct container_status *st, enum container_state s, bool pretty,
+                       struct skiff_error **err)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	if (g == NULL)
+		oom();
+	if (pretty) {
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	}
+	yajl_gen_map_open(g);
+	gen_str(g, "ociVersion", OCI_SPEC_VERSION);
+	gen_str(g, "id", st->id);
+	gen_str(g, "status", status_name(s));
+	/* The spec: pid is required while the process exists. */
+	gen_int(g, "pid", s == STATE_STOPPED ? 0 : st->pid);
+	gen_str(g, "bundle", st->bundle);
+	gen_str(g, "rootfs", st->rootfs);
+	gen_str(g, "created", st->created);
+	gen_annotations(g, &st->annotations);
+	yajl_gen_map_close(g);
+	return gen_finish(g);
+}
+
+/* ---- removal and listing ---- */
+
+int status_remove(int rootfd, const char *id, struct skiff_error **err)
+{
+	cleanup_close int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : error_errno(err, "open state of `%s`", id);
+	d = fdopendir(fd);
+	if (d == NULL)
+		return error_errno(err, "read state of `%s`", id);
+	fd = -1;
+	/* Only files live here; a directory would be a bug, and unlinkat says so. */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
+			error_errno(err, "remove `%s` of `%s`", de->d_name, id);
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return error_errno(err, "remove state directory of `%s`", id);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int status_list(int rootfd, char ***ids, struct skiff_error **err)
+{
+	int fd = dup(rootfd);
+	size_t n = 0, cap = 8;
+	char **v;
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return error_errno(err, "read state root");
+	}
+	rewinddir(d);
+	v = xcalloc(cap, sizeof(char *));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		if (n + 1 >= cap)
+			v = xrealloc(v, (cap *= 2) * sizeof(char *));
+		v[n++] = xstrdup(de->d_name);
+	}
+	v[n] = NULL;
+	closedir(d);
+	qsort(v, n, sizeof(char *), cmp_str);
+	*ids = v;
+	return 0;
+}
+
+void status_free(struct container_status *st)
+{
+	free(st->id);
+	free(st->bundle);
+	free(st->rootfs);
+	free(st->created);
+	free(st->cgroup_path);
+	free(st->cgroup_mount);
+	for (size_t i = 0; i < st->annotations.len; i++) {
+		free(st->annotations.keys[i]);
+		free(st->annotations.values[i]);
+	}
+	free(st->annotations.keys);
+	free(st->annotations.values);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---- liveness ---- */
+
+int pid_start_time(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024], state;
+	cleanup_close int fd = -1;
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parens: fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%c", &state) != 1)
+		return -1;
+	if (state == 'Z' || state == 'X')
+		return -1;
+	/* starttime is field 22; after ')' we are at field 3. */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (p == NULL)
+			return -1;
+	}
+	*out = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+bool pid_is_same(pid_t pid, unsigned long long start)
+{
+	unsigned long long now;
+	return pid > 0 && pid_start_time(pid, &now) == 0 && now == start;
+}
+
+static bool cgroup_frozen(const struct container_status *st)
+{
+	cleanup_free char *path = NULL, *data = NULL;
+
+	if (st->cgroup_path == NULL || st->cgroup_mount == NULL)
+		return false;
+	path = xasprintf("%s%s/cgroup.freeze", st->cgroup_mount, st->cgroup_path);
+	if (read_file(path, &data, NULL, NULL) < 0)
+		return false;
+	return data[0] == '1';
+}
+
+enum container_state status_derive(const struct container_status *st, int dirfd)
+{
+	struct stat sb;
+
+	if (!pid_is_same(st->pid, st->pid_start))
+		return STATE_STOPPED;
+	if (fstatat(dirfd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return STATE_CREATED;
+	if (cgroup_frozen(st))
+		return STATE_PAUSED;
+	return STATE_RUNNING;
+}
+
+const char *status_name(enum container_state s)
+{
+	static const char *const names[] = {"creating", "created", "running", "paused", "stopped"};
+	return names[s];
+}

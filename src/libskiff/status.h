@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_STATUS_H
+#define SKIFF_STATUS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "libocispec/runtime_spec.h"
+
+/*
+ * The state store: <root>/<id>/ holds state.json (written atomically) and,
+ * until `start`, the exec fifo.  The container directory itself is the
+ * lock: every command on an id holds flock(LOCK_EX) on it, so two
+ * commands on one container serialize.
+ */
+struct container_status {
+	char *id;
+	char *bundle;
+	char *rootfs;
+	pid_t pid;
+	/* /proc/PID/stat starttime: a reused pid has another one. */
+	unsigned long long pid_start;
+	char *created;     /* RFC 3339 */
+	char *cgroup_path; /* relative to the cgroup2 mount; NULL without cgroups */
+	char *cgroup_mount;
+	bool has_new_pidns;
+	struct oci_map annotations;
+};
+
+#define EXEC_FIFO  "exec.fifo"
+#define STATE_FILE "state.json"
+
+/* Refuses ids that are empty, too long, or could escape the root. */
+int status_validate_id(const char *id, struct skiff_error **err);
+/* Opens (creating it 0700 when `create`) the state root. */
+int status_open_root(const char *root, bool create, int *rootfd, struct skiff_error **err);
+/* Makes and locks <root>/<id>; fails if the id is taken. */
+int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **err);
+/* Opens and locks <root>/<id> and reads its state. */
+int status_open(int rootfd, const char *id, int *dirfd, struct container_status *st,
+                struct skiff_error **err);
+int status_write(int dirfd, const struct container_status *st, struct skiff_error **err);
+/* Removes <root>/<id> and everything in it. */
+int status_remove(int rootfd, const char *id, struct skiff_error **err);
+/* Sorted ids under the root (NULL-terminated). */
+int status_list(int rootfd, char ***ids, struct skiff_error **err);
+void status_free(struct container_status *st);
+
+enum container_state {
+	STATE_CREATING,
+	STATE_CREATED,
+	STATE_RUNNING,
+	STATE_PAUSED,
+	STATE_STOPPED,
+};
+/* The live state: from the process (pid + start time), the fifo and the freezer. */
+enum container_state status_derive(const struct container_status *st, int dirfd);
+const char *status_name(enum container_state s);
+/* The spec's state JSON (what `state` prints and hooks read on stdin). */
+char *status_spec_json(const struct container_status *st, enum container_state s, bool pretty,
+                       struct skiff_error **err);
+
+/* Reads starttime from /proc/PID/stat; fails if the pid is gone or a zombie. */
+int pid_start_time(pid_t pid, unsigned long long *out);
+/* True when pid is alive and still the process recorded with `start`. */
+bool pid_is_same(pid_t pid, unsigned long long start);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_SYNC_H
+#define SKIFF_SYNC_H
+
+#include <stdint.h>
+#include "error.h"
+
+/*
+ * The create protocol between skiff (parent) and the container's init
+ * (child), over a SOCK_SEQPACKET socketpair; one message per packet:
+ *
+ *   parent                              child (init)
+ *   clone3 ──────────────────────────▶ waits for GO
+ *   writes uid/gid maps (user ns)
+ *   GO ─────────────────────────────▶ joins/makes namespaces, mounts
+ *                        ◀──────────── RUNTIME_HOOKS (mounts done)
+ *   runs prestart + createRuntime
+ *   HOOKS_DONE ─────────────────────▶ createContainer hooks, pivot_root,
+ *                                      terminal, process attributes
+ *                        ◀──────────── PTY (master fd; `run` with a tty)
+ *                        ◀──────────── READY, then blocks on exec.fifo
+ *   writes state, exits
+ *
+ * At any point the child may send ERROR (message + errno) and exit; the
+ * parent then tears everything down and reports the message.
+ */
+enum sync_type {
+	SYNC_GO = 1,
+	SYNC_RUNTIME_HOOKS,
+	SYNC_HOOKS_DONE,
+	SYNC_PTY,
+	SYNC_READY,
+	SYNC_ERROR,
+};
+
+int sync_send(int sock, enum sync_type type, int errnum, const char *text, int pass_fd);
+/* Receives one message; *text and *fd (-1 if none) are optional. EOF gives type 0. */
+int sync_recv(int sock, enum sync_type *type, int *errnum, char **text, int *fd,
+              struct skiff_error **err);
+/* Receives and checks that the message is `want`; an ERROR becomes *err. */
+int sync_expect(int sock, enum sync_type want, int *fd, struct skiff_error **err);
+/* Child side: reports err to the parent. */
+void sync_send_error(int sock, const struct skiff_error *err);
+
+#endif

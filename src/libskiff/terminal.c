@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "terminal.h"
+#include "utils.h"
+
+int terminal_connect(const char *path, int *fd, struct skiff_error **err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int s;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return error_set(err, 0, "--console-socket: path `%s` is too long", path);
+	strcpy(addr.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return error_errno(err, "--console-socket: socket");
+	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		error_errno(err, "--console-socket: connect to `%s`", path);
+		close(s);
+		return -1;
+	}
+	*fd = s;
+	return 0;
+}
+
+int terminal_send_master(int sock, int master, struct skiff_error **err)
+{
+	static const char name[] = "/dev/ptmx";
+
+	if (send_with_fd(sock, name, sizeof(name) - 1, master) < 0)
+		return error_errno(err, "send the pty to --console-socket");
+	return 0;
+}
+
+int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_error **err)
+{
+	cleanup_close int master = -1, slave = -1;
+	char name[64];
+	int unlock = 0, n;
+	struct stat sb;
+
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return error_errno(err, "open /dev/ptmx");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+		return error_errno(err, "unlock pty");
+	snprintf(name, sizeof(name), "/dev/pts/%d", n);
+	/* TIOCGPTPEER opens the slave through the master: no path to race on. */
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		return error_errno(err, "open %s", name);
+	if (p->console_size) {
+		struct winsize ws = {.ws_row = (unsigned short)p->console_size->height,
+		                     .ws_col = (unsigned short)p->console_size->width};
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+			return error_errno(err, "process.consoleSize: set window size");
+	}
+	/* /dev/console is the slave, bound over an empty file we own. */
+	if (lstat("/dev/console", &sb) < 0 || S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode)) {
+		int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (c >= 0)
+			close(c);
+		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			return error_errno(err, "bind %s on /dev/console", name);
+	}
+	if (setsid() < 0 && errno != EPERM)
+		return error_errno(err, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return error_errno(err, "make %s the controlling terminal", name);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return error_errno(err, "dup %s to fd %d", name, fd);
+	*master_out = steal_fd(&master);
+	return 0;
+}
+
+static int copy_once(int from, int to)
+{
+	char buf[8192];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n <= 0)
+		return -1;
+	return write_all(to, buf, (size_t)n);
+}
+
+int terminal_proxy(int master, int done_fd, struct skiff_error **err)
+{
+	struct termios saved, raw;
+	bool have_tty = tcgetattr(0, &saved) == 0;
+	bool stdin_open = true;
+
+	if (have_tty) {
+		struct winsize ws;
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
+	for (;;) {
+		struct pollfd p[3] = {{.fd = master, .events = POLLIN},
+		                      {.fd = stdin_open ? 0 : -1, .events = POLLIN},
+		                      {.fd = done_fd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			if (copy_once(master, 1) < 0)
+				break;
+			continue;
+		}
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		if (p[1].revents & (POLLIN | POLLHUP))
+			if (copy_once(0, master) < 0)
+				stdin_open = false;
+		if (p[2].revents & POLLIN) {
+			/* The process is gone: drain what it wrote, then stop. */
+			int fl = fcntl(master, F_GETFL);
+			fcntl(master, F_SETFL, fl | O_NONBLOCK);
+			while (copy_once(master, 1) == 0)
+				;
+			break;
+		}
+	}
+	if (have_tty)
+		tcsetattr(0, TCSANOW, &saved);
+	(void)err;
+	return 0;
+}

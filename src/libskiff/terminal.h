@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_TERMINAL_H
+#define SKIFF_TERMINAL_H
+
+#include "error.h"
+#include "libocispec/runtime_spec.h"
+
+/* Connects to the caller's --console-socket (a unix stream socket). */
+int terminal_connect(const char *path, int *fd, struct skiff_error **err);
+/* The console-socket protocol: one message, the pty's name as data, the master as SCM_RIGHTS. */
+int terminal_send_master(int sock, int master, struct skiff_error **err);
+/*
+ * Init, after pivot_root: makes a pty in the container's devpts, makes
+ * the slave its controlling terminal, stdio and /dev/console, and returns
+ * the master for the caller.
+ */
+int terminal_setup(const struct oci_process *p, int *master, struct skiff_error **err);
+/*
+ * `run` with a tty and no console socket: copies between the caller's
+ * terminal and the master until the master hangs up.  The caller's
+ * terminal is in raw mode meanwhile.  Returns when `done_fd` (a pidfd)
+ * becomes readable and the master is drained.
+ */
+int terminal_proxy(int master, int done_fd, struct skiff_error **err);
+
+#endif

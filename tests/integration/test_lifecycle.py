@@ -1,0 +1,336 @@
+"""The container lifecycle: run, create/start/state/kill/delete, errors, hooks, tty."""
+import array
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import lib
+from lib import Bundle, ROOT, new_id, skiff, skiff_ok, state
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_run_prints_output_and_exit_status():
+    b = Bundle(["sh", "-c", "echo hello from skiff; exit 3"])
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.stdout == "hello from skiff\n", r
+    assert r.returncode == 3, r
+
+
+def test_run_reports_signal_as_128_plus_n():
+    # Without a pid namespace the shell is not pid 1, so its own SIGKILL kills it.
+    def edit(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]
+    b = Bundle(["sh", "-c", "kill -9 $$"], edit=edit)
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 137, r
+
+
+def test_run_leaves_no_state():
+    cid = new_id()
+    b = Bundle(["true"])
+    skiff_ok("run", "--bundle", b.path, cid)
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_split_lifecycle_with_pid_file():
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    pidfile = b.file("pid")
+    skiff_ok("create", "--bundle", b.path, "--pid-file", pidfile, cid)
+    st = state(cid)
+    assert st["status"] == "created" and st["id"] == cid, st
+    assert st["bundle"] == b.path and st["ociVersion"].startswith("1.")
+    with open(pidfile) as f:
+        assert int(f.read()) == st["pid"] > 0
+    skiff_ok("start", cid)
+    st = state(cid)
+    assert st["status"] == "running", st
+    skiff_ok("kill", cid, "KILL")
+    assert wait_for(lambda: state(cid)["status"] == "stopped")
+    skiff_ok("delete", cid)
+    r = skiff("state", cid)
+    assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_list_shows_live_status():
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    skiff_ok("create", "--bundle", b.path, cid)
+    r = skiff_ok("list", "--format", "json")
+    entries = {e["id"]: e for e in json.loads(r.stdout)}
+    assert entries[cid]["status"] == "created", entries
+    assert cid in skiff_ok("list", "-q").stdout.split()
+    assert cid in skiff_ok("list").stdout
+    skiff_ok("delete", "--force", cid)
+
+
+def test_create_existing_id_fails_and_changes_nothing():
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    skiff_ok("create", "--bundle", b.path, cid)
+    before = state(cid)
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 1 and "already exists" in r.stderr, r
+    assert r.stderr.count("\n") == 1
+    assert state(cid) == before
+    skiff_ok("delete", "--force", cid)
+
+
+def test_start_twice_and_kill_stopped_and_delete_running_fail():
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    r = skiff("start", cid)
+    assert r.returncode == 1 and "not created" in r.stderr, r
+    r = skiff("delete", cid)
+    assert r.returncode == 1 and "running" in r.stderr, r
+    assert state(cid)["status"] == "running"
+    skiff_ok("kill", cid, "SIGKILL")
+    assert wait_for(lambda: state(cid)["status"] == "stopped")
+    r = skiff("kill", cid, "TERM")
+    assert r.returncode == 1 and "not running" in r.stderr, r
+    skiff_ok("delete", cid)
+
+
+def test_kill_signal_forms():
+    for sig in ("15", "TERM", "SIGTERM", "sigterm"):
+        cid = new_id()
+        b = Bundle(["probe", "sleep", "1000"])
+        skiff_ok("create", "--bundle", b.path, cid)
+        skiff_ok("start", cid)
+        skiff_ok("kill", cid, sig)
+        assert wait_for(lambda: state(cid)["status"] == "stopped"), sig
+        skiff_ok("delete", cid)
+    r = skiff("kill", "x", "SIGNOPE")
+    assert r.returncode == 1 and "SIGNOPE" in r.stderr
+
+
+def test_delete_force_of_unknown_id_is_not_an_error():
+    assert skiff("delete", "--force", "nope-never-made").returncode == 0
+    r = skiff("delete", "nope-never-made")
+    assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_state_of_missing_id_is_one_line_exit_1():
+    r = skiff("state", "nope")
+    assert r.returncode == 1
+    assert r.stderr == "skiff: container `nope` does not exist\n", r.stderr
+
+
+def test_bad_ids_are_refused():
+    b = Bundle(["true"])
+    for bad in ("a/b", "..", "", "x" * 4096, "a\nb"):
+        r = skiff("create", "--bundle", b.path, bad)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, (bad, r.stderr)
+    assert not os.path.isdir(ROOT) or all(n != ".." for n in os.listdir(ROOT))
+
+
+def test_bad_config_leaves_nothing():
+    cid = new_id()
+    b = Bundle(["true"])
+    b.config["process"]["rlimits"][0]["hard"] = "lots"
+    b.write()
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 1, r
+    assert r.stderr.count("\n") == 1 and "process.rlimits[0].hard" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_failure_inside_init_is_reported_and_leaves_nothing():
+    cid = new_id()
+    b = Bundle(["no-such-command"])
+    mounts_before = lib.mountinfo()
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 1, r
+    assert "no-such-command" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not os.path.exists(os.path.join(ROOT, cid))
+    assert lib.mountinfo() == mounts_before
+    # the id is immediately reusable
+    b2 = Bundle(["true"])
+    skiff_ok("run", "--bundle", b2.path, cid)
+
+
+def test_hooks_run_in_order_with_state_on_stdin():
+    cid = new_id()
+    b = Bundle(["true"])
+    log = b.file("hooks.log")
+    os.makedirs(b.file("shared"))
+
+    def hook(name, path):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"read s; echo {name} \"$s\" >> {path}"]}
+
+    host_log = log
+    in_ctr = "/shared/hooks.log"
+    b.config["mounts"].append({"destination": "/shared", "type": "bind",
+                               "source": b.file("shared"), "options": ["rbind", "rw"]})
+    b.config["hooks"] = {
+        "createRuntime": [hook("createRuntime", host_log)],
+        "createContainer": [hook("createContainer", host_log)],
+        "startContainer": [hook("startContainer", in_ctr)],
+        "poststart": [hook("poststart", host_log)],
+        "poststop": [hook("poststop", host_log)],
+    }
+    b.config["process"]["args"] = ["sleep", "1000"]
+    b.write()
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    assert wait_for(lambda: os.path.exists(b.file("shared/hooks.log")))
+    skiff_ok("delete", "--force", cid)
+    with open(log) as f:
+        lines = f.read().splitlines()
+    names = [line.split(" ", 1)[0] for line in lines]
+    assert names == ["createRuntime", "createContainer", "poststart", "poststop"], lines
+    st = json.loads(lines[0].split(" ", 1)[1])
+    assert st["id"] == cid and st["status"] == "creating" and st["pid"] > 0
+    with open(b.file("shared/hooks.log")) as f:
+        assert f.read().startswith("startContainer {")
+
+
+def test_failing_hook_fails_create_and_leaves_nothing():
+    cid = new_id()
+    b = Bundle(["true"])
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    b.write()
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 1 and "createRuntime hook" in r.stderr, r
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def _probe(args=("probe", "all"), edit=None):
+    b = Bundle(list(args), edit=edit)
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 0, r
+    return json.loads(r.stdout)
+
+
+def test_process_setup_seen_from_inside():
+    def edit(c):
+        p = c["process"]
+        p["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 0o027}
+        p["env"] = ["PATH=/bin", "FOO=bar"]
+        p["cwd"] = "/tmp"
+        p["oomScoreAdj"] = 123
+        p["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 768}]
+        c["hostname"] = "probe-host"
+        c["domainname"] = "probe-domain"
+    seen = _probe(edit=edit)
+    assert (seen["uid"], seen["gid"], seen["euid"]) == (1000, 1000, 1000), seen
+    assert sorted(seen["groups"]) == [5, 6], seen["groups"]
+    assert seen["umask"] == "0027"
+    assert seen["env"] == ["PATH=/bin", "FOO=bar"]
+    assert seen["cwd"] == "/tmp"
+    assert seen["oom_score_adj"] == 123
+    assert seen["rlimits"]["RLIMIT_NOFILE"] == {"soft": 512, "hard": 768}
+    assert seen["hostname"] == "probe-host" and seen["domainname"] == "probe-domain"
+    assert seen["no_new_privs"] is True
+    assert seen["pid"] == 1
+    caps = seen["caps"]
+    assert sorted(caps["bounding"]["names"]) == ["CAP_AUDIT_WRITE", "CAP_KILL",
+                                                 "CAP_NET_BIND_SERVICE"], caps
+    assert caps["inheritable"]["names"] == [] and caps["ambient"]["names"] == []
+    # uid 1000 without ambient caps: effective and permitted are dropped by the kernel
+    assert caps["effective"]["names"] == []
+
+
+def test_root_process_keeps_listed_caps_only():
+    seen = _probe()
+    caps = seen["caps"]
+    for s in ("effective", "permitted", "bounding"):
+        assert sorted(caps[s]["names"]) == ["CAP_AUDIT_WRITE", "CAP_KILL",
+                                            "CAP_NET_BIND_SERVICE"], (s, caps)
+    assert caps["inheritable"]["names"] == []
+
+
+def test_no_fd_of_skiff_leaks_and_preserve_fds_passes_them():
+    seen = _probe(("probe", "fds"))
+    assert sorted(seen["fds"]) == ["0", "1", "2"], seen
+    b = Bundle(["probe", "fds"])
+    r_fd, w_fd = os.pipe()
+    try:
+        os.dup2(r_fd, 3) if r_fd != 3 else None
+        r = subprocess.run([lib.SKIFF, "--root", ROOT, "run", "--preserve-fds", "1",
+                            "--bundle", b.path, new_id()], capture_output=True, text=True,
+                           pass_fds=(3,))
+    finally:
+        os.close(w_fd)
+        os.close(r_fd)
+    assert r.returncode == 0, r
+    fds = json.loads(r.stdout)["fds"]
+    assert sorted(fds) == ["0", "1", "2", "3"] and fds["3"].startswith("pipe:"), fds
+
+
+def test_cwd_must_exist_inside_rootfs():
+    cid = new_id()
+    b = Bundle(["true"], edit=lambda c: c["process"].update(cwd="/no/such/dir"))
+    r = skiff("run", "--bundle", b.path, cid)
+    assert r.returncode == 1 and "/no/such/dir" in r.stderr, r
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_root_readonly_is_enforced():
+    seen = _probe(("probe", "write", "/x", "data"))
+    assert seen["ok"] is False and seen["errno"] == 30, seen  # EROFS
+
+
+def _console_server(path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    return srv
+
+
+def test_tty_through_console_socket():
+    cid = new_id()
+    b = Bundle(["sh", "-c", "tty; stty size; echo done"],
+               edit=lambda c: c["process"].update(terminal=True,
+                                                   consoleSize={"height": 30, "width": 100}))
+    sock_path = b.file("console.sock")
+    srv = _console_server(sock_path)
+    try:
+        p = subprocess.Popen([lib.SKIFF, "--root", ROOT, "create", "--bundle", b.path,
+                              "--console-socket", sock_path, cid],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        srv.settimeout(10)
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert len(fds) == 1
+        master = fds[0]
+        skiff_ok("start", cid)
+        data = b""
+        end = time.monotonic() + 10
+        while b"done" not in data and time.monotonic() < end:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        os.close(master)
+        conn.close()
+        text = data.decode()
+        assert "/dev/pts/0" in text, text
+        assert "30 100" in text, text
+    finally:
+        srv.close()
+        skiff("delete", "--force", cid)
+
+
+def test_nothing_left_under_state_root():
+    lib.cleanup_after_test()
+    left = os.listdir(ROOT) if os.path.isdir(ROOT) else []
+    assert [n for n in left if not n.startswith(".")] == [], left
