@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libyajl-dev libseccomp-dev
 libcap-dev libselinux1-dev busybox-static python3 python3-pytest clang libclang-rt-14-dev
-runc crun strace iproute2 util-linux procps qemu-system-x86 linux-image-amd64 cpio xz-utils"
+runc crun strace iproute2 util-linux procps qemu-system-x86 linux-image-amd64 cpio xz-utils
+apparmor containerd podman conmon"
 
 missing=""
 for p in $PACKAGES; do

@@ -102,8 +102,7 @@ char *cgroup_resolve_path_from(const char *cgroups_path, const char *id, const c
 	return steal_ptr(&out);
 }
 
-/* Our cgroup in the v2 hierarchy: the "0::" line of /proc/self/cgroup. */
-static int own_cgroup(char **out, struct skiff_error **err)
+int cgroup_own_path(char **out, struct skiff_error **err)
 {
 	cleanup_free char *data = NULL;
 	char *line, *save = NULL;
@@ -126,7 +125,7 @@ char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff
 
 	if (cgroups_path && cgroups_path[0] == '/')
 		return cgroup_resolve_path_from(cgroups_path, id, "/", err);
-	if (own_cgroup(&own, err) < 0)
+	if (cgroup_own_path(&own, err) < 0)
 		return NULL;
 	return cgroup_resolve_path_from(cgroups_path, id, own, err);
 }

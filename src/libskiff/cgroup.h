@@ -35,6 +35,8 @@ int cgroup_mountpoint(const char **out, struct skiff_error **err);
  * controllers for its children, so its parent is used, as runc does.
  * ".." components are refused.  Returns a malloc'd string, or NULL with *err.
  */
+/* Our own cgroup in the v2 hierarchy (the "0::" line of /proc/self/cgroup). */
+int cgroup_own_path(char **out, struct skiff_error **err);
 char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
 
 /*

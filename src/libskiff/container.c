@@ -27,6 +27,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "hooks.h"
+#include "label.h"
 #include "log.h"
 #include "devices.h"
 #include "mounts.h"
@@ -34,6 +35,7 @@
 #include "namespaces.h"
 #include "process.h"
 #include "seccomp.h"
+#include "seccomp_notify.h"
 #include "status.h"
 #include "sync.h"
 #include "sysctl.h"
@@ -55,9 +57,11 @@ struct create_plan {
 	struct seccomp_program *seccomp;
 	struct container_status st;
 	int rootfd, dirfd, fifo_fd, console_fd, cgroup_fd;
+	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
 	int sync[2];
 	bool cgroup_made;
 	bool run_tty; /* `run` proxies the terminal itself */
+	unsigned int listen_fds; /* socket activation: fds 3.. passed before --preserve-fds */
 	pid_t pid;
 	int pidfd;
 	int pty_master;
@@ -139,6 +143,30 @@ static int load_bundle(struct create_plan *p, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * Socket activation, as runc does it: when systemd handed skiff LISTEN_FDS
+ * fds (LISTEN_PID is our pid), they go to the container as fds 3.. and
+ * its process is told so with LISTEN_FDS=N and LISTEN_PID=1.
+ */
+static void take_listen_fds(struct create_plan *p)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	struct oci_process *proc = p->config->process;
+	long long n, owner;
+	size_t len;
+
+	if (fds == NULL || pid == NULL || parse_int64(fds, &n) < 0 || parse_int64(pid, &owner) < 0)
+		return;
+	if (owner != getpid() || n <= 0 || n > 4096)
+		return;
+	p->listen_fds = (unsigned int)n;
+	len = strv_len(proc->env);
+	proc->env = xrealloc(proc->env, (len + 3) * sizeof(char *));
+	proc->env[len] = xasprintf("LISTEN_FDS=%lld", n);
+	proc->env[len + 1] = xstrdup("LISTEN_PID=1");
+	proc->env[len + 2] = NULL;
+}
+
 /* Every check that needs no side effect, so bad input leaves nothing behind. */
 static int validate_config(struct create_plan *p, struct skiff_error **err)
 {
@@ -146,7 +174,7 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 
 	if (process_validate(c->process, err) < 0 || mounts_validate(c, err) < 0 ||
 	    process_validate_personality(c->linux_->personality, err) < 0 ||
-	    sysctl_validate(c, err) < 0)
+	    sysctl_validate(c, err) < 0 || label_validate(c, err) < 0)
 		return error_wrap(err, "config.json");
 	if (ns_plan_make(c, &p->ns, err) < 0)
 		return error_wrap(err, "config.json");
@@ -204,6 +232,24 @@ static int wait_for_start(int fifo_fd, struct skiff_error **err)
 	return 0;
 }
 
+/* Loads the filter and, with SCMP_ACT_NOTIFY, hands its listener to the agent. */
+static int load_seccomp(struct create_plan *p, const char *state_text, struct skiff_error **err)
+{
+	const struct oci_seccomp *s = p->config->linux_->seccomp;
+	cleanup_close int notify_fd = -1;
+
+	if (seccomp_program_load(p->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (notify_fd < 0)
+		return 0;
+	if (seccomp_notify_send(p->listener_fd, notify_fd, state_text, s->listener_metadata,
+	                        err) < 0)
+		return -1;
+	close(p->listener_fd);
+	p->listener_fd = -1;
+	return 0;
+}
+
 static int init_setup(struct create_plan *p, char **state_text, struct skiff_error **err)
 {
 	const struct oci_config *c = p->config;
@@ -228,7 +274,10 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	}
 	if (!p->o->no_new_keyring && join_session_keyring(p->o->id, err) < 0)
 		return -1;
-	if (rootfs_prepare(c, p->rootfs, p->bundle, p->ns.present[NS_NET] ? ROOTFS_NEW_NETNS : 0,
+	label_mount_context(p->config);
+	if (rootfs_prepare(c, p->rootfs, p->bundle,
+	                   (ns_plan_shares_host(&p->ns, NS_NET) ? 0 : ROOTFS_NEW_NETNS) |
+	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS),
 	                   err) < 0)
 		return -1;
 	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
@@ -265,16 +314,18 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return -1;
 	if (c->linux_->personality && process_apply_personality(c->linux_->personality, err) < 0)
 		return -1;
+	/* Privileged, and before the filter, which might refuse the write. */
+	if (label_apply_exec(proc, err) < 0)
+		return -1;
 	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
-	if (p->seccomp && !proc->no_new_privileges &&
-	    seccomp_program_load(p->seccomp, NULL, err) < 0)
+	if (p->seccomp && !proc->no_new_privileges && load_seccomp(p, *state_text, err) < 0)
 		return -1;
 	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
 		return -1;
 	if (process_resolve_executable(proc, err) < 0)
 		return -1;
 	/* Nothing of skiff's may reach the container (CVE-2024-21626). */
-	if (process_cloexec_fds(3 + (int)p->o->preserve_fds, NULL, 0) < 0)
+	if (process_cloexec_fds(3 + (int)(p->listen_fds + p->o->preserve_fds), NULL, 0) < 0)
 		return error_errno(err, "close inherited fds");
 	return 0;
 }
@@ -285,6 +336,14 @@ __attribute__((noreturn)) static void container_init(struct create_plan *p)
 	cleanup_free char *state_text = NULL;
 	const struct oci_config *c = p->config;
 
+	/*
+	 * The init is a clone of skiff: until execve its /proc/PID/exe is the skiff binary on
+	 * the host, and its fds are skiff's.  Non-dumpable, no container process (it has no
+	 * CAP_SYS_PTRACE) can open /proc/1/exe to overwrite the runtime (CVE-2019-5736), nor
+	 * ptrace the init or reach its fds through /proc (CVE-2016-9962).  execve of the
+	 * container's program makes the process dumpable again.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(p->sync[0]);
 	/* The state directory's fd carries create's flock: holding it would block `start`. */
 	close(p->dirfd);
@@ -304,8 +363,7 @@ __attribute__((noreturn)) static void container_init(struct create_plan *p)
 	if (c->hooks &&
 	    hooks_run(&c->hooks->start_container, "startContainer", state_text, &err) < 0)
 		goto fail;
-	if (p->seccomp && c->process->no_new_privileges &&
-	    seccomp_program_load(p->seccomp, NULL, &err) < 0)
+	if (p->seccomp && c->process->no_new_privileges && load_seccomp(p, state_text, &err) < 0)
 		goto fail;
 	process_exec(c->process, &err);
 fail:
@@ -413,7 +471,7 @@ static int make_exec_fifo(struct create_plan *p, struct skiff_error **err)
 	return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
+int container_write_pid_file(const char *path, pid_t pid, struct skiff_error **err)
 {
 	char buf[32];
 	cleanup_free char *copy = xstrdup(path);
@@ -443,6 +501,7 @@ static void plan_init(struct create_plan *p, const struct skiff_context *ctx,
 	p->ctx = ctx;
 	p->o = o;
 	p->rootfd = p->dirfd = p->fifo_fd = p->console_fd = p->cgroup_fd = -1;
+	p->listener_fd = -1;
 	p->sync[0] = p->sync[1] = -1;
 	p->pidfd = p->pty_master = -1;
 	for (int k = 0; k < NS_COUNT; k++)
@@ -463,6 +522,7 @@ static void plan_free(struct create_plan *p)
 	close_fd(&p->dirfd);
 	close_fd(&p->fifo_fd);
 	close_fd(&p->console_fd);
+	close_fd(&p->listener_fd);
 	close_fd(&p->cgroup_fd);
 	close_fd(&p->sync[0]);
 	close_fd(&p->sync[1]);
@@ -535,6 +595,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 
 	if (load_bundle(p, err) < 0 || validate_config(p, err) < 0 || seccomp_prepare(p, err) < 0)
 		return -1;
+	take_listen_fds(p);
 	if (status_open_root(p->ctx->root, true, &p->rootfd, err) < 0)
 		return -1;
 	if (status_create(p->rootfd, o->id, &p->dirfd, err) < 0)
@@ -546,12 +607,17 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
 		return -1;
+	/* The agent's socket is a host path: connect here, the init only sends on it. */
+	if (p->seccomp && p->seccomp->needs_notify &&
+	    seccomp_notify_connect(p->config->linux_->seccomp, &p->listener_fd, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
 		return error_errno(err, "socketpair");
 	if (clone_init(p, err) < 0)
 		return -1;
 	close_fd(&p->sync[1]);
 	close_fd(&p->console_fd);
+	close_fd(&p->listener_fd);
 	p->st.pid = p->pid;
 	if (talk_to_init(p, err) < 0)
 		return -1;
@@ -559,7 +625,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return error_set(err, 0, "container init exited during create");
 	if (status_write(p->dirfd, &p->st, err) < 0)
 		return -1;
-	if (o->pid_file && write_pid_file(o->pid_file, p->pid, err) < 0)
+	if (o->pid_file && container_write_pid_file(o->pid_file, p->pid, err) < 0)
 		return -1;
 	return 0;
 }
@@ -589,14 +655,8 @@ int container_create(const struct skiff_context *ctx, const struct create_option
 
 /* ---- the other steps ---- */
 
-struct opened {
-	int rootfd, dirfd;
-	struct container_status st;
-	enum container_state state;
-};
-
-static int open_container(const struct skiff_context *ctx, const char *id, struct opened *c,
-                          struct skiff_error **err)
+int container_open(const struct skiff_context *ctx, const char *id, struct opened *c,
+                   struct skiff_error **err)
 {
 	memset(c, 0, sizeof(*c));
 	c->rootfd = c->dirfd = -1;
@@ -614,14 +674,14 @@ static int open_container(const struct skiff_context *ctx, const char *id, struc
 	return 0;
 }
 
-static void close_container(struct opened *c)
+void container_close(struct opened *c)
 {
 	close_fd(&c->rootfd);
 	close_fd(&c->dirfd);
 	status_free(&c->st);
 }
 
-static struct oci_config *saved_config(const struct opened *c, struct skiff_error **err)
+struct oci_config *container_saved_config(const struct opened *c, struct skiff_error **err)
 {
 	cleanup_close int fd = openat(c->dirfd, CONFIG_COPY, O_RDONLY | O_CLOEXEC);
 	cleanup_free char *data = NULL;
@@ -686,7 +746,7 @@ static int start_opened(struct opened *c, struct skiff_error **err)
 	if (c->state != STATE_CREATED)
 		return error_set(err, 0, "container `%s` is %s, not created", c->st.id,
 		                 status_name(c->state));
-	cfg = saved_config(c, err);
+	cfg = container_saved_config(c, err);
 	if (cfg == NULL)
 		return -1;
 	if (release_fifo(c, err) < 0)
@@ -707,10 +767,10 @@ int container_start(const struct skiff_context *ctx, const char *id, struct skif
 	struct opened c;
 	int r;
 
-	if (open_container(ctx, id, &c, err) < 0)
+	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	r = start_opened(&c, err);
-	close_container(&c);
+	container_close(&c);
 	return r;
 }
 
@@ -719,10 +779,10 @@ int container_state(const struct skiff_context *ctx, const char *id, char **json
 {
 	struct opened c;
 
-	if (open_container(ctx, id, &c, err) < 0)
+	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	*json = status_spec_json(&c.st, c.state, true, err);
-	close_container(&c);
+	container_close(&c);
 	return *json ? 0 : -1;
 }
 
@@ -750,7 +810,7 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 	struct opened c;
 	int r;
 
-	if (open_container(ctx, id, &c, err) < 0)
+	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c.state == STATE_STOPPED && !all)
 		r = error_set(err, 0, "container `%s` is not running", id);
@@ -758,7 +818,7 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 		r = kill_all(&c.st, sig, err);
 	else
 		r = signal_init(&c.st, sig, err);
-	close_container(&c);
+	container_close(&c);
 	return r;
 }
 
@@ -795,7 +855,7 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	}
 	if (c->st.cgroup_path && cgroup_destroy(c->st.cgroup_path, true, err) < 0)
 		return -1;
-	cfg = saved_config(c, NULL);
+	cfg = container_saved_config(c, NULL);
 	if (cfg && cfg->hooks && cfg->hooks->poststop.len) {
 		cleanup_free char *state = state_json_for(&c->st, STATE_STOPPED);
 		struct skiff_error *hook_err = NULL;
@@ -816,7 +876,7 @@ int container_delete(const struct skiff_context *ctx, const char *id, bool force
 	struct opened c;
 	int r;
 
-	if (open_container(ctx, id, &c, err) < 0) {
+	if (container_open(ctx, id, &c, err) < 0) {
 		/* runc: deleting a missing container with --force is not an error. */
 		if (force && status_validate_id(id, NULL) == 0 && *err &&
 		    strstr((*err)->msg, "does not exist")) {
@@ -826,7 +886,7 @@ int container_delete(const struct skiff_context *ctx, const char *id, bool force
 		return -1;
 	}
 	r = delete_opened(&c, force, err);
-	close_container(&c);
+	container_close(&c);
 	return r;
 }
 
@@ -898,9 +958,9 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 		status = wait_forwarding(&p, sfd);
 		*exit_status = exit_code(status);
 		close(sfd);
-		if (open_container(ctx, o->id, &c, err) == 0) {
+		if (container_open(ctx, o->id, &c, err) == 0) {
 			r = delete_opened(&c, true, err);
-			close_container(&c);
+			container_close(&c);
 		}
 	} else if (r == 0) {
 		*exit_status = 0;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "context.h"
 #include "error.h"
+#include "status.h"
 
 /* The lifecycle, as the runtime-spec lists it; one entry point per subcommand. */
 
@@ -18,6 +19,24 @@ struct create_options {
 	bool no_pivot;
 	bool no_new_keyring;
 };
+
+/*
+ * An existing container, locked (flock on its state directory) until
+ * container_close(); state is derived live when it is opened.
+ */
+struct opened {
+	int rootfd, dirfd;
+	struct container_status st;
+	enum container_state state;
+};
+
+int container_open(const struct skiff_context *ctx, const char *id, struct opened *c,
+                   struct skiff_error **err);
+void container_close(struct opened *c);
+/* The config.json saved in the state directory at create. */
+struct oci_config *container_saved_config(const struct opened *c, struct skiff_error **err);
+/* Writes pid to `path` atomically (--pid-file of create, run and exec). */
+int container_write_pid_file(const char *path, pid_t pid, struct skiff_error **err);
 
 int container_create(const struct skiff_context *ctx, const struct create_options *o,
                      struct skiff_error **err);

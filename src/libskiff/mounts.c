@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "mounts.h"
 #include "utils.h"
 
@@ -488,6 +489,12 @@ int mkpath_in_root(int rootfd, const char *path, bool make_file, int flags, cons
 				return error_errno(err, "%s: create %s", what, clean);
 			}
 			fd = open_in_root(rootfd, clean, last ? last_flags : mid_flags);
+			/* It exists, yet does not resolve: a symlink to nowhere in the rootfs. */
+			if (fd == -ENOENT)
+				return error_set(err, ENOENT,
+				                 "%s: resolve %s inside the rootfs (a symlink to a "
+				                 "missing target)",
+				                 what, clean);
 		}
 		if (last || fd < 0)
 			break;
@@ -510,6 +517,14 @@ done:
 }
 
 /* ---- mounting ---- */
+
+static bool same_inode(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
 
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation)
 {
@@ -735,6 +750,24 @@ static int bind_create(const char *src, const struct mount_spec *s, const char *
 	return steal_fd(&tree);
 }
 
+/*
+ * A cgroup mount without a cgroup namespace binds the container's own
+ * cgroup directory.  A fresh cgroup2 mount would re-apply its mount
+ * options (nsdelegate, memory_recursiveprot...) to the host's one shared
+ * hierarchy, silently clearing the host's settings; it is also slow.
+ */
+static int cgroup_bind_create(const struct mount_spec *s, const char *what,
+                              struct skiff_error **err)
+{
+	cleanup_free char *own = NULL, *src = NULL;
+	const char *mnt;
+
+	if (cgroup_mountpoint(&mnt, err) < 0 || cgroup_own_path(&own, err) < 0)
+		return error_wrap(err, "%s", what);
+	src = xasprintf("%s%s", mnt, strcmp(own, "/") == 0 ? "" : own);
+	return bind_create(src, s, what, err);
+}
+
 static int set_idmap(int tree, const struct oci_mount *m, const struct mount_spec *s,
                      const char *what, struct skiff_error **err)
 {
@@ -769,12 +802,13 @@ static int remount_entry(int rootfd, const struct oci_mount *m, const struct mou
 }
 
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, bool sysfs_ro, struct skiff_error **err)
+                const char *bundle, unsigned int flags, struct skiff_error **err)
 {
 	cleanup_free char *src = NULL, *what = NULL;
 	cleanup_close int tree = -1, dest = -1;
 	const char *type = m->type ? m->type : "";
 	bool is_proc = strcmp(type, "proc") == 0, is_sysfs = strcmp(type, "sysfs") == 0;
+	bool is_cgroup = strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0;
 	bool make_file = false;
 	struct stat st;
 
@@ -794,8 +828,10 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 			return error_errno(err, "%s: stat %s", what, src);
 		make_file = !S_ISDIR(st.st_mode);
 		tree = bind_create(src, s, what, err);
+	} else if (is_cgroup && (flags & MOUNT_HOST_CGROUPNS)) {
+		tree = cgroup_bind_create(s, what, err);
 	} else {
-		tree = fs_create(m, s, is_sysfs && sysfs_ro, what, err);
+		tree = fs_create(m, s, is_sysfs && (flags & MOUNT_SYSFS_RO), what, err);
 	}
 	if (tree < 0)
 		return -1;
@@ -810,6 +846,9 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 	                      is_proc || is_sysfs ? IN_ROOT_NO_SYMLINKS : 0, what, err);
 	if (dest < 0)
 		return -1;
+	/* A destination resolving to "/" (a symlink to ".." in the image) would hide the rootfs. */
+	if (same_inode(dest, rootfd))
+		return error_set(err, 0, "%s: the destination resolves to the rootfs itself", what);
 	if (is_proc) {
 		struct statfs sfs;
 		if (fstatfs(tree, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)

@@ -80,8 +80,12 @@ int mkpath_in_root(int rootfd, const char *path, bool make_file, int flags, cons
  * (NULL: the cwd), `sysfs_ro` forces sysfs read-only (shared netns).
  * `field` names the entry in errors.
  */
+enum mount_entry_flags {
+	MOUNT_SYSFS_RO = 1 << 0,      /* the container shares the host's network namespace */
+	MOUNT_HOST_CGROUPNS = 1 << 1, /* the container shares the host's cgroup namespace */
+};
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, bool sysfs_ro, struct skiff_error **err);
+                const char *bundle, unsigned int flags, struct skiff_error **err);
 
 /* Applies attributes/propagation to the mount that fd is the root of. */
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "namespaces.h"
@@ -71,6 +72,21 @@ static int open_join_path(const char *path, enum ns_kind k, size_t idx, int *out
 	return 0;
 }
 
+/* Whether fd is the namespace skiff itself is in (the host's, for a runtime on the host). */
+static bool is_own_namespace(int fd, enum ns_kind k)
+{
+	cleanup_free char *own = xasprintf("/proc/self/ns/%s", kinds[k].proc_name);
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(own, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+bool ns_plan_shares_host(const struct ns_plan *plan, enum ns_kind k)
+{
+	return !plan->present[k] || plan->host[k];
+}
+
 int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_error **err)
 {
 	const struct oci_linux *l = c->linux_;
@@ -99,6 +115,7 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 				ns_plan_release(plan);
 				return -1;
 			}
+			plan->host[k] = is_own_namespace(plan->join_fd[k], k);
 		} else {
 			new_flags |= kinds[k].flag;
 		}
@@ -110,9 +127,10 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 		                 "linux.uidMappings: a new user namespace needs uidMappings and "
 		                 "gidMappings");
 	}
-	if (!plan->present[NS_UTS] && (c->hostname || c->domainname)) {
+	/* Joining the host's uts namespace by path would rename the host. */
+	if (ns_plan_shares_host(plan, NS_UTS) && (c->hostname || c->domainname)) {
 		ns_plan_release(plan);
-		return error_set(err, 0, "%s: setting it needs a new uts namespace",
+		return error_set(err, 0, "%s: setting it needs a uts namespace of its own",
 		                 c->hostname ? "hostname" : "domainname");
 	}
 	if (l && l->time_offsets && !(plan->present[NS_TIME] && plan->join_fd[NS_TIME] < 0)) {
@@ -121,10 +139,17 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 	}
 	/* The time namespace is made by the parent (offsets must be written first). */
 	new_flags &= ~CLONE_NEWTIME;
-	if (plan->join_fd[NS_USER] >= 0) {
-		/* New namespaces must be owned by the joined user namespace: made after setns. */
-		plan->clone_flags = new_flags & CLONE_NEWPID;
-		plan->unshare_flags = new_flags & ~CLONE_NEWPID;
+	if (plan->present[NS_USER]) {
+		/*
+		 * The others are made by the init once it is root of its user
+		 * namespace (after setns, or once the parent wrote the maps): what
+		 * they create at birth then belongs to that root, not to the
+		 * unmapped host root (e.g. the mqueue filesystem's root directory,
+		 * which would otherwise show as nobody:nogroup).  The pid
+		 * namespace must come with the clone so the init is its pid 1.
+		 */
+		plan->clone_flags = new_flags & (CLONE_NEWUSER | CLONE_NEWPID);
+		plan->unshare_flags = new_flags & ~(CLONE_NEWUSER | CLONE_NEWPID);
 	} else {
 		plan->clone_flags = new_flags;
 	}

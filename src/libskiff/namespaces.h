@@ -20,6 +20,7 @@ struct ns_plan {
 	int unshare_flags;     /* new ones the init makes after joining the user ns */
 	int join_fd[NS_COUNT]; /* -1 when not joined */
 	bool present[NS_COUNT];
+	bool host[NS_COUNT];             /* joined by a path that is skiff's own namespace */
 	int saved_pid_fd, saved_time_fd; /* the parent's own, to restore after clone */
 };
 
@@ -33,6 +34,8 @@ void ns_plan_after_clone(struct ns_plan *plan);
 int ns_plan_enter(const struct ns_plan *plan, struct skiff_error **err);
 /* Parent: uid_map/gid_map of the init's new user namespace. */
 int ns_write_id_maps(pid_t pid, const struct oci_linux *l, struct skiff_error **err);
+/* True when the container does not get a namespace of its own of kind k. */
+bool ns_plan_shares_host(const struct ns_plan *plan, enum ns_kind k);
 const char *ns_name(enum ns_kind k);
 int ns_flag(enum ns_kind k);
 

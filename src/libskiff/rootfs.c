@@ -46,7 +46,10 @@ static int mount_config_entries(const struct oci_config *c, int rootfd, const ch
 		snprintf(field, sizeof(field), "mounts[%zu]", i);
 		if (mount_spec_parse(m, field, &s, err) < 0)
 			return -1;
-		r = mount_entry(rootfd, m, &s, bundle, !(flags & ROOTFS_NEW_NETNS), err);
+		r = mount_entry(rootfd, m, &s, bundle,
+		                (flags & ROOTFS_NEW_NETNS ? 0 : MOUNT_SYSFS_RO) |
+		                    (flags & ROOTFS_NEW_CGROUPNS ? 0 : MOUNT_HOST_CGROUPNS),
+		                err);
 		mount_spec_free(&s);
 		if (r < 0)
 			return -1;

@@ -38,6 +38,8 @@
 enum rootfs_flags {
 	/* The container has its own network namespace; without it sysfs is read-only. */
 	ROOTFS_NEW_NETNS = 1 << 0,
+	/* The container has its own cgroup namespace; without it cgroup mounts are binds. */
+	ROOTFS_NEW_CGROUPNS = 1 << 1,
 };
 
 /*

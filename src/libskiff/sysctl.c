@@ -1,18 +1,45 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "sysctl.h"
 #include "utils.h"
 
-static bool has_namespace(const struct oci_config *c, const char *type)
+/* /proc/self/ns/<name> for a linux.namespaces type. */
+static const char *proc_ns_name(const char *type)
+{
+	return strcmp(type, "network") == 0 ? "net" : type;
+}
+
+/*
+ * True when the container gets a namespace of `type` that is not skiff's
+ * own: a new one, or one joined by a path that is some other namespace
+ * (joining the host's by path would write the host's sysctls).
+ */
+static bool owns_namespace(const struct oci_config *c, const char *type)
 {
 	for (size_t i = 0; i < c->linux_->namespaces_len; i++) {
 		const struct oci_namespace *ns = &c->linux_->namespaces[i];
-		if (strcmp(ns->type, type) == 0)
+		cleanup_free char *own = NULL;
+		struct stat a, b;
+
+		if (strcmp(ns->type, type) != 0)
+			continue;
+		if (ns->path == NULL || *ns->path == '\0')
 			return true;
+		own = xasprintf("/proc/self/ns/%s", proc_ns_name(type));
+		if (stat(ns->path, &a) < 0 || stat(own, &b) < 0)
+			return true; /* ns_plan_make reports a bad path */
+		return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
 	}
 	return false;
 }
@@ -50,7 +77,7 @@ int sysctl_validate(const struct oci_config *c, struct skiff_error **err)
 			                 "linux.sysctl: `%s` is not namespaced: setting it would "
 			                 "change the host",
 			                 key);
-		if (!has_namespace(c, owner))
+		if (!owns_namespace(c, owner))
 			return error_set(
 			    err, 0,
 			    "linux.sysctl: `%s` needs a new %s namespace (the container "
@@ -60,17 +87,45 @@ int sysctl_validate(const struct oci_config *c, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * Opens /proc/sys/<key> for writing without following any symlink, and
+ * checks it is procfs: an image whose /proc is a symlink or a plain
+ * directory must not receive (or silently swallow) the write.
+ */
+static int open_sysctl(const char *key, struct skiff_error **err)
+{
+	struct open_how how = {
+	    .flags = O_WRONLY | O_CLOEXEC,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	cleanup_free char *path = xasprintf("/proc/sys/%s", key);
+	cleanup_close int fd = -1;
+	struct statfs sfs;
+
+	for (char *p = path + strlen("/proc/sys/"); *p; p++)
+		if (*p == '.')
+			*p = '/';
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0)
+		return error_errno(err, "linux.sysctl: %s: open %s", key, path);
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		return error_set(err, 0, "linux.sysctl: %s: %s is not on procfs", key, path);
+	return steal_fd(&fd);
+}
+
 int sysctl_apply(const struct oci_config *c, struct skiff_error **err)
 {
 	const struct oci_map *m = &c->linux_->sysctl;
 
 	for (size_t i = 0; i < m->len; i++) {
-		cleanup_free char *path = xasprintf("/proc/sys/%s", m->keys[i]);
-		for (char *p = path + 10; *p; p++)
-			if (*p == '.')
-				*p = '/';
-		if (write_file_at(AT_FDCWD, path, m->values[i], err) < 0)
-			return error_wrap(err, "linux.sysctl: %s", m->keys[i]);
+		cleanup_close int fd = open_sysctl(m->keys[i], err);
+		size_t len = strlen(m->values[i]);
+
+		if (fd < 0)
+			return -1;
+		if (write(fd, m->values[i], len) != (ssize_t)len)
+			return error_errno(err, "linux.sysctl: %s: write `%s`", m->keys[i],
+			                   m->values[i]);
 	}
 	return 0;
 }

@@ -45,19 +45,19 @@ int terminal_send_master(int sock, int master, struct skiff_error **err)
 	return 0;
 }
 
-int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_error **err)
+/* A pty from the devpts at /dev/ptmx (the container's, once in its mount namespace). */
+static int open_pty(const struct oci_process *p, int *master_out, int *slave_out, char *name,
+                    size_t size, struct skiff_error **err)
 {
 	cleanup_close int master = -1, slave = -1;
-	char name[64];
 	int unlock = 0, n;
-	struct stat sb;
 
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		return error_errno(err, "open /dev/ptmx");
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
 		return error_errno(err, "unlock pty");
-	snprintf(name, sizeof(name), "/dev/pts/%d", n);
+	snprintf(name, size, "/dev/pts/%d", n);
 	/* TIOCGPTPEER opens the slave through the master: no path to race on. */
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
@@ -68,6 +68,32 @@ int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_er
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return error_errno(err, "process.consoleSize: set window size");
 	}
+	*master_out = steal_fd(&master);
+	*slave_out = steal_fd(&slave);
+	return 0;
+}
+
+/* The slave becomes the controlling terminal of a new session, and stdio. */
+static int attach_slave(int slave, const char *name, struct skiff_error **err)
+{
+	if (setsid() < 0 && errno != EPERM)
+		return error_errno(err, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return error_errno(err, "make %s the controlling terminal", name);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return error_errno(err, "dup %s to fd %d", name, fd);
+	return 0;
+}
+
+int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_error **err)
+{
+	cleanup_close int master = -1, slave = -1;
+	char name[64];
+	struct stat sb;
+
+	if (open_pty(p, &master, &slave, name, sizeof(name), err) < 0)
+		return -1;
 	/* /dev/console is the slave, bound over an empty file we own. */
 	if (lstat("/dev/console", &sb) < 0 || S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode)) {
 		int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -76,13 +102,20 @@ int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_er
 		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
 			return error_errno(err, "bind %s on /dev/console", name);
 	}
-	if (setsid() < 0 && errno != EPERM)
-		return error_errno(err, "setsid");
-	if (ioctl(slave, TIOCSCTTY, 0) < 0)
-		return error_errno(err, "make %s the controlling terminal", name);
-	for (int fd = 0; fd < 3; fd++)
-		if (dup2(slave, fd) < 0)
-			return error_errno(err, "dup %s to fd %d", name, fd);
+	if (attach_slave(slave, name, err) < 0)
+		return -1;
+	*master_out = steal_fd(&master);
+	return 0;
+}
+
+int terminal_setup_exec(const struct oci_process *p, int *master_out, struct skiff_error **err)
+{
+	cleanup_close int master = -1, slave = -1;
+	char name[64];
+
+	if (open_pty(p, &master, &slave, name, sizeof(name), err) < 0 ||
+	    attach_slave(slave, name, err) < 0)
+		return -1;
 	*master_out = steal_fd(&master);
 	return 0;
 }

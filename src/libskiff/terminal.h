@@ -15,6 +15,8 @@ int terminal_send_master(int sock, int master, struct skiff_error **err);
  * the master for the caller.
  */
 int terminal_setup(const struct oci_process *p, int *master, struct skiff_error **err);
+/* `exec`, in the container's mount namespace: the same without touching /dev/console. */
+int terminal_setup_exec(const struct oci_process *p, int *master, struct skiff_error **err);
 /*
  * `run` with a tty and no console socket: copies between the caller's
  * terminal and the master until the master hangs up.  The caller's

@@ -110,8 +110,12 @@ def test_kill_signal_forms():
         b = Bundle(["probe", "sleep", "1000"])
         skiff_ok("create", "--bundle", b.path, cid)
         skiff_ok("start", cid)
-        skiff_ok("kill", cid, sig)
-        assert wait_for(lambda: state(cid)["status"] == "stopped"), sig
+
+        # pid 1 ignores signals it has no handler for yet: resend until the probe has one.
+        def stopped_after_kill():
+            skiff("kill", cid, sig)
+            return wait_for(lambda: state(cid)["status"] == "stopped", timeout=0.5)
+        assert wait_for(stopped_after_kill, timeout=15), sig
         skiff_ok("delete", cid)
     r = skiff("kill", "x", "SIGNOPE")
     assert r.returncode == 1 and "SIGNOPE" in r.stderr
@@ -334,3 +338,86 @@ def test_nothing_left_under_state_root():
     lib.cleanup_after_test()
     left = os.listdir(ROOT) if os.path.isdir(ROOT) else []
     assert [n for n in left if not n.startswith(".")] == [], left
+
+
+def test_socket_activation_fds_are_passed():
+    # LISTEN_PID must name skiff itself: a shell sets it, then execs skiff in place.
+    b = Bundle(["sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; probe fds"])
+    r_fd, w_fd = os.pipe()
+    os.set_inheritable(r_fd, True)
+    try:
+        script = (f'exec 3<&{r_fd}; export LISTEN_FDS=1 LISTEN_PID=$$; '
+                  f'exec {lib.SKIFF} --root {ROOT} run --bundle {b.path} {new_id()}')
+        r = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
+                           pass_fds=(r_fd,))
+    finally:
+        os.close(r_fd)
+        os.close(w_fd)
+    assert r.returncode == 0, r
+    first, rest = r.stdout.split("\n", 1)
+    assert first == "1 1", r.stdout
+    fds = json.loads(rest)["fds"]
+    assert sorted(fds) == ["0", "1", "2", "3"] and fds["3"].startswith("pipe:"), fds
+
+
+def test_run_attaches_the_callers_terminal():
+    if not os.path.exists("/usr/bin/script"):
+        raise lib.Skip("script(1) from util-linux is not installed")
+    b = Bundle(["sh", "-c", "tty; stty size"],
+               edit=lambda c: c["process"].update(terminal=True))
+    cmd = f"stty rows 33 cols 101; {lib.SKIFF} --root {ROOT} run --bundle {b.path} {new_id()}"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r
+    assert "/dev/pts/0" in r.stdout and "33 101" in r.stdout, r.stdout
+
+
+def test_hook_env_args_and_timeout():
+    cid = new_id()
+    b = Bundle(["true"])
+    out = b.file("env.out")
+    b.config["hooks"] = {"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f'echo "$0 $HOOKVAR" > {out}', "arg0"],
+         "env": ["HOOKVAR=from-config"]}]}
+    b.write()
+    skiff_ok("run", "--bundle", b.path, cid)
+    with open(out) as f:
+        assert f.read() == "arg0 from-config\n"
+    cid = new_id()
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"],
+                                            "timeout": 1}]}
+    b.write()
+    start = time.monotonic()
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 1 and "timed out" in r.stderr, r
+    assert time.monotonic() - start < 15
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def _cgroup2_super_options():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup2":
+                return fields[sep + 3]
+    raise lib.Skip("the host has no cgroup2 mount")
+
+
+def test_cgroup_mount_without_cgroupns_leaves_host_options_alone():
+    # A fresh cgroup2 mount from the host's cgroup namespace would re-apply
+    # mount options (nsdelegate...) to the host's one shared hierarchy.
+    before = _cgroup2_super_options()
+
+    def edit(c):
+        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                            "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "ro"]})
+    b = Bundle(["probe", "mountinfo"], edit=edit)
+    cid = new_id()
+    r = skiff("run", "--bundle", b.path, cid)
+    assert r.returncode == 0, r
+    mounts = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"] == "/sys/fs/cgroup"]
+    assert len(mounts) == 1, mounts
+    # a bind of the container's own cgroup, not the hierarchy's root
+    assert mounts[0]["root"].endswith(cid), mounts
+    assert _cgroup2_super_options() == before

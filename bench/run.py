@@ -1,0 +1,565 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark of skiff, crun and runc (not part of the test suite).
+
+Every runtime runs the SAME generated config.json per scenario, each with its
+own --root under one temporary directory; runtimes are interleaved in rounds
+(the order rotates every round) so drift on the machine hits all of them alike.
+The result is a markdown table of medians (min-max) and the ratios
+skiff/crun and skiff/runc.
+
+Run as root:  /usr/bin/python3 bench/run.py [--rounds N] [--quick] [--only SCENARIO]
+
+The whole benchmark runs in a private mount namespace in which an empty file
+is bind-mounted over /sys/fs/cgroup/unified/cgroup.controllers: crun 1.8
+refuses a hybrid cgroup host whenever that file is non-empty.  The host's
+mount table is untouched.  Stdlib only.
+"""
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SKIFF = os.environ.get("SKIFF", os.path.join(TOP, "skiff"))
+RUNTIMES = {"skiff": SKIFF, "crun": "/usr/bin/crun", "runc": "/usr/sbin/runc"}
+ORDER = ["skiff", "crun", "runc"]
+BUSYBOX = "/bin/busybox"
+SECCOMP_JSON = "/usr/share/containers/seccomp.json"
+UNIFIED_CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
+INNER_ENV = "SKIFF_BENCH_INNER"
+PR_SET_CHILD_SUBREAPER = 36
+
+SCENARIOS = ["run", "cgroupns", "limits", "seccomp", "lifecycle", "exec", "throughput", "rss", "binary",
+             "syscalls", "floor"]
+
+
+# ---------------------------------------------------------------- set-up
+
+def enter_private_mount_ns():
+    """Re-executes inside `unshare --mount --propagation private` once."""
+    if os.environ.get(INNER_ENV):
+        return
+    env = dict(os.environ, **{INNER_ENV: "1"})
+    cmd = ["unshare", "--mount", "--propagation", "private", "--", sys.executable,
+           os.path.abspath(__file__), *sys.argv[1:]]
+    os.execvpe("unshare", cmd, env)
+
+
+def hide_unified_controllers(work):
+    if not os.path.exists(UNIFIED_CONTROLLERS):
+        return
+    with open(UNIFIED_CONTROLLERS) as f:
+        if not f.read().strip():
+            return
+    empty = os.path.join(work, "empty-controllers")
+    open(empty, "w").close()
+    subprocess.run(["mount", "--bind", empty, UNIFIED_CONTROLLERS], check=True)
+
+
+def mount_work_tmpfs(work):
+    """State roots live on tmpfs, as /run does on a real host (fsync is then free)."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "skiff-bench", work], check=True)
+
+
+def snapshot_binaries(work):
+    """Copies the runtimes: a concurrent rebuild of skiff cannot break a run."""
+    d = os.path.join(work, "bin")
+    os.makedirs(d)
+    for n, p in list(RUNTIMES.items()):
+        RUNTIMES[n] = os.path.join(d, n)
+        shutil.copy2(p, RUNTIMES[n])
+
+
+def become_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def reap_strays():
+    """Reaps orphans reparented to us; call only when no measured child is pending."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def make_rootfs(path):
+    for d in ("bin", "proc", "dev", "sys", "tmp", "etc", "root", "run"):
+        os.makedirs(os.path.join(path, d), exist_ok=True)
+    shutil.copy2(BUSYBOX, os.path.join(path, "bin", "busybox"))
+    for applet in ("true", "sleep", "sh", "cat"):
+        os.symlink("busybox", os.path.join(path, "bin", applet))
+    with open(os.path.join(path, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\n")
+    with open(os.path.join(path, "etc", "group"), "w") as f:
+        f.write("root:x:0:\n")
+
+
+def base_config(work):
+    """`runc spec`'s config (a neutral, widely used default), made non-interactive."""
+    d = os.path.join(work, "spec")
+    os.makedirs(d)
+    subprocess.run([RUNTIMES["runc"], "spec"], cwd=d, check=True)
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["/bin/true"]
+    cfg["root"] = {"path": os.path.join(work, "rootfs"), "readonly": True}
+    return cfg
+
+
+def podman_seccomp(cfg):
+    """Podman's default profile as a runtime-spec linux.seccomp for amd64.
+
+    includes/excludes are honoured for arches (amd64) and caps (the
+    container's bounding set); minKernel is ignored (the host is newer).
+    """
+    with open(SECCOMP_JSON) as f:
+        prof = json.load(f)
+    caps = set(cfg["process"].get("capabilities", {}).get("bounding", []))
+
+    def wanted(rule):
+        inc, exc = rule.get("includes") or {}, rule.get("excludes") or {}
+        if inc.get("arches") and "amd64" not in inc["arches"]:
+            return False
+        if inc.get("caps") and not set(inc["caps"]) <= caps:
+            return False
+        if "amd64" in (exc.get("arches") or []):
+            return False
+        if set(exc.get("caps") or []) & caps:
+            return False
+        return True
+
+    out = {"defaultAction": prof["defaultAction"], "syscalls": []}
+    if "defaultErrnoRet" in prof:
+        out["defaultErrnoRet"] = prof["defaultErrnoRet"]
+    for m in prof.get("archMap") or []:
+        if m["architecture"] == "SCMP_ARCH_X86_64":
+            out["architectures"] = [m["architecture"], *m.get("subArchitectures", [])]
+    for rule in prof["syscalls"]:
+        if not wanted(rule):
+            continue
+        r = {"names": rule["names"], "action": rule["action"]}
+        if rule.get("args"):
+            r["args"] = [{k: a[k] for k in ("index", "value", "valueTwo", "op") if k in a}
+                         for a in rule["args"]]
+        if "errnoRet" in rule:
+            r["errnoRet"] = rule["errnoRet"]
+        out["syscalls"].append(r)
+    return out
+
+
+# ---------------------------------------------------------------- running
+
+class Bench:
+    def __init__(self, work, rounds):
+        self.work = work
+        self.rounds = rounds
+        self.roots = {n: os.path.join(work, "root-" + n) for n in RUNTIMES}
+        self.ids = {n: [] for n in RUNTIMES}
+        self.seq = 0
+        self.err = os.path.join(work, "stderr")
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        self.bundles = {}
+        self.cfg = base_config(work)
+        self.notes = []
+        self.rows = []  # (scenario, {runtime: [values] or str}, unit)
+
+    def new_id(self, rt):
+        self.seq += 1
+        cid = f"bench{os.getpid()}-{rt}-{self.seq}"
+        self.ids[rt].append(cid)
+        return cid
+
+    def bundle(self, name, edit=None):
+        if name in self.bundles:
+            return self.bundles[name]
+        cfg = json.loads(json.dumps(self.cfg))
+        if edit:
+            edit(cfg)
+        d = os.path.join(self.work, "bundle-" + name)
+        os.makedirs(d)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+        self.bundles[name] = d
+        return d
+
+    def rt(self, name, *args):
+        return [RUNTIMES[name], "--root", self.roots[name], *args]
+
+    def spawn(self, argv, stdout=None):
+        errfd = os.open(self.err + f".{threading.get_ident()}",
+                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            acts = [(os.POSIX_SPAWN_DUP2, self.devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, stdout if stdout is not None else self.devnull, 1),
+                    (os.POSIX_SPAWN_DUP2, errfd, 2)]
+            return os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
+        finally:
+            os.close(errfd)
+
+    def timed(self, argv, check=True):
+        """Runs argv to completion; returns seconds."""
+        t0 = time.perf_counter()
+        pid = self.spawn(argv)
+        _, status = os.waitpid(pid, 0)
+        dt = time.perf_counter() - t0
+        if check and status != 0:
+            with open(self.err + f".{threading.get_ident()}") as f:
+                msg = f.read().strip()
+            raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}: "
+                               f"{msg[-400:]}")
+        return dt
+
+    def quiet(self, argv):
+        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def rotate(self, r, names):
+        k = r % len(names)
+        return names[k:] + names[:k]
+
+    def add(self, scenario, values, unit="ms", note=None):
+        self.rows.append((scenario, values, unit))
+        if note:
+            self.notes.append(f"{scenario}: {note}")
+        print(f"  {scenario}: " + ", ".join(f"{k}={fmt(v, unit)}" for k, v in values.items()),
+              file=sys.stderr, flush=True)
+
+    # ---------------------------------------------------------- scenarios
+
+    def measure_run(self, label, bundle, names=ORDER, before=None):
+        vals = {n: [] for n in names}
+        for r in range(self.rounds):
+            for n in self.rotate(r, list(names)):
+                if before:
+                    before(n)
+                vals[n].append(self.timed(self.rt(n, "run", "--bundle", bundle, self.new_id(n))))
+                reap_strays()
+        self.add(label, vals)
+
+    def sc_run(self):
+        self.measure_run("run /bin/true", self.bundle("true"))
+
+    def sc_cgroupns(self):
+        """With a cgroup namespace the /sys/fs/cgroup mount is a cheap one (see README)."""
+        b = self.bundle("cgroupns", lambda c: c["linux"]["namespaces"].append({"type": "cgroup"}))
+        self.measure_run("run /bin/true, + cgroup namespace", b)
+
+    def sc_limits(self):
+        def edit(cfg):
+            cfg["linux"].setdefault("resources", {})
+            cfg["linux"]["resources"]["memory"] = {"limit": 256 << 20}
+            cfg["linux"]["resources"]["pids"] = {"limit": 512}
+        b = self.bundle("limits", edit)
+        v2 = "/sys/fs/cgroup/cgroup.controllers"
+        ctl = open(v2).read().split() if os.path.exists(v2) else []
+        if "memory" not in ctl or "pids" not in ctl:
+            self.add("run, memory+pids limits", {n: "n/a" for n in ORDER},
+                     note="skipped here: no cgroup v2 memory/pids controllers on this host "
+                          "(hybrid hierarchy); run `bench/run.py --vm` for this row in the "
+                          "pure-v2 qemu VM")
+            return
+        self.measure_run("run, memory+pids limits", b)
+
+    def sc_seccomp(self):
+        if not os.path.exists(SECCOMP_JSON):
+            self.add("run, podman seccomp profile", {n: "n/a" for n in ORDER},
+                     note=f"skipped: {SECCOMP_JSON} missing (install "
+                          "golang-github-containers-common)")
+            return
+
+        def edit(cfg):
+            cfg["linux"]["seccomp"] = podman_seccomp(cfg)
+        b = self.bundle("seccomp", edit)
+        cache = os.path.join(self.roots["skiff"], ".seccomp-cache")
+        self.measure_run("run, seccomp profile, warm cache", b)
+
+        def cold(n):
+            if n == "skiff":
+                shutil.rmtree(cache, ignore_errors=True)
+        self.measure_run("run, seccomp profile, cold cache", b, before=cold)
+
+    def sc_lifecycle(self):
+        b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
+        steps = ["create", "start", "state", "kill", "delete"]
+        vals = {s: {n: [] for n in ORDER} for s in steps + ["total"]}
+        for r in range(self.rounds):
+            for n in self.rotate(r, ORDER):
+                cid = self.new_id(n)
+                pidf = os.path.join(self.work, f"{cid}.pid")
+                t = {}
+                t["create"] = self.timed(self.rt(n, "create", "--bundle", b, "--pid-file", pidf,
+                                                 cid))
+                with open(pidf) as f:
+                    pid = int(f.read())
+                t["start"] = self.timed(self.rt(n, "start", cid))
+                t["state"] = self.timed(self.rt(n, "state", cid))
+                t["kill"] = self.timed(self.rt(n, "kill", cid, "KILL"))
+                # The init was reparented to us (subreaper): reap it, untimed.
+                os.waitpid(pid, 0)
+                t["delete"] = self.timed(self.rt(n, "delete", cid))
+                t["total"] = sum(t.values())
+                for s, v in t.items():
+                    vals[s][n].append(v)
+                reap_strays()
+        for s in steps + ["total"]:
+            self.add(f"lifecycle: {s}", vals[s])
+
+    def exec_supported(self, n):
+        if n != "skiff":
+            return True
+        r = subprocess.run([RUNTIMES["skiff"], "exec", "--help"], capture_output=True)
+        return r.returncode == 0
+
+    def sc_exec(self):
+        b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
+        names = [n for n in ORDER if self.exec_supported(n)]
+        note = None if "skiff" in names else "skiff column skipped: `skiff exec` is not built yet"
+        running = {}
+        for n in names:
+            cid = self.new_id(n)
+            self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
+            running[n] = cid
+        for label, extra in (("exec /bin/true", []), ("exec --detach /bin/true", ["--detach"])):
+            vals = {n: [] for n in names}
+            for r in range(self.rounds):
+                for n in self.rotate(r, names):
+                    vals[n].append(self.timed(self.rt(n, "exec", *extra, running[n], "/bin/true")))
+                    reap_strays()
+            if "skiff" not in vals:
+                vals["skiff"] = "n/a"
+            self.add(label, vals, note=note)
+            note = None
+        for n, cid in running.items():
+            self.quiet(self.rt(n, "delete", "--force", cid))
+        reap_strays()
+
+    def sc_throughput(self, count=100):
+        b = self.bundle("true")
+        rounds = max(2, self.rounds // 5)
+        for lanes in (1, 2):
+            vals = {n: [] for n in ORDER}
+            for r in range(rounds):
+                for n in self.rotate(r, ORDER):
+                    ids = [self.new_id(n) for _ in range(count)]
+                    chunks = [ids[i::lanes] for i in range(lanes)]
+                    errors = []
+
+                    def lane(chunk):
+                        try:
+                            for cid in chunk:
+                                self.timed(self.rt(n, "run", "--bundle", b, cid))
+                        except Exception as e:  # reported after the lanes join
+                            errors.append(e)
+                    t0 = time.perf_counter()
+                    th = [threading.Thread(target=lane, args=(c,)) for c in chunks]
+                    for t in th:
+                        t.start()
+                    for t in th:
+                        t.join()
+                    dt = time.perf_counter() - t0
+                    if errors:
+                        raise errors[0]
+                    vals[n].append(count / dt)
+                    reap_strays()
+            self.add(f"throughput, {count} runs, {lanes} lane{'s' if lanes > 1 else ''}",
+                     vals, unit="/s")
+
+    def sc_rss(self):
+        if not os.path.exists("/usr/bin/time"):
+            self.add("peak RSS of run", {n: "n/a" for n in ORDER},
+                     note="skipped: /usr/bin/time missing (apt-get install time)")
+            return
+        b = self.bundle("true")
+        vals = {n: [] for n in ORDER}
+        out = os.path.join(self.work, "time.out")
+        for r in range(max(3, self.rounds // 4)):
+            for n in self.rotate(r, ORDER):
+                self.timed(["/usr/bin/time", "-o", out, "-f", "%M",
+                            *self.rt(n, "run", "--bundle", b, self.new_id(n))])
+                with open(out) as f:
+                    vals[n].append(int(f.read().split()[-1]))
+                reap_strays()
+        self.add("peak RSS of run", vals, unit="KiB")
+
+    def sc_binary(self):
+        size, stripped, libs = {}, {}, {}
+        for n in ORDER:
+            path = RUNTIMES[n]
+            size[n] = [os.path.getsize(path)]
+            s = os.path.join(self.work, "stripped-" + n)
+            subprocess.run(["strip", "-o", s, path], check=True)
+            stripped[n] = [os.path.getsize(s)]
+            out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+            libs[n] = [sum(1 for line in out.splitlines()
+                           if "=>" in line or line.strip().startswith("/"))]
+        self.add("binary size (as built)", size, unit="KiB-file")
+        self.add("binary size, stripped", stripped, unit="KiB-file")
+        self.add("shared libraries (ldd)", libs, unit="count")
+
+    def sc_syscalls(self):
+        b = self.bundle("true")
+        vals = {}
+        out = os.path.join(self.work, "strace.out")
+        for n in ORDER:
+            self.timed(["/usr/bin/strace", "-f", "-c", "-o", out,
+                        *self.rt(n, "run", "--bundle", b, self.new_id(n))])
+            total = None
+            with open(out) as f:
+                for line in f:
+                    if line.rstrip().endswith("total"):
+                        total = int(line.split()[3])
+            vals[n] = [total]
+            reap_strays()
+        self.add("syscalls per run (strace -f -c)", vals, unit="count")
+
+    def sc_floor(self):
+        vals = {"fork+exec /bin/true": [], "unshare pid,mnt,uts,ipc,net": []}
+        cmds = {"fork+exec /bin/true": ["/bin/true"],
+                "unshare pid,mnt,uts,ipc,net": ["/usr/bin/unshare", "--pid", "--mount", "--uts",
+                                                "--ipc", "--net", "--fork", "/bin/true"]}
+        for _ in range(self.rounds):
+            for k, argv in cmds.items():
+                vals[k].append(self.timed(argv))
+        for k, v in vals.items():
+            self.add(f"floor: {k}", {"skiff": v, "crun": v, "runc": v}, unit="floor")
+
+    # ---------------------------------------------------------- cleanup
+
+    def cleanup(self):
+        for n in ORDER:
+            root = self.roots[n]
+            if not os.path.isdir(root):
+                continue
+            for cid in os.listdir(root):
+                if cid.startswith("bench"):
+                    self.quiet(self.rt(n, "delete", "--force", cid))
+        reap_strays()
+        # Remove any cgroup a runtime left behind for one of our ids.
+        prefix = f"bench{os.getpid()}-"
+        for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup", topdown=False):
+            base = os.path.basename(dirpath)
+            if prefix in base:
+                try:
+                    os.rmdir(dirpath)
+                except OSError:
+                    pass
+        os.close(self.devnull)
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, unit):
+    if isinstance(v, str):
+        return v
+    m = statistics.median(v)
+    if unit in ("ms", "floor"):
+        s = f"{m * 1000:.2f} ms"
+        if len(v) > 1:
+            s += f" ({min(v) * 1000:.2f}-{max(v) * 1000:.2f})"
+        return s
+    if unit == "/s":
+        return f"{m:.1f}/s ({min(v):.1f}-{max(v):.1f})"
+    if unit == "KiB":
+        return f"{m / 1024:.1f} MiB ({min(v) / 1024:.1f}-{max(v) / 1024:.1f})"
+    if unit == "KiB-file":
+        return f"{m / 1024:.0f} KiB"
+    return f"{m:g}"
+
+
+def ratio(a, b):
+    if isinstance(a, str) or isinstance(b, str) or not a or not b:
+        return "-"
+    mb = statistics.median(b)
+    return f"{statistics.median(a) / mb:.2f}x" if mb else "-"
+
+
+def table(rows):
+    out = ["| scenario | skiff | crun | runc | skiff/crun | skiff/runc |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for name, vals, unit in rows:
+        if unit == "floor":
+            out.append(f"| {name} | {fmt(vals['skiff'], unit)} | | | | |")
+            continue
+        cells = [fmt(vals.get(n, "n/a"), unit) for n in ORDER]
+        out.append(f"| {name} | {' | '.join(cells)} | {ratio(vals.get('skiff'), vals['crun'])} "
+                   f"| {ratio(vals.get('skiff'), vals['runc'])} |")
+    return "\n".join(out)
+
+
+def run_in_vm(args):
+    """Runs the limits row inside tests/vm (a pure cgroup v2 kernel under qemu)."""
+    cmd = [os.path.join(TOP, "tests", "vm", "run-in-vm.sh"), "--timeout", "1200", "--",
+           sys.executable, os.path.abspath(__file__), "--only", "limits",
+           "--rounds", str(args.rounds)]
+    return subprocess.run(cmd).returncode
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
+    ap.add_argument("--only", action="append", choices=SCENARIOS,
+                    help="run only this scenario (repeatable)")
+    ap.add_argument("--disk", action="store_true",
+                    help="keep the state roots on the disk (default: a private tmpfs)")
+    ap.add_argument("--vm", action="store_true",
+                    help="run the memory+pids row in the qemu VM (tests/vm)")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds = 3
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root")
+    if args.vm and not os.environ.get("SKIFF_IN_VM"):
+        sys.exit(run_in_vm(args))
+    for n, p in RUNTIMES.items():
+        if not os.access(p, os.X_OK):
+            sys.exit(f"bench: {n} not found at {p} (apt-get install {n}; build skiff)")
+    enter_private_mount_ns()
+    become_subreaper()
+    work = tempfile.mkdtemp(prefix="skiff-bench-", dir="/tmp")
+    bench = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        if not args.disk:
+            mount_work_tmpfs(work)
+        snapshot_binaries(work)
+        hide_unified_controllers(work)
+        make_rootfs(os.path.join(work, "rootfs"))
+        bench = Bench(work, args.rounds)
+        print(f"bench: {args.rounds} rounds, work dir {work}", file=sys.stderr)
+        for sc in args.only or SCENARIOS:
+            print(f"bench: {sc}", file=sys.stderr, flush=True)
+            getattr(bench, "sc_" + sc)()
+        print(table(bench.rows))
+        if bench.notes:
+            print()
+            for n in bench.notes:
+                print(f"- {n}")
+    except KeyboardInterrupt:
+        print("bench: interrupted, cleaning up", file=sys.stderr)
+        return 130
+    finally:
+        if bench:
+            bench.cleanup()
+        if not args.disk:
+            subprocess.run(["umount", "--lazy", work], stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <config.h>
+#include "commands.h"
+#include "libskiff/container_ops.h"
+
+static const struct cli_option options[] = {
+    CLI_HELP_OPTION,
+    {0},
+};
+
+static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_error **err)
+{
+	int npos, r = cli_command_parse(&cmd_pause, CLI_PERMUTE, argc, argv, cli_no_option, NULL,
+	                                &npos, err);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (cli_want_args(&cmd_pause, npos, 1, 1, err) < 0)
+		return -1;
+	return container_pause(ctx, argv[0], err);
+}
+
+const struct cli_command cmd_pause = {
+    .name = "pause",
+    .usage = "ID",
+    .summary = "suspend every process in the container (cgroup freezer)",
+    .options = options,
+    .run = run,
+};

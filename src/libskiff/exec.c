@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `exec`: another process in a running container.  Like the init, it is
+ * cloned straight from skiff (no re-exec) and walks a short protocol over a
+ * SOCK_SEQPACKET socketpair (sync.h's messages):
+ *
+ *   skiff exec (on the host)              the new process
+ *   locks the container, checks it runs;
+ *   pidfd of the init (checked against the
+ *   recorded start time), /proc/<init>/root,
+ *   the cgroup's fd
+ *   PR_SET_DUMPABLE 0
+ *   setns(init, CLONE_NEWPID)
+ *   clone3(CLONE_INTO_CGROUP) ──────────▶ born in the container's pid ns + cgroup
+ *   setns back (pid ns for children)      setns(init pidfd, every other ns at once)
+ *                                         chroot to the init's root
+ *                       ◀──────────────── PTY (--tty without --console-socket)
+ *                                         rlimits, attributes, seccomp, user,
+ *                                         caps, umask, cwd, fds
+ *                       ◀──────────────── READY
+ *                                         execve (the socket is close-on-exec)
+ *   EOF: exec'd, or ◀─────────────────── ERROR
+ *
+ * The pid namespace is joined by the parent: setns(CLONE_NEWPID) only
+ * decides where the caller's future children go, so the process has to be
+ * cloned by someone who already did it.  Doing it in skiff (and undoing it
+ * right after the clone) keeps the process skiff's direct child, which it
+ * waits for, with no intermediate process.
+ *
+ * A paused container (--ignore-paused) would freeze a process born in its
+ * cgroup before it could report anything: there the process is moved into
+ * the cgroup after READY and then told GO; it runs once the container is
+ * resumed.
+ */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "exec.h"
+#include "log.h"
+#include "label.h"
+#include "process.h"
+#include "seccomp.h"
+#include "seccomp_notify.h"
+#include "status.h"
+#include "sync.h"
+#include "terminal.h"
+#include "utils.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Where a new cgroup-v2 process goes when the container's cgroup has children with controllers. */
+#define EXEC_SUBCGROUP "skiff-exec"
+
+struct exec_plan {
+	const struct skiff_context *ctx;
+	const struct exec_options *o;
+	struct opened c;
+	bool opened;
+	struct oci_config *cfg;
+	struct oci_process *proc; /* owned */
+	struct seccomp_program *seccomp;
+	int init_pidfd;   /* the container's init */
+	int root_fd;      /* /proc/<init>/root */
+	int cgroup_fd;    /* where the process is born (or moved, when paused) */
+	int own_pidns_fd; /* skiff's pid namespace, restored after the clone */
+	int join_flags;   /* CLONE_NEW* the process joins itself */
+	bool join_pidns;  /* the parent joins the pid namespace for it */
+	bool paused;
+	int console_fd;
+	int listener_fd;  /* linux.seccomp.listenerPath, for SCMP_ACT_NOTIFY */
+	char *state_text; /* what the seccomp agent is told */
+	int sync[2];
+	pid_t pid; /* the exec'd process */
+	int pidfd;
+	int pty_master;
+};
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static char **strv_dup(char *const *v)
+{
+	size_t n = strv_len(v);
+	char **out = xcalloc(n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void strv_append(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+
+	*v = xrealloc(*v, (n + 2) * sizeof(char *));
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}
+
+static void replace_str(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+/* ---- the process: --process FILE or the config's, then the flags ---- */
+
+static int load_process_file(const char *path, struct oci_process **out, struct skiff_error **err)
+{
+	cleanup_free char *data = NULL;
+	char *perr = NULL;
+	size_t len;
+
+	if (read_file(path, &data, &len, err) < 0)
+		return error_wrap(err, "--process");
+	*out = oci_process_parse_data(data, len, "process", &perr);
+	if (*out == NULL) {
+		error_set(err, 0, "--process `%s`: %s", path, perr ? perr : "cannot parse");
+		free(perr);
+		return -1;
+	}
+	return 0;
+}
+
+static int base_process(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct exec_options *o = p->o;
+
+	if (o->process_file)
+		return load_process_file(o->process_file, &p->proc, err);
+	if (p->cfg->process == NULL)
+		return error_set(err, 0, "the saved config.json has no process: use --process");
+	p->proc = steal_ptr(&p->cfg->process);
+	strv_free(p->proc->args);
+	p->proc->args = strv_dup(o->args);
+	/* runc: the config's terminal setting is the init's, not exec's. */
+	p->proc->terminal = false;
+	return 0;
+}
+
+static int parse_id(const char *s, const char *flag, uint32_t *out, struct skiff_error **err)
+{
+	long long v;
+
+	if (parse_int64(s, &v) < 0 || v < 0 || v >= UINT32_MAX)
+		return error_set(err, 0, "%s: `%s` is not a numeric id", flag, s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int set_user(struct oci_user *u, const char *spec, struct skiff_error **err)
+{
+	cleanup_free char *copy = xstrdup(spec);
+	char *colon = strchr(copy, ':');
+
+	if (colon) {
+		*colon = '\0';
+		if (parse_id(colon + 1, "--user", &u->gid, err) < 0)
+			return -1;
+	}
+	return parse_id(copy, "--user", &u->uid, err);
+}
+
+static int set_additional_gids(struct oci_user *u, char *const *gids, struct skiff_error **err)
+{
+	size_t n = strv_len(gids);
+	uint32_t *v = xcalloc(n + 1, sizeof(uint32_t));
+
+	for (size_t i = 0; i < n; i++) {
+		if (parse_id(gids[i], "--additional-gids", &v[i], err) < 0) {
+			free(v);
+			return -1;
+		}
+	}
+	free(u->additional_gids);
+	u->additional_gids = v;
+	u->additional_gids_len = n;
+	return 0;
+}
+
+/* KEY=VALUE replaces an entry with the same key: getenv(3) would see the first one. */
+static int set_env(struct oci_process *proc, const char *kv, struct skiff_error **err)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen;
+
+	if (eq == NULL || eq == kv)
+		return error_set(err, 0, "--env: `%s` is not KEY=VALUE", kv);
+	klen = (size_t)(eq - kv) + 1;
+	for (size_t i = 0; proc->env && proc->env[i]; i++) {
+		if (strncmp(proc->env[i], kv, klen) == 0) {
+			replace_str(&proc->env[i], kv);
+			return 0;
+		}
+	}
+	strv_append(&proc->env, kv);
+	return 0;
+}
+
+static void add_cap(char ***set, const char *cap)
+{
+	for (size_t i = 0; *set && (*set)[i]; i++)
+		if (strcmp((*set)[i], cap) == 0)
+			return;
+	strv_append(set, cap);
+}
+
+static void add_caps(struct oci_process *proc, char *const *caps)
+{
+	if (caps == NULL || caps[0] == NULL)
+		return;
+	if (proc->capabilities == NULL)
+		proc->capabilities = xcalloc(1, sizeof(*proc->capabilities));
+	for (size_t i = 0; caps[i]; i++) {
+		add_cap(&proc->capabilities->bounding, caps[i]);
+		add_cap(&proc->capabilities->effective, caps[i]);
+		add_cap(&proc->capabilities->permitted, caps[i]);
+	}
+}
+
+static int apply_flags(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct exec_options *o = p->o;
+	struct oci_process *proc = p->proc;
+
+	if (o->tty >= 0)
+		proc->terminal = o->tty != 0;
+	if (o->cwd)
+		replace_str(&proc->cwd, o->cwd);
+	for (size_t i = 0; o->env && o->env[i]; i++)
+		if (set_env(proc, o->env[i], err) < 0)
+			return -1;
+	if (o->user && set_user(&proc->user, o->user, err) < 0)
+		return -1;
+	if (o->additional_gids && set_additional_gids(&proc->user, o->additional_gids, err) < 0)
+		return -1;
+	add_caps(proc, o->caps);
+	if (o->no_new_privs)
+		proc->no_new_privileges = true;
+	if (o->apparmor)
+		replace_str(&proc->apparmor_profile, o->apparmor);
+	if (o->process_label)
+		replace_str(&proc->selinux_label, o->process_label);
+	return 0;
+}
+
+static int check_terminal(const struct exec_plan *p, struct skiff_error **err)
+{
+	const struct exec_options *o = p->o;
+
+	if (p->proc->terminal && o->detach && o->console_socket == NULL)
+		return error_set(
+		    err, 0,
+		    "--tty with --detach needs --console-socket (nobody would hold the "
+		    "terminal)");
+	if (!p->proc->terminal && o->console_socket)
+		return error_set(err, 0,
+		                 "--console-socket needs a terminal (--tty, or process.terminal)");
+	return 0;
+}
+
+static int build_process(struct exec_plan *p, struct skiff_error **err)
+{
+	if (base_process(p, err) < 0 || apply_flags(p, err) < 0)
+		return -1;
+	if (process_validate(p->proc, err) < 0)
+		return -1;
+	{
+		struct oci_config labels = {.process = p->proc};
+		if (label_validate(&labels, err) < 0)
+			return -1;
+	}
+	return check_terminal(p, err);
+}
+
+static int prepare_seccomp(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct oci_seccomp *s = p->cfg->linux_ ? p->cfg->linux_->seccomp : NULL;
+	cleanup_free char *cache = NULL;
+
+	if (s == NULL)
+		return 0;
+	cache = xasprintf("%s/.seccomp-cache", p->ctx->root);
+	if (seccomp_compile_cached(s, cache, &p->seccomp, err) < 0)
+		return error_wrap(err, "saved config.json");
+	if (!p->seccomp->needs_notify)
+		return 0;
+	p->state_text = status_spec_json(&p->c.st, STATE_RUNNING, false, err);
+	if (p->state_text == NULL)
+		return -1;
+	return seccomp_notify_connect(s, &p->listener_fd, err);
+}
+
+/* Loads the filter and, with SCMP_ACT_NOTIFY, hands the new listener to the agent. */
+static int load_seccomp(struct exec_plan *p, struct skiff_error **err)
+{
+	cleanup_close int notify_fd = -1;
+
+	if (seccomp_program_load(p->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (notify_fd < 0)
+		return 0;
+	if (seccomp_notify_send(p->listener_fd, notify_fd, p->state_text,
+	                        p->cfg->linux_->seccomp->listener_metadata, err) < 0)
+		return -1;
+	close_fd(&p->listener_fd);
+	return 0;
+}
+
+/* ---- the container's init, its namespaces and cgroup ---- */
+
+static const struct {
+	const char *name;
+	int flag;
+} ns_files[] = {
+    {"user", CLONE_NEWUSER},     {"mnt", CLONE_NEWNS},    {"pid", CLONE_NEWPID},
+    {"net", CLONE_NEWNET},       {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
+};
+
+/*
+ * Every namespace in which the init differs from skiff.  Only those:
+ * setns refuses to re-enter one's own user namespace (it would grant
+ * capabilities), and a kernel without some kind has no file for it.
+ */
+static int namespaces_to_join(pid_t pid, int *flags, struct skiff_error **err)
+{
+	*flags = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ns_files); i++) {
+		char path[64], own[64];
+		struct stat a, b;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns_files[i].name);
+		snprintf(own, sizeof(own), "/proc/self/ns/%s", ns_files[i].name);
+		if (stat(path, &a) < 0) {
+			if (errno == ENOENT && stat(own, &b) < 0)
+				continue;
+			return error_errno(err, "stat %s", path);
+		}
+		if (stat(own, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			*flags |= ns_files[i].flag;
+	}
+	return 0;
+}
+
+static int open_init(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct container_status *st = &p->c.st;
+	char path[64];
+	int flags;
+
+	p->init_pidfd = pidfd_open_(st->pid);
+	if (p->init_pidfd < 0 || !pid_is_same(st->pid, st->pid_start))
+		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
+	snprintf(path, sizeof(path), "/proc/%d/root", st->pid);
+	p->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->root_fd < 0)
+		return error_errno(err, "open %s", path);
+	if (namespaces_to_join(st->pid, &flags, err) < 0)
+		return -1;
+	/* What was read under /proc/PID is the init's only if PID still is the init. */
+	if (!pid_is_same(st->pid, st->pid_start))
+		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
+	p->join_pidns = (flags & CLONE_NEWPID) != 0;
+	p->join_flags = flags & ~CLONE_NEWPID;
+	if (p->join_pidns) {
+		p->own_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (p->own_pidns_fd < 0)
+			return error_errno(err, "open /proc/self/ns/pid");
+	}
+	return 0;
+}
+
+/* The init's cgroup-v2 path (relative to the mount), from /proc/PID/cgroup's "0::" line. */
+static char *init_cgroup(pid_t pid)
+{
+	cleanup_free char *path = xasprintf("/proc/%d/cgroup", pid);
+	cleanup_free char *text = NULL;
+
+	if (read_file(path, &text, NULL, NULL) < 0)
+		return NULL;
+	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (str_has_prefix(line, "0::/"))
+			return xstrdup(line + 3);
+	}
+	return NULL;
+}
+
+static bool has_subtree_controllers(int dirfd)
+{
+	cleanup_close int fd = openat(dirfd, "cgroup.subtree_control", O_RDONLY | O_CLOEXEC);
+	cleanup_free char *text = NULL;
+
+	if (fd < 0 || read_fd_all(fd, &text, NULL, NULL) < 0)
+		return false;
+	return strspn(text, " \n") != strlen(text);
+}
+
+/*
+ * cgroup v2's no-internal-process rule: a cgroup that enables controllers
+ * for its children takes no process itself.  Then the process goes where
+ * the init is (if it moved below), else into a sub-cgroup of skiff's.
+ */
+static int open_leaf_cgroup(struct exec_plan *p, const char *dir, struct skiff_error **err)
+{
+	const struct container_status *st = &p->c.st;
+	cleanup_free char *init_cg = init_cgroup(st->pid), *leaf = NULL;
+	size_t n = strlen(st->cgroup_path);
+
+	if (init_cg && strncmp(init_cg, st->cgroup_path, n) == 0 && init_cg[n] == '/') {
+		leaf = xasprintf("%s%s", st->cgroup_mount, init_cg);
+	} else {
+		leaf = xasprintf("%s/" EXEC_SUBCGROUP, dir);
+		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+			return error_errno(err, "make cgroup `%s`", leaf);
+	}
+	close_fd(&p->cgroup_fd);
+	p->cgroup_fd = open(leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0)
+		return error_errno(err, "open cgroup `%s`", leaf);
+	return 0;
+}
+
+static int open_cgroup(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct container_status *st = &p->c.st;
+	cleanup_free char *dir = NULL;
+
+	if (st->cgroup_path == NULL || st->cgroup_mount == NULL)
+		return 0;
+	dir = xasprintf("%s%s", st->cgroup_mount, st->cgroup_path);
+	p->cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0)
+		return error_errno(err, "open the container's cgroup `%s`", dir);
+	if (has_subtree_controllers(p->cgroup_fd))
+		return open_leaf_cgroup(p, dir, err);
+	return 0;
+}
+
+/* ---- the new process (the cloned child) ---- */
+
+/* setns(CLONE_NEWNS) puts us at the namespace's root, not the init's (chroot, --no-pivot). */
+static int enter_root(struct exec_plan *p, struct skiff_error **err)
+{
+	if (fchdir(p->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return error_errno(err, "enter the container's root");
+	close_fd(&p->root_fd);
+	return 0;
+}
+
+static int setup_tty(struct exec_plan *p, struct skiff_error **err)
+{
+	int master, r = 0;
+
+	/* After the mount namespace: the pty comes from the container's devpts. */
+	if (terminal_setup_exec(p->proc, &master, err) < 0)
+		return -1;
+	if (p->console_fd >= 0) {
+		r = terminal_send_master(p->console_fd, master, err);
+		close_fd(&p->console_fd);
+	} else if (sync_send(p->sync[1], SYNC_PTY, 0, NULL, master) < 0) {
+		r = error_errno(err, "send the pty to skiff");
+	}
+	close(master);
+	return r;
+}
+
+static int child_setup(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct oci_process *proc = p->proc;
+	const struct oci_linux *l = p->cfg->linux_;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The state directory's fd shares skiff's flock; none of skiff's fds stays open. */
+	close_fd(&p->sync[0]);
+	close_fd(&p->c.dirfd);
+	close_fd(&p->c.rootfd);
+	close_fd(&p->cgroup_fd);
+	close_fd(&p->own_pidns_fd);
+	/* One call, user namespace first: the kernel commits all or nothing. */
+	if (p->join_flags && setns(p->init_pidfd, p->join_flags) < 0)
+		return error_errno(err, "join the namespaces of the container's init");
+	close_fd(&p->init_pidfd);
+	if (enter_root(p, err) < 0)
+		return -1;
+	if (proc->terminal && setup_tty(p, err) < 0)
+		return -1;
+	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)
+		return -1;
+	if (l && l->personality && process_apply_personality(l->personality, err) < 0)
+		return -1;
+	if (proc->exec_cpu_affinity &&
+	    process_set_cpu_affinity(0, proc->exec_cpu_affinity->final,
+	                             "process.execCPUAffinity.final", err) < 0)
+		return -1;
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
+	/* Privileged, and before the filter, which might refuse the write. */
+	if (label_apply_exec(proc, err) < 0)
+		return -1;
+	if (p->seccomp && !proc->no_new_privileges && load_seccomp(p, err) < 0)
+		return -1;
+	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
+		return -1;
+	if (process_resolve_executable(proc, err) < 0)
+		return -1;
+	/* Nothing of skiff's may reach the container (CVE-2024-21626, CVE-2016-9962). */
+	if (process_cloexec_fds(3 + (int)p->o->preserve_fds, NULL, 0) < 0)
+		return error_errno(err, "close inherited fds");
+	return 0;
+}
+
+__attribute__((noreturn)) static void exec_child(struct exec_plan *p)
+{
+	struct skiff_error *err = NULL;
+	int sock = p->sync[1];
+
+	if (child_setup(p, &err) < 0)
+		goto fail;
+	if (sync_send(sock, SYNC_READY, 0, NULL, -1) < 0)
+		_exit(127);
+	if (p->paused && sync_expect(sock, SYNC_GO, NULL, &err) < 0)
+		goto fail;
+	/* With no_new_privs the filter goes last: fewer of our own syscalls run under it. */
+	if (p->seccomp && p->proc->no_new_privileges && load_seccomp(p, &err) < 0)
+		goto fail;
+	process_exec(p->proc, &err);
+fail:
+	sync_send_error(sock, err);
+	if (p->paused)
+		log_error(err); /* skiff no longer listens */
+	_exit(127);
+}
+
+/* ---- skiff's side ---- */
+
+/*
+ * CVE-2019-5736: until its execve, the new process is skiff's image, and
+ * it is visible in the container's pid namespace from birth.  Non-dumpable
+ * (inherited through clone, and kept across the uid change), neither it
+ * nor skiff can be ptraced by the container, and their /proc/PID/exe (the
+ * host's skiff binary) cannot be opened; execve then replaces the image
+ * and /proc/PID/exe becomes the container's binary.
+ */
+static int clone_process(struct exec_plan *p, struct skiff_error **err)
+{
+	struct clone_args args = {
+	    .flags = CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)&p->pidfd,
+	    .exit_signal = SIGCHLD,
+	};
+	long pid;
+
+	if (p->cgroup_fd >= 0 && !p->paused) {
+		/* Born in the container's cgroup: it never runs outside its limits. */
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)p->cgroup_fd;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return error_errno(err, "prctl PR_SET_DUMPABLE 0");
+	if (p->join_pidns && setns(p->init_pidfd, CLONE_NEWPID) < 0)
+		return error_errno(err, "join the pid namespace of the container's init");
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid == 0)
+		exec_child(p);
+	if (p->join_pidns && setns(p->own_pidns_fd, CLONE_NEWPID) < 0)
+		log_warning("restore skiff's pid namespace: %s", strerror(errno));
+	if (pid < 0)
+		return error_errno(err, "clone the process%s",
+		                   args.flags & CLONE_INTO_CGROUP ? " into the container's cgroup"
+		                                                  : "");
+	p->pid = (pid_t)pid;
+	return 0;
+}
+
+/* want 0 is EOF: the process exec'd (or died without a word). */
+static int expect(int sock, enum sync_type want, int *fd, struct skiff_error **err)
+{
+	cleanup_free char *text = NULL;
+	enum sync_type type;
+	int errnum = 0;
+
+	if (sync_recv(sock, &type, &errnum, &text, fd, err) < 0)
+		return -1;
+	if (type == want)
+		return 0;
+	if (fd)
+		close_fd(fd);
+	if (type == SYNC_ERROR)
+		return error_set(err, errnum, "%s", text);
+	if (type == 0)
+		return error_set(err, 0, "the process exited before it was started");
+	return error_set(err, 0, "unexpected message %d from the process (wanted %d)", type, want);
+}
+
+static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
+{
+	int sock = p->sync[0];
+
+	if (p->proc->terminal && p->o->console_socket == NULL &&
+	    expect(sock, SYNC_PTY, &p->pty_master, err) < 0)
+		return -1;
+	if (expect(sock, SYNC_READY, NULL, err) < 0)
+		return -1;
+	if (p->paused) {
+		if (p->cgroup_fd >= 0 && cgroup_enter(p->cgroup_fd, p->pid, err) < 0)
+			return -1;
+		if (sync_send(sock, SYNC_GO, 0, NULL, -1) < 0)
+			return error_errno(err, "sync with the process");
+		return 0;
+	}
+	return expect(sock, 0, NULL, err);
+}
+
+static int exec_steps(struct exec_plan *p, struct skiff_error **err)
+{
+	p->cfg = container_saved_config(&p->c, err);
+	if (p->cfg == NULL)
+		return -1;
+	if (build_process(p, err) < 0 || prepare_seccomp(p, err) < 0)
+		return -1;
+	if (open_init(p, err) < 0 || open_cgroup(p, err) < 0)
+		return -1;
+	if (p->proc->exec_cpu_affinity &&
+	    process_set_cpu_affinity(0, p->proc->exec_cpu_affinity->initial,
+	                             "process.execCPUAffinity.initial", err) < 0)
+		return -1;
+	if (p->o->console_socket && terminal_connect(p->o->console_socket, &p->console_fd, err) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
+		return error_errno(err, "socketpair");
+	if (clone_process(p, err) < 0)
+		return -1;
+	close_fd(&p->sync[1]);
+	close_fd(&p->console_fd);
+	close_fd(&p->listener_fd);
+	return talk_to_process(p, err);
+}
+
+static int check_state(struct exec_plan *p, struct skiff_error **err)
+{
+	const char *id = p->o->id;
+
+	switch (p->c.state) {
+	case STATE_RUNNING:
+		return 0;
+	case STATE_PAUSED:
+		if (!p->o->ignore_paused)
+			return error_set(
+			    err, 0, "container `%s` is paused: resume it or use --ignore-paused",
+			    id);
+		p->paused = true;
+		return 0;
+	default:
+		return error_set(err, 0, "container `%s` is %s, not running", id,
+		                 status_name(p->c.state));
+	}
+}
+
+static void kill_process(struct exec_plan *p)
+{
+	if (p->pid <= 0)
+		return;
+	if (p->pidfd >= 0)
+		pidfd_signal(p->pidfd, SIGKILL);
+	else
+		kill(p->pid, SIGKILL);
+	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	p->pid = 0;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+/* Forwards signals to the process and reaps it; returns its wait status. */
+static int wait_forwarding(struct exec_plan *p, int sfd)
+{
+	int status = 0;
+
+	if (p->pty_master >= 0) {
+		struct skiff_error *ignored = NULL;
+		terminal_proxy(p->pty_master, p->pidfd, &ignored);
+		error_free(&ignored);
+	}
+	for (;;) {
+		struct signalfd_siginfo si;
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return status;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD)
+			pidfd_signal(p->pidfd, (int)si.ssi_signo);
+	}
+}
+
+static void plan_init(struct exec_plan *p, const struct skiff_context *ctx,
+                      const struct exec_options *o)
+{
+	memset(p, 0, sizeof(*p));
+	p->ctx = ctx;
+	p->o = o;
+	p->c.rootfd = p->c.dirfd = -1;
+	p->init_pidfd = p->root_fd = p->cgroup_fd = p->own_pidns_fd = -1;
+	p->console_fd = p->listener_fd = p->pidfd = p->pty_master = -1;
+	p->sync[0] = p->sync[1] = -1;
+}
+
+static void plan_free(struct exec_plan *p)
+{
+	close_fd(&p->init_pidfd);
+	close_fd(&p->root_fd);
+	close_fd(&p->cgroup_fd);
+	close_fd(&p->own_pidns_fd);
+	close_fd(&p->console_fd);
+	close_fd(&p->listener_fd);
+	close_fd(&p->sync[0]);
+	close_fd(&p->sync[1]);
+	close_fd(&p->pidfd);
+	close_fd(&p->pty_master);
+	if (p->opened)
+		container_close(&p->c);
+	if (p->seccomp)
+		seccomp_program_free(p->seccomp);
+	free(p->state_text);
+	oci_process_free(p->proc);
+	oci_config_free(p->cfg);
+}
+
+static const int forwarded[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
+                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
+
+/* Opens, checks and starts; on failure nothing is left running. */
+static int start_process(struct exec_plan *p, struct skiff_error **err)
+{
+	const struct exec_options *o = p->o;
+
+	if (o->process_file == NULL && (o->args == NULL || o->args[0] == NULL))
+		return error_set(err, 0, "exec: no COMMAND given (and no --process)");
+	if (o->process_file && o->args && o->args[0])
+		return error_set(err, 0,
+		                 "exec: give either --process or a COMMAND (the command belongs "
+		                 "in the process's args)");
+	if (container_open(p->ctx, o->id, &p->c, err) < 0)
+		return -1;
+	p->opened = true;
+	if (check_state(p, err) < 0)
+		return -1;
+	if (exec_steps(p, err) < 0) {
+		kill_process(p);
+		return error_wrap(err, "exec in `%s`", o->id);
+	}
+	/* The lock: `kill`, `pause` or `delete` may act on the container meanwhile. */
+	container_close(&p->c);
+	p->opened = false;
+	if (o->pid_file && container_write_pid_file(o->pid_file, p->pid, err) < 0) {
+		kill_process(p);
+		return error_wrap(err, "exec in `%s`", o->id);
+	}
+	return 0;
+}
+
+int container_exec(const struct skiff_context *ctx, const struct exec_options *o, int *exit_status,
+                   struct skiff_error **err)
+{
+	struct exec_plan p;
+	sigset_t mask, old;
+	int r;
+
+	*exit_status = 0;
+	plan_init(&p, ctx, o);
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&mask, forwarded[i]);
+	/* Blocked before the clone so no signal is lost; the process unblocks its own. */
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r = start_process(&p, err);
+	if (r == 0 && !o->detach) {
+		int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		if (sfd < 0) {
+			r = error_errno(err, "exec in `%s`: signalfd", o->id);
+			kill_process(&p);
+		} else {
+			*exit_status = exit_code(wait_forwarding(&p, sfd));
+			close(sfd);
+		}
+	}
+	/* Detached, the process is left to the caller's subreaper when skiff exits. */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	plan_free(&p);
+	return r;
+}

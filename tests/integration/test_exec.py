@@ -1,0 +1,515 @@
+"""`skiff exec`: another process in a running container, seen from inside by the probe."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import lib
+from lib import Bundle, ROOT, new_id, skiff, skiff_ok, state
+
+NS_NAMES = ("pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time")
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def running(edit=None, prepare=None):
+    """A started container whose init sleeps; returns (id, bundle, init pid)."""
+    b = Bundle(["probe", "sleep", "1000"], edit=edit)
+    if prepare:
+        prepare(b)
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    st = state(cid)
+    assert st["status"] == "running", st
+    return cid, b, st["pid"]
+
+
+def probe(cid, *args, exec_opts=()):
+    r = skiff_ok("exec", *exec_opts, cid, "probe", *args)
+    return json.loads(r.stdout)
+
+
+def one_line_error(r):
+    assert r.returncode == 1, r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+def host_ns(pid):
+    return {n: os.stat(f"/proc/{pid}/ns/{n}").st_ino for n in NS_NAMES
+            if os.path.exists(f"/proc/{pid}/ns/{n}")}
+
+
+def v2_cgroup(text):
+    return [line[3:] for line in text.splitlines() if line.startswith("0::")][0]
+
+
+def test_exec_output_and_exit_status():
+    cid, _, _ = running()
+    r = skiff("exec", cid, "sh", "-c", "echo hi; exit 7")
+    assert r.stdout == "hi\n", r
+    assert r.returncode == 7, r
+    r = skiff("exec", cid, "sh", "-c", "kill -9 $$")
+    assert r.returncode == 137, r
+
+
+def test_exec_options_after_id_belong_to_the_command():
+    cid, _, _ = running()
+    r = skiff_ok("exec", cid, "sh", "-c", 'echo "$@"', "sh", "--env", "-t")
+    assert r.stdout == "--env -t\n", r
+
+
+def test_exec_process_json():
+    cid, b, _ = running()
+    caps = ["CAP_CHOWN", "CAP_KILL"]
+    proc = {
+        "user": {"uid": 1000, "gid": 1000, "additionalGids": [7]},
+        "args": ["probe", "all"],
+        "env": ["PATH=/bin", "FOO=from-json"],
+        "cwd": "/tmp",
+        "capabilities": {k: caps for k in ("bounding", "effective", "permitted",
+                                           "inheritable", "ambient")},
+        "noNewPrivileges": True,
+    }
+    path = b.file("process.json")
+    with open(path, "w") as f:
+        json.dump(proc, f)
+    r = skiff_ok("exec", "--process", path, cid)
+    got = json.loads(r.stdout)
+    assert (got["uid"], got["gid"], got["euid"], got["egid"]) == (1000, 1000, 1000, 1000), got
+    assert got["groups"] == [7], got
+    assert got["cwd"] == "/tmp", got
+    assert got["env"] == ["PATH=/bin", "FOO=from-json"], got
+    for s in ("bounding", "effective", "permitted", "ambient"):
+        assert sorted(got["caps"][s]["names"]) == caps, (s, got["caps"])
+    assert got["no_new_privs"] is True, got
+
+
+def test_exec_process_json_errors():
+    cid, b, _ = running()
+    path = b.file("bad.json")
+    with open(path, "w") as f:
+        json.dump({"args": ["true"], "cwd": "/", "user": {"uid": "root"}}, f)
+    line = one_line_error(skiff("exec", "--process", path, cid))
+    assert "user.uid" in line, line
+    with open(path, "w") as f:
+        json.dump({"args": ["true"], "cwd": "relative"}, f)
+    line = one_line_error(skiff("exec", "--process", path, cid))
+    assert "process.cwd" in line, line
+    line = one_line_error(skiff("exec", "--process", b.file("missing.json"), cid))
+    assert "missing.json" in line, line
+    line = one_line_error(skiff("exec", "--process", path, cid, "true"))
+    assert "--process" in line, line
+
+
+def test_exec_flags_override_the_config_process():
+    cid, _, _ = running()
+    got = probe(cid, "all", exec_opts=("--env", "FOO=bar", "-e", "TERM=dumb", "--cwd", "/tmp",
+                                       "--user", "1000:1001", "-g", "5", "-g", "6"))
+    assert (got["uid"], got["gid"]) == (1000, 1001), got
+    assert got["groups"] == [5, 6], got
+    assert got["cwd"] == "/tmp", got
+    assert "FOO=bar" in got["env"], got["env"]
+    # Replaced in place: a second TERM= would be invisible to getenv().
+    assert [e for e in got["env"] if e.startswith("TERM=")] == ["TERM=dumb"], got["env"]
+    # Not root and no ambient caps: execve leaves none.
+    assert got["caps"]["effective"]["names"] == [], got["caps"]
+
+    got = probe(cid, "all", exec_opts=("--cap", "CAP_SYS_CHROOT"))
+    assert got["uid"] == 0, got
+    for s in ("bounding", "effective", "permitted"):
+        assert "CAP_SYS_CHROOT" in got["caps"][s]["names"], (s, got["caps"])
+        assert "CAP_KILL" in got["caps"][s]["names"], (s, got["caps"])
+    got = probe(cid, "caps")
+    assert "CAP_SYS_CHROOT" not in got["caps"]["bounding"]["names"], got
+
+
+def test_exec_flag_errors():
+    cid, _, _ = running()
+    line = one_line_error(skiff("exec", "--user", "root", cid, "true"))
+    assert "--user" in line, line
+    line = one_line_error(skiff("exec", "--env", "NOEQUALS", cid, "true"))
+    assert "--env" in line, line
+    line = one_line_error(skiff("exec", "--cap", "CAP_NOPE", cid, "true"))
+    assert "CAP_NOPE" in line, line
+    line = one_line_error(skiff("exec", "--cwd", "/does-not-exist", cid, "true"))
+    assert "/does-not-exist" in line, line
+    line = one_line_error(skiff("exec", cid, "/no/such/binary"))
+    assert "/no/such/binary" in line, line
+    line = one_line_error(skiff("exec", "-t", "-d", cid, "true"))
+    assert "--console-socket" in line, line
+    # Nothing was left running in the container.
+    names = skiff_ok("exec", cid, "ls", "/proc").stdout.split()
+    assert sorted(int(n) for n in names if n.isdigit())[:1] == [1], names
+    assert len([n for n in names if n.isdigit()]) == 2, names  # the init and ls
+
+
+def test_exec_joins_every_namespace_of_the_init():
+    cid, _, pid = running(edit=lambda c: c["linux"]["namespaces"].append({"type": "cgroup"}))
+    want = host_ns(pid)
+    got = probe(cid, "all")
+    for n, ino in want.items():
+        assert got["ns"][n] == ino, (n, got["ns"], want)
+    assert got["ns"]["pid_for_children"] == want["pid"], got["ns"]
+    assert got["hostname"] == "skiff", got
+    # A new pid namespace: skiff, its parent, is outside it.
+    assert got["ppid"] == 0, got
+
+
+def test_exec_is_born_in_the_container_cgroup():
+    cid, _, pid = running()
+    with open(f"/proc/{pid}/cgroup") as f:
+        init_cg = v2_cgroup(f.read())
+    assert cid in init_cg, init_cg
+    got = probe(cid, "cgroup")
+    assert v2_cgroup(got["cgroup"]) == init_cg, (got, init_cg)
+
+
+def test_exec_in_a_user_namespace():
+    base = 100000
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": base, "size": 65536}]
+
+    def chown(b):
+        # The container's root (host uid 100000) must reach its rootfs.
+        for d in (lib.WORK, b.path):
+            os.chmod(d, 0o711)
+        for top, dirs, files in os.walk(b.rootfs):
+            for name in dirs + files + ["."]:
+                p = os.path.join(top, name)
+                st = os.lstat(p)
+                os.lchown(p, base + st.st_uid, base + st.st_gid)
+
+    cid, _, pid = running(edit=edit, prepare=chown)
+    want = host_ns(pid)
+    assert want["user"] != os.stat("/proc/self/ns/user").st_ino
+    got = probe(cid, "all", exec_opts=("--user", "1000:1000"))
+    for n, ino in want.items():
+        assert got["ns"][n] == ino, (n, got["ns"], want)
+    assert (got["uid"], got["gid"]) == (1000, 1000), got
+    r = skiff_ok("exec", cid, "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+    assert r.stdout.split() == ["0", str(base), "65536"] * 2, r.stdout
+    # The host sees the mapped ids.
+    r = skiff_ok("exec", "-d", "--pid-file", lib.WORK + f"/{cid}.pid", "--user", "1000:1000",
+                 cid, "probe", "sleep", "30")
+    with open(lib.WORK + f"/{cid}.pid") as f:
+        epid = int(f.read())
+    with open(f"/proc/{epid}/status") as f:
+        uid_line = [line for line in f if line.startswith("Uid:")][0]
+    assert uid_line.split()[1:] == [str(base + 1000)] * 4, uid_line
+
+
+def test_exec_tty_through_console_socket():
+    cid, b, _ = running()
+    sock_path = b.file("console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    try:
+        p = subprocess.Popen([lib.SKIFF, "--root", ROOT, "exec", "--tty", "--console-socket",
+                              sock_path, cid, "sh", "-c", "tty; probe tty; echo done"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        srv.settimeout(10)
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        assert len(fds) == 1
+        master = fds[0]
+        data = b""
+        end = time.monotonic() + 10
+        while b"done" not in data and time.monotonic() < end:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        out, err = p.communicate(timeout=30)
+        os.close(master)
+        conn.close()
+        assert p.returncode == 0, err
+        text = data.decode()
+        # The container's own devpts (new instance): its first pty.
+        assert "/dev/pts/0" in text, text
+        info = json.loads(text[text.index("{"):text.rindex("}") + 1])["tty"]
+        assert info["stdin"] and info["stdout"] and info["controlling"], info
+    finally:
+        srv.close()
+
+
+def test_exec_tty_in_the_foreground_proxies_the_terminal():
+    import pty
+    cid, _, _ = running()
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([lib.SKIFF, "--root", ROOT, "exec", "-t", cid,
+                              "sh", "-c", "tty; read line; echo got:$line; exit 3"],
+                             stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        slave = -1
+        data = b""
+        end = time.monotonic() + 10
+        while b"/dev/pts/" not in data and time.monotonic() < end:
+            data += os.read(master, 4096)
+        os.write(master, b"hello\r")
+        while b"got:hello" not in data and time.monotonic() < end:
+            try:
+                data += os.read(master, 4096)
+            except OSError:
+                break
+        assert p.wait(timeout=30) == 3, data
+        text = data.decode(errors="replace")
+        assert "/dev/pts/0" in text and "got:hello" in text, text
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+
+
+SUBREAPER_HELPER = r"""
+import ctypes, json, os, subprocess, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+# Files, not pipes: the detached process inherits skiff's stdio.
+with open(os.devnull, "w") as out, open(sys.argv[1], "w+") as err:
+    rc = subprocess.run(sys.argv[2:], stdout=out, stderr=err).returncode
+    err.seek(0)
+    stderr = err.read()
+pidfile = sys.argv[sys.argv.index("--pid-file") + 1]
+pid = int(open(pidfile).read())
+alive = os.path.exists(f"/proc/{pid}")
+exe = os.readlink(f"/proc/{pid}/exe") if alive else None
+ns = os.stat(f"/proc/{pid}/ns/mnt").st_ino if alive else None
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"rc": rc, "stderr": stderr, "pid": pid, "alive": alive,
+                  "exe": exe, "mnt": ns, "status": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+def test_exec_detach_with_pid_file():
+    cid, b, pid = running()
+    pidfile = b.file("exec.pid")
+    # The caller is a subreaper (as a shim or conmon is): the detached
+    # process becomes its child, and it can reap the exit status.
+    out = subprocess.run([sys.executable, "-c", SUBREAPER_HELPER, b.file("stderr"),
+                          lib.SKIFF, "--root", ROOT,
+                          "exec", "--detach", "--pid-file", pidfile, cid,
+                          "sh", "-c", "sleep 0.5; exit 5"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["rc"] == 0, got
+    assert got["alive"], got
+    assert got["mnt"] == os.stat(f"/proc/{pid}/ns/mnt").st_ino, got
+    # execve replaced skiff's image: /proc/PID/exe is the container's binary.
+    assert got["exe"].endswith("/bin/busybox"), got
+    assert got["status"] == 5, got
+
+
+def test_exec_preserve_fds():
+    cid, b, _ = running()
+    path = b.file("passed.txt")
+    with open(path, "w") as f:
+        f.write("x")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.set_inheritable(fd, True)
+        cmd = [lib.SKIFF, "--root", ROOT, "exec", "--preserve-fds", "1", cid, "probe", "fds"]
+        if fd != 3:
+            os.dup2(fd, 3)
+        r = subprocess.run(cmd, capture_output=True, text=True, pass_fds=(3,), timeout=60)
+        assert r.returncode == 0, r.stderr
+        fds = json.loads(r.stdout)["fds"]
+        assert "3" in fds and fds["3"].endswith("passed.txt"), fds
+        r = skiff_ok("exec", cid, "probe", "fds")
+        assert "3" not in json.loads(r.stdout)["fds"], r.stdout
+    finally:
+        os.close(fd)
+        if fd != 3:
+            try:
+                os.close(3)
+            except OSError:
+                pass
+
+
+def test_exec_into_a_stopped_container_fails():
+    b = Bundle(["true"])
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    assert wait_for(lambda: state(cid)["status"] == "stopped")
+    line = one_line_error(skiff("exec", cid, "true"))
+    assert "stopped" in line and "not running" in line, line
+
+
+def test_exec_into_a_created_container_fails():
+    b = Bundle(["true"])
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, cid)
+    line = one_line_error(skiff("exec", cid, "true"))
+    assert "created" in line and "not running" in line, line
+    # Still created: exec did not start it.
+    assert state(cid)["status"] == "created"
+
+
+def test_exec_without_command_fails():
+    cid, _, _ = running()
+    line = one_line_error(skiff("exec", cid))
+    assert "COMMAND" in line, line
+    line = one_line_error(skiff("exec", "no-such-container", "true"))
+    assert "does not exist" in line, line
+
+
+def test_exec_in_a_no_pivot_container_sees_its_root():
+    # setns into the mount namespace lands at the namespace's root, which for
+    # a chroot'ed (--no-pivot) container is the host's: exec must use the init's.
+    b = Bundle(["probe", "sleep", "1000"])
+    cid = new_id()
+    skiff_ok("create", "--no-pivot", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    r = skiff_ok("exec", cid, "cat", "/etc/passwd")
+    assert r.stdout == ("root:x:0:0:root:/root:/bin/sh\n"
+                        "nobody:x:65534:65534:nobody:/:/bin/sh\n"), r.stdout
+
+
+def test_exec_gets_the_container_seccomp_filter():
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                             "errnoRet": 13}]}
+    cid, b, _ = running(edit=lambda c: c["linux"].update(seccomp=profile))
+    for opts in ((), ("--user", "1000:1000")):
+        got = probe(cid, "syscall", "mkdir", "/dev/shm/d", exec_opts=opts)
+        assert got["errno"] == 13, (opts, got)
+        got = probe(cid, "all", exec_opts=opts)
+        assert got["seccomp"] == 2 and got["seccomp_filters"] >= 1, got
+    # Without no_new_privs the filter is loaded while skiff still has CAP_SYS_ADMIN.
+    path = b.file("process.json")
+    with open(path, "w") as f:
+        json.dump({"args": ["probe", "syscall", "mkdir", "/dev/shm/d"], "cwd": "/",
+                   "user": {"uid": 0, "gid": 0}, "noNewPrivileges": False}, f)
+    got = json.loads(skiff_ok("exec", "--process", path, cid).stdout)
+    assert got["errno"] == 13, got
+
+
+def test_exec_in_a_paused_container():
+    cid, b, _ = running()
+    r = skiff("pause", cid)
+    if r.returncode != 0:
+        raise lib.Skip(f"pause does not work here: {r.stderr.strip()}")
+    try:
+        line = one_line_error(skiff("exec", cid, "true"))
+        assert "paused" in line and "--ignore-paused" in line, line
+        skiff_ok("exec", "--ignore-paused", "--detach", "--pid-file", b.file("p"), cid,
+                 "sh", "-c", "echo ran > /dev/shm/mark")
+        with open(b.file("p")) as f:
+            pid = int(f.read())
+        with open(f"/proc/{pid}/cgroup") as f:
+            cg = v2_cgroup(f.read())
+        assert cid in cg, cg
+        time.sleep(0.3)
+        # Frozen with the container: it has not run yet.
+        assert not os.path.exists(f"/proc/{state(cid)['pid']}/root/dev/shm/mark")
+    finally:
+        skiff_ok("resume", cid)
+    assert wait_for(lambda: skiff("exec", cid, "cat", "/dev/shm/mark").stdout == "ran\n")
+
+
+def test_exec_hands_a_seccomp_notify_listener_to_the_agent():
+    import threading
+    sock_path = os.path.join(lib.WORK, f"agent-{os.getpid()}.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(4)
+    srv.settimeout(20)
+    messages = []
+
+    def agent():
+        # One connection from create (the init) and one from exec; closing a
+        # listener makes its notified syscalls fail with ENOSYS.
+        try:
+            for _ in range(2):
+                conn, _ = srv.accept()
+                msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+                messages.append((json.loads(msg), len(fds)))
+                for fd in fds:
+                    os.close(fd)
+                conn.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock_path,
+               "listenerMetadata": "exec-test",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    try:
+        cid, _, pid = running(edit=lambda c: c["linux"].update(seccomp=profile))
+        got = probe(cid, "syscall", "mkdir", "/dev/shm/d")
+        t.join(20)
+        assert len(messages) == 2, messages
+        msg, nfds = messages[1]
+        assert nfds == 1 and msg["fds"] == ["seccompFd"], msg
+        assert msg["metadata"] == "exec-test" and msg["state"]["id"] == cid, msg
+        assert got["errno"] == 38, got  # ENOSYS: the agent closed the listener
+    finally:
+        srv.close()
+
+
+VM_LEAF_SCRIPT = r"""
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["SKIFF_TOP"], "tests", "integration"))
+import lib
+try:
+    b = lib.Bundle(["probe", "sleep", "1000"],
+                   edit=lambda c: c["linux"]["resources"].update(pids={"limit": 100}))
+    cid = lib.new_id()
+    lib.skiff_ok("create", "--bundle", b.path, cid)
+    lib.skiff_ok("start", cid)
+    pid = lib.state(cid)["pid"]
+    cg = [l[3:] for l in open(f"/proc/{pid}/cgroup") if l.startswith("0::")][0].strip()
+    d = "/sys/fs/cgroup" + cg
+    os.mkdir(d + "/init")
+    with open(d + "/init/cgroup.procs", "w") as f:
+        f.write(str(pid))
+    with open(d + "/cgroup.subtree_control", "w") as f:
+        f.write("+pids")
+    r = lib.skiff("exec", cid, "probe", "cgroup")
+    print("RESULT " + json.dumps({"rc": r.returncode, "stderr": r.stderr, "stdout": r.stdout,
+                                  "cg": cg}))
+finally:
+    lib.final_cleanup()
+"""
+
+
+def test_exec_with_controllers_delegated_below_the_container_cgroup():
+    # cgroup v2's no-internal-process rule: once the container's cgroup
+    # enables controllers for its children, exec goes where the init went.
+    try:
+        import vm
+    except ImportError:
+        raise lib.Skip("tests/integration/vm.py is missing")
+    ok, reason = vm.available()
+    if not ok:
+        raise lib.Skip(f"vm unavailable: {reason}")
+    status, out = vm.run([sys.executable, "-c", VM_LEAF_SCRIPT], timeout=300,
+                         env={"SKIFF_TOP": lib.TOP})
+    if status == vm.UNAVAILABLE:
+        raise lib.Skip("vm unavailable")
+    lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+    assert status == 0 and lines, out[-3000:]
+    got = json.loads(lines[-1][len("RESULT "):])
+    assert got["rc"] == 0, got
+    assert v2_cgroup(json.loads(got["stdout"])["cgroup"]) == got["cg"] + "/init", got

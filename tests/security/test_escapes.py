@@ -1,0 +1,268 @@
+"""Known container escapes, replayed against skiff's defaults; each must fail.
+
+Every test names the CVE it replays.  The attacker is a process inside a
+container made from the usual test bundle (root in the container, the
+default capabilities: no CAP_SYS_PTRACE, no CAP_SYS_ADMIN).
+"""
+import ctypes
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import lib  # noqa: E402
+import seclib  # noqa: E402
+from lib import Bundle, ROOT, new_id, skiff, skiff_ok, state  # noqa: E402
+
+
+def join_pid_ns_of(pid):
+    def edit(c):
+        c["linux"]["namespaces"] = [
+            {"type": "pid", "path": f"/proc/{pid}/ns/pid"} if n["type"] == "pid" else n
+            for n in c["linux"]["namespaces"]]
+    return edit
+
+
+# ---- CVE-2019-5736: overwriting the runtime through /proc/PID/exe ----
+
+def test_cve_2019_5736_exe_is_the_containers_and_no_skiff_is_visible():
+    script = ("probe readlink /proc/1/exe; "
+              "for p in /proc/[0-9]*; do probe readlink $p/exe; done")
+    r, _ = seclib.sh(script)
+    first, *rest = seclib.json_lines(r.stdout)
+    assert r.returncode == 0 and first["target"] == "/bin/busybox", r
+    targets = [x["target"] for x in rest]
+    assert targets and all(t in ("/bin/busybox", "/bin/probe") for t in targets), targets
+    assert not any("skiff" in (t or "") for t in targets), targets
+
+
+def test_cve_2019_5736_created_init_is_not_dumpable():
+    """Until it execs, the init is skiff: no container process may reach its exe or fds."""
+    a = Bundle(["true"])
+    cid = new_id()
+    skiff_ok("create", "--bundle", a.path, cid)
+    pid = state(cid)["pid"]
+    # On the host it is skiff, reachable to a process with CAP_SYS_PTRACE only.
+    assert os.readlink(f"/proc/{pid}/exe") == os.path.realpath(lib.SKIFF)
+    nocap = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-sys_ptrace", "--",
+                            "readlink", f"/proc/{pid}/exe"], capture_output=True, text=True)
+    assert nocap.returncode != 0 and nocap.stdout == "", nocap
+    # A process of another container in the same pid namespace: root, no CAP_SYS_PTRACE.
+    r, _ = seclib.sh("probe readlink /proc/1/exe; probe open /proc/1/exe r; "
+                     "probe open /proc/1/exe w; probe ls /proc/1/fd",
+                     edit=join_pid_ns_of(pid))
+    link, rd, wr, fds = seclib.json_lines(r.stdout)
+    assert not link["ok"] and link["errno"] == 13, link
+    assert not rd["ok"] and rd["errno"] == 13, rd
+    assert not wr["ok"], wr
+    # Listing the numbers is harmless; every one of them must be unreachable.
+    opens = seclib.sh("; ".join(f"probe open /proc/1/fd/{n} r" for n in fds["entries"]),
+                      edit=join_pid_ns_of(pid))[0]
+    for o in seclib.json_lines(opens.stdout):
+        assert not o["ok"] and o["errno"] in (13, 1), o
+
+
+# ---- CVE-2016-9962: ptracing the init while it holds the runtime's fds ----
+
+def test_cve_2016_9962_init_cannot_be_ptraced_during_setup():
+    a = Bundle(["true"])
+    cid = new_id()
+    skiff_ok("create", "--bundle", a.path, cid)
+    pid = state(cid)["pid"]
+    r, _ = seclib.sh("probe ptrace 1", edit=join_pid_ns_of(pid))
+    (pt,) = seclib.json_lines(r.stdout)
+    assert not pt["ok"] and pt["errno"] == 1, pt
+    # After execve the process is the container's own and dumpable again: that is
+    # correct (it no longer holds anything of skiff's), and not testable as "before".
+    skiff_ok("start", cid)
+
+
+# ---- CVE-2024-21626: leaked fds and a cwd through /proc/self/fd ----
+
+def test_cve_2024_21626_only_stdio_reaches_the_container():
+    r, _ = seclib.run(["probe", "fds"])
+    fds = json.loads(r.stdout)["fds"]
+    assert sorted(fds) == ["0", "1", "2"], fds
+
+
+def test_cve_2024_21626_cwd_through_proc_self_fd_is_refused():
+    for n in range(3, 12):
+        def edit(c, n=n):
+            c["process"]["cwd"] = f"/proc/self/fd/{n}"
+        r, _ = seclib.run(["probe", "cwd"], edit=edit)
+        if r.returncode == 1:
+            assert r.stderr.count("\n") == 1 and "process.cwd" in r.stderr, r
+            continue
+        # Had it been accepted, the cwd must be inside the container, never the host's.
+        cwd = json.loads(r.stdout)["cwd"]
+        assert cwd is not None and not cwd.startswith(lib.WORK), (n, r)
+
+
+# ---- CVE-2021-30465: mount destinations through symlinks ----
+
+def tmpfs_points(stdout, size):
+    return [m["mount_point"] for m in json.loads(stdout)["mountinfo"]
+            if m["fs_type"] == "tmpfs" and f"size={size}" in m["super_options"]]
+
+
+def test_cve_2021_30465_symlinked_destinations_stay_inside_the_rootfs():
+    hostdir = os.path.join(lib.WORK, "hostdir")
+    os.makedirs(hostdir, exist_ok=True)
+
+    def edit(c):
+        c["mounts"].append({"destination": "/evil/x", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["size=1232k"]})
+        c["mounts"].append({"destination": "/evil2", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["size=1240k"]})
+    b = Bundle(["probe", "mountinfo"], edit=edit)
+    os.symlink("/", os.path.join(b.rootfs, "evil"))
+    os.symlink(hostdir, os.path.join(b.rootfs, "evil2"))
+    os.makedirs(b.rootfs + hostdir)
+    before = seclib.watched_mounts()
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 0, r
+    # Both land inside the container's root, where it can see them.
+    assert tmpfs_points(r.stdout, "1232k") == ["/x"], r.stdout
+    assert tmpfs_points(r.stdout, "1240k") == [hostdir], r.stdout
+    assert seclib.watched_mounts() == before and os.listdir(hostdir) == []
+
+
+def test_cve_2021_30465_swapping_symlink_race():
+    """A directory swapped for a symlink to the host in a loop while containers start."""
+    hostdir = os.path.join(lib.WORK, "race-target")
+    os.makedirs(hostdir, exist_ok=True)
+
+    def edit(c):
+        c["mounts"].append({"destination": "/race/m", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["size=1248k"]})
+    b = Bundle(["probe", "mountinfo"], edit=edit)
+    os.makedirs(b.rootfs + hostdir + "/m")
+    race = os.path.join(b.rootfs, "race")
+    os.makedirs(os.path.join(race, "m"))
+    os.symlink(hostdir, race + ".lnk")
+    stop = threading.Event()
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def swapper():
+        # renameat2(RENAME_EXCHANGE): /race flips between the directory and the symlink.
+        while not stop.is_set():
+            if libc.renameat2(-100, race.encode(), -100, (race + ".lnk").encode(), 2) < 0:
+                raise OSError(ctypes.get_errno(), "renameat2")
+    before = seclib.watched_mounts()
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    ok = 0
+    try:
+        for _ in range(20):
+            r = skiff("run", "--bundle", b.path, new_id())
+            if r.returncode != 0:
+                assert r.stderr.count("\n") == 1, r.stderr
+                continue
+            ok += 1
+            # Wherever the race sent it, the mount is inside the container's root (the
+            # directory may have been swapped away to /race.lnk after the mount).
+            points = tmpfs_points(r.stdout, "1248k")
+            assert points in (["/race/m"], ["/race.lnk/m"], [hostdir + "/m"]), points
+            assert seclib.watched_mounts() == before
+    finally:
+        stop.set()
+        t.join()
+    assert seclib.watched_mounts() == before
+    assert os.listdir(hostdir) == [], os.listdir(hostdir)
+    assert ok > 0, "no container started at all"
+
+
+# ---- CVE-2019-16884 / CVE-2023-28642: /proc in the image is a symlink ----
+
+def test_cve_2019_16884_proc_symlink_in_image_is_refused():
+    for target in ("/tmp", "..", "/"):
+        b = Bundle(["true"])
+        os.rmdir(os.path.join(b.rootfs, "proc"))
+        os.symlink(target, os.path.join(b.rootfs, "proc"))
+        seclib.refused(b, new_id(), "/proc", "symlink")
+
+
+# ---- CVE-2025-31133: /dev/null replaced before masking ----
+
+def test_cve_2025_31133_dev_null_symlink_cannot_unmask():
+    def edit(c):
+        c["mounts"] = [m for m in c["mounts"] if not m["destination"].startswith("/dev")]
+        c["mounts"].append({"destination": "/dev", "type": "bind", "source": "devsrc",
+                            "options": ["rbind"]})
+    b = Bundle(["probe", "read", "/proc/kcore"], edit=edit)
+    os.mkdir(b.file("devsrc"))
+    os.symlink("/etc/passwd", os.path.join(b.file("devsrc"), "null"))
+    with open("/etc/passwd", "rb") as f:
+        passwd = f.read()
+    seclib.refused(b, new_id(), "maskedPaths", "/dev/null", "not the null device")
+    with open("/etc/passwd", "rb") as f:
+        assert f.read() == passwd
+
+
+def test_default_dev_is_a_fresh_tmpfs_with_a_real_null():
+    r, _ = seclib.sh("probe stat /dev/null; probe mountinfo")
+    st, mi = seclib.json_lines(r.stdout)
+    dev = [m for m in mi["mountinfo"] if m["mount_point"] == "/dev"]
+    assert dev and dev[-1]["fs_type"] == "tmpfs", dev
+    assert st["ok"] and st.get("type") in ("char", "c", None), st
+
+
+# ---- CVE-2022-29162: inheritable capabilities ----
+
+def test_cve_2022_29162_inheritable_caps_are_empty_unless_configured():
+    r, _ = seclib.run(["probe", "caps"])
+    caps = json.loads(r.stdout)["caps"]
+    assert caps["inheritable"]["names"] == [], caps
+    assert caps["ambient"]["names"] == [], caps
+
+    def edit(c):
+        c["process"]["capabilities"]["inheritable"] = ["CAP_KILL"]
+    r, _ = seclib.run(["probe", "caps"], edit=edit)
+    assert json.loads(r.stdout)["caps"]["inheritable"]["names"] == ["CAP_KILL"]
+
+
+# ---- the state store ----
+
+def test_hostile_container_ids_are_refused():
+    b = Bundle(["true"])
+    for bad in ("/", "a/b", "..", ".", "../x", "a\x01b", "a\tb", "x" * 4096, "-", "é",
+                "/etc/passwd", ".hidden"):
+        if bad == "-":
+            continue  # a valid runc id
+        r = skiff("create", "--bundle", b.path, bad)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, (bad, r.stderr)
+        assert "container id" in r.stderr, (bad, r.stderr)
+    assert not os.path.isdir(ROOT) or all(n not in ("..", ".", "a") for n in os.listdir(ROOT))
+
+
+def test_symlinked_state_root_is_refused():
+    real = seclib.private_root()
+    link = real + ".lnk"
+    os.symlink(real, link)
+    try:
+        b = Bundle(["true"])
+        cid = new_id()
+        r = skiff("create", "--bundle", b.path, cid, root=link)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+        assert os.listdir(real) == []
+    finally:
+        os.unlink(link)
+        seclib.rm_root(real)
+
+
+def test_state_files_are_private():
+    b = Bundle(["true"])
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, cid)
+    assert stat.S_IMODE(os.stat(ROOT).st_mode) == 0o700
+    d = os.path.join(ROOT, cid)
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    for name in os.listdir(d):
+        st = os.lstat(os.path.join(d, name))
+        if stat.S_ISREG(st.st_mode):
+            assert stat.S_IMODE(st.st_mode) == 0o600, (name, oct(st.st_mode))
+    assert stat.S_IMODE(os.stat(os.path.join(d, "state.json")).st_mode) == 0o600
