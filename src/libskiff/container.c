@@ -566,6 +566,8 @@ static int fill_status(struct create_plan *p)
 	p->st.rootfs = xstrdup(p->rootfs);
 	p->st.created = rfc3339_now();
 	p->st.has_new_pidns = p->ns.present[NS_PID];
+	p->st.has_poststart = p->config->hooks && p->config->hooks->poststart.len;
+	p->st.has_poststop = p->config->hooks && p->config->hooks->poststop.len;
 	p->st.annotations.len = a->len;
 	p->st.annotations.keys = xcalloc(a->len + 1, sizeof(char *));
 	p->st.annotations.values = xcalloc(a->len + 1, sizeof(char *));
@@ -746,6 +748,8 @@ static int start_opened(struct opened *c, struct skiff_error **err)
 	if (c->state != STATE_CREATED)
 		return error_set(err, 0, "container `%s` is %s, not created", c->st.id,
 		                 status_name(c->state));
+	if (!c->st.has_poststart)
+		return release_fifo(c, err);
 	cfg = container_saved_config(c, err);
 	if (cfg == NULL)
 		return -1;
@@ -855,7 +859,7 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	}
 	if (c->st.cgroup_path && cgroup_destroy(c->st.cgroup_path, true, err) < 0)
 		return -1;
-	cfg = container_saved_config(c, NULL);
+	cfg = c->st.has_poststop ? container_saved_config(c, NULL) : NULL;
 	if (cfg && cfg->hooks && cfg->hooks->poststop.len) {
 		cleanup_free char *state = state_json_for(&c->st, STATE_STOPPED);
 		struct skiff_error *hook_err = NULL;

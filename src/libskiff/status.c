@@ -161,6 +161,8 @@ static int parse_status(const char *id, const char *data, struct container_statu
 	st->pid = (pid_t)tree_int(root, "pid");
 	st->pid_start = (unsigned long long)tree_int(root, "pidStart");
 	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
+	st->has_poststart = tree_int(root, "poststartHooks") != 0;
+	st->has_poststop = tree_int(root, "poststopHooks") != 0;
 	ann = yajl_tree_get(root, ann_path, yajl_t_object);
 	if (ann) {
 		size_t n = YAJL_GET_OBJECT(ann)->len;
@@ -268,6 +270,8 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_str(g, "cgroupPath", st->cgroup_path);
 	gen_str(g, "cgroupMount", st->cgroup_mount);
 	gen_int(g, "newPidNamespace", st->has_new_pidns);
+	gen_int(g, "poststartHooks", st->has_poststart);
+	gen_int(g, "poststopHooks", st->has_poststop);
 	gen_annotations(g, &st->annotations);
 	yajl_gen_map_close(g);
 	json = gen_finish(g);

@@ -25,6 +25,8 @@ struct container_status {
 	char *cgroup_path; /* relative to the cgroup2 mount; NULL without cgroups */
 	char *cgroup_mount;
 	bool has_new_pidns;
+	/* Whether start/delete must read the saved config for hooks at all. */
+	bool has_poststart, has_poststop;
 	struct oci_map annotations;
 };
 
