@@ -768,6 +768,20 @@ static int cgroup_bind_create(const struct mount_spec *s, const char *what,
 	return bind_create(src, s, what, err);
 }
 
+static int sysfs_bind_create(const struct mount_spec *s, const char *what,
+                             struct skiff_error **err)
+{
+	struct mount_spec ro = *s;
+	int tree;
+
+	error_free(err);
+	ro.rbind = true;
+	ro.rattr_set |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	                MOUNT_ATTR_NOEXEC;
+	tree = bind_create("/sys", &ro, what, err);
+	return tree;
+}
+
 static int set_idmap(int tree, const struct oci_mount *m, const struct mount_spec *s,
                      const char *what, struct skiff_error **err)
 {
@@ -832,6 +846,13 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 		tree = cgroup_bind_create(s, what, err);
 	} else {
 		tree = fs_create(m, s, is_sysfs && (flags & MOUNT_SYSFS_RO), what, err);
+		/*
+		 * A user namespace that shares the host's network namespace may not
+		 * mount sysfs (the kernel ties it to the netns owner): bind the
+		 * host's /sys read-only instead, as runc does.
+		 */
+		if (tree < 0 && is_sysfs && (*err)->errnum == EPERM)
+			tree = sysfs_bind_create(s, what, err);
 	}
 	if (tree < 0)
 		return -1;

@@ -593,3 +593,21 @@ def test_zz_module_left_host_as_found():
     assert host_mounts() == MODULE_MOUNTS
     assert state_root_entries() == []
     assert not [p for p in host_mounts() if p.startswith(lib.WORK)]
+
+
+def test_sysfs_in_user_namespace_sharing_host_netns_is_a_readonly_bind():
+    # The kernel refuses a sysfs mount to a user namespace that does not own
+    # the network namespace; skiff binds the host's /sys read-only instead.
+    def edit(c):
+        c["linux"]["namespaces"] = [{"type": t} for t in ("user", "pid", "ipc", "uts", "mount")]
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    b = lib.Bundle(["probe", "mountinfo"], edit=edit)
+    r = lib.skiff("run", "--bundle", b.path, lib.new_id())
+    assert r.returncode == 0, r
+    sys_mounts = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"] == "/sys"]
+    assert len(sys_mounts) == 1, sys_mounts
+    assert "ro" in sys_mounts[0]["options"].split(","), sys_mounts
+    # a recursive bind of the host's /sys brings its submounts along
+    subs = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"].startswith("/sys/")]
+    assert subs and all("ro" in m["options"].split(",") for m in subs), subs
