@@ -5,6 +5,8 @@ import re
 import subprocess
 import tempfile
 
+import lib
+
 from lib import SKIFF, skiff
 
 
@@ -54,3 +56,62 @@ def test_json_log_records_the_error():
         assert len(recs) == 1, recs
         assert recs[0]["level"] == "error" and "frobnicate" in recs[0]["msg"]
         assert re.match(r"^\d{4}-\d\d-\d\dT", recs[0]["time"])
+
+
+def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
+    from lib import Bundle, new_id, skiff_ok
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        with open(os.path.join(d, "config.json")) as f:
+            cfg = json.load(f)
+        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True)
+        assert r.returncode == 1 and "exists" in r.stderr and r.stderr.count("\n") == 1
+        r = subprocess.run([SKIFF, "spec", "--rootless", "--bundle", d + "/x"],
+                           capture_output=True, text=True)
+        assert r.returncode == 1 and "--bundle" in r.stderr
+        os.mkdir(d + "/x")
+        subprocess.run([SKIFF, "spec", "--rootless", "--bundle", d + "/x"], check=True)
+        with open(d + "/x/config.json") as f:
+            rootless = json.load(f)
+    assert {"type": "user"} in rootless["linux"]["namespaces"]
+    assert rootless["linux"]["uidMappings"][0]["hostID"] == os.getuid()
+    # the generated config runs as it is, but for a command that needs no tty
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["sh", "-c", "echo spec-ok"]
+    b = Bundle(config=cfg)
+    r = skiff_ok("run", "--bundle", b.path, new_id())
+    assert r.stdout == "spec-ok\n"
+    feats = json.loads(subprocess.run([SKIFF, "features"], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert feats["ociVersionMin"] == "1.0.0" and feats["ociVersionMax"].startswith("1.")
+    assert set(feats["linux"]["namespaces"]) >= {"pid", "user", "time", "cgroup"}
+    assert "CAP_KILL" in feats["linux"]["capabilities"]
+    assert feats["linux"]["cgroup"]["v2"] is True and feats["linux"]["cgroup"]["v1"] is False
+    assert feats["linux"]["seccomp"]["enabled"] is True
+    assert "SCMP_ACT_NOTIFY" in feats["linux"]["seccomp"]["actions"]
+    assert "rbind" in feats["mountOptions"]
+    aa = os.path.exists("/sys/kernel/security/apparmor")
+    assert feats["linux"]["apparmor"]["enabled"] is aa
+
+
+def test_limit_on_an_unavailable_controller_fails_cleanly():
+    from lib import Bundle, ROOT, new_id, skiff
+    unified = "/sys/fs/cgroup/unified"
+    try:
+        with open(unified + "/cgroup.controllers") as f:
+            available = f.read().split()
+    except OSError:
+        raise lib.Skip("not a hybrid cgroup host (no /sys/fs/cgroup/unified)")
+    if "memory" in available:
+        raise lib.Skip("the memory controller is available in cgroup v2 here")
+    cid = new_id()
+    b = Bundle(["true"], edit=lambda c: c["linux"]["resources"].update(
+        memory={"limit": 16 * 1024 * 1024}))
+    r = skiff("run", "--bundle", b.path, cid)
+    assert r.returncode == 1, r
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert ("memory limit requested but the memory controller is not enabled in the cgroup "
+            f"v2 hierarchy at {unified}") in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(ROOT, cid))
+    assert not [n for n in os.listdir(unified) if cid in n]
