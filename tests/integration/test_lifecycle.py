@@ -421,3 +421,22 @@ def test_cgroup_mount_without_cgroupns_leaves_host_options_alone():
     # a bind of the container's own cgroup, not the hierarchy's root
     assert mounts[0]["root"].endswith(cid), mounts
     assert _cgroup2_super_options() == before
+
+
+def test_run_forwards_signals_to_the_container():
+    cid = new_id()
+    b = Bundle(["probe", "sleep", "1000"])
+    out = open(b.file("out"), "w+")
+    p = subprocess.Popen([lib.SKIFF, "--root", ROOT, "run", "--bundle", b.path, cid],
+                         stdout=out, stderr=subprocess.STDOUT)
+    try:
+        # the probe prints its pid once its SIGTERM handler is in place
+        assert wait_for(lambda: os.path.getsize(b.file("out")) > 0, timeout=20)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 143
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        out.close()
+    assert not os.path.exists(os.path.join(ROOT, cid))
