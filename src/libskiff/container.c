@@ -387,6 +387,8 @@ static int clone_init(struct create_plan *p, struct skiff_error **err)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)p->cgroup_fd;
 	}
+	/* Before the clone: the init inherits it, and memfd_create runs under no filter. */
+	process_exec_prepare();
 	if (ns_plan_before_clone(&p->ns, p->config->linux_, err) < 0) {
 		ns_plan_after_clone(&p->ns);
 		return -1;

@@ -595,6 +595,8 @@ static int clone_process(struct exec_plan *p, struct skiff_error **err)
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return error_errno(err, "prctl PR_SET_DUMPABLE 0");
+	/* The exec trampoline, inherited: /proc/PID/exe never becomes skiff's after execve. */
+	process_exec_prepare();
 	if (p->join_pidns && setns(p->init_pidfd, CLONE_NEWPID) < 0)
 		return error_errno(err, "join the pid namespace of the container's init");
 	pid = syscall(SYS_clone3, &args, sizeof(args));

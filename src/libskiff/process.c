@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include <linux/capability.h>
 
 #include "capabilities.h"
+#include "label.h"
 #include "log.h"
 #include "process.h"
 #include "utils.h"
@@ -894,12 +896,105 @@ int process_resolve_executable(const struct oci_process *p, struct skiff_error *
 	return 0;
 }
 
+/* ---- the exec trampoline (CVE-2019-5736) ---- */
+
+/* Generated from src/libskiff/trampoline.c by mk/trampoline.am; empty where unsupported. */
+extern const unsigned char trampoline_blob[];
+extern const size_t trampoline_blob_size;
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* Inherited by the clone; close-on-exec, which execveat of an ELF file allows. */
+static int trampoline_fd = -1;
+
+static int trampoline_memfd(void)
+{
+	const unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+	int fd = memfd_create("skiff-trampoline", flags | MFD_EXEC);
+
+	/* MFD_EXEC is new in 6.3; without it older kernels make memfds executable anyway. */
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("skiff-trampoline", flags);
+	return fd;
+}
+
+int process_exec_prepare(void)
+{
+	const unsigned int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int fd;
+
+	if (trampoline_fd >= 0 || trampoline_blob_size == 0)
+		return 0;
+	fd = trampoline_memfd();
+	if (fd < 0)
+		goto fail;
+	/* Sealed: nobody, the container included, can ever change what it runs. */
+	if (write_all(fd, trampoline_blob, trampoline_blob_size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, seals) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		goto fail;
+	}
+	trampoline_fd = fd;
+	return 0;
+fail:
+	log_warning("exec trampoline: %s; the container's program will be executed directly",
+	            strerror(errno));
+	return -1;
+}
+
+/*
+ * A selinuxLabel takes effect at the next execve, which would be the
+ * trampoline's: the memfd is no entry point of the container's domain.
+ * SELinux policy itself keeps container domains from writing the
+ * runtime's executable, so there the program is executed directly.
+ */
+static bool trampoline_usable(const struct oci_process *p)
+{
+	if (trampoline_fd < 0)
+		return false;
+	return !(p->selinux_label && *p->selinux_label &&
+	         strcmp(label_backend_name(), "selinux") == 0);
+}
+
+/* argv for the trampoline: ["", path, args...] (see trampoline.c). */
+static void exec_trampoline(const char *path, char *const *args, char *const *env)
+{
+	size_t n = strv_len(args);
+	cleanup_free char **argv = xcalloc(n + 3, sizeof(char *));
+
+	argv[0] = (char *)"";
+	argv[1] = (char *)path;
+	memcpy(argv + 2, args, n * sizeof(char *));
+	syscall(SYS_execveat, trampoline_fd, "", argv, env, AT_EMPTY_PATH);
+	/* A seccomp profile may allow execve but not execveat (an ELF's fd may be cloexec). */
+	if (errno == EPERM || errno == ENOSYS || errno == EACCES) {
+		char fdpath[32];
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", trampoline_fd);
+		execve(fdpath, argv, env);
+	}
+}
+
 int process_exec(const struct oci_process *p, struct skiff_error **err)
 {
 	cleanup_free char *path = NULL;
+	char *const *env = p->env ? p->env : empty_env;
 
 	if (resolve_executable(p, &path, err) < 0)
 		return -1;
-	execve(path, p->args, p->env ? p->env : empty_env);
+	/*
+	 * Until this execve the process is skiff's image: a script whose
+	 * interpreter is /proc/self/exe would run the host's skiff binary in
+	 * the container, open to being rewritten through /proc/PID/exe.  The
+	 * trampoline makes /proc/self/exe a sealed memfd first.  Without /proc
+	 * in the container neither the script nor the attack can name it.
+	 */
+	if (trampoline_usable(p))
+		exec_trampoline(path, p->args, env);
+	execve(path, p->args, env);
 	return error_errno(err, "exec \"%s\"", p->args[0]);
 }

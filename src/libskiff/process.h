@@ -30,6 +30,7 @@
  *      no_new_privs (before a seccomp filter loaded without CAP_SYS_ADMIN);
  *   8. process_resolve_executable(), process_close_fds() or
  *      process_cloexec_fds(), then process_exec().
+ * process_exec_prepare() goes in skiff itself, before the clone.
  */
 
 /* Pure checks of the process object; touches nothing. */
@@ -72,8 +73,17 @@ int process_cloexec_fds(int keep_below, const int *extra_keep, size_t n_extra);
  */
 int process_resolve_executable(const struct oci_process *p, struct skiff_error **err);
 /*
+ * Writes the exec trampoline (src/libskiff/trampoline.c) to a sealed,
+ * close-on-exec memfd that clones inherit.  Call it in skiff before
+ * cloning a container process; on failure (a warning is logged, -1
+ * returned) process_exec() executes the program directly.
+ */
+int process_exec_prepare(void);
+/*
  * execve(args, env) with args[0] looked up in the PATH of p->env (never
- * the runtime's); returns only on failure.
+ * the runtime's), through the trampoline when prepared (CVE-2019-5736:
+ * the process's /proc/self/exe is never the host's skiff binary while
+ * the container's program is loaded); returns only on failure.
  */
 int process_exec(const struct oci_process *p, struct skiff_error **err);
 

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import tarfile
@@ -184,3 +185,42 @@ def mounts_under(path):
 def unmount_under(path):
     for m in sorted(mounts_under(path), key=len, reverse=True):
         subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+
+
+def need_vm_controllers(driver, *controllers):
+    """Skips unless running inside tests/vm's VM (where the host-side test DRIVER runs
+    this one) with CONTROLLERS enabled at the root."""
+    if os.environ.get("SKIFF_IN_VM") != "1":
+        raise lib.Skip(f"runs inside the VM ({driver})")
+    try:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
+            have = f.read().split()
+    except OSError as e:
+        raise lib.Skip(f"no cgroup v2 at /sys/fs/cgroup: {e}")
+    for c in controllers:
+        if c not in have:
+            raise lib.Skip(f"the {c} controller is not available in the VM")
+
+
+def run_tests_in_vm(only, timeout=240):
+    """Boots tests/vm's VM (pure cgroup v2) and runs the integration tests whose names
+    contain ONLY there, with this runtime (SKIFF_* variables reach the guest); asserts
+    that some ran and all passed.  A VM that fails to boot (125) gets one more try."""
+    import vm
+    ok, reason = vm.available()
+    if not ok:
+        raise lib.Skip(f"vm unavailable: {reason}")
+    cmd = ["/usr/bin/python3", "tests/runner.py", only]
+    env = {"SKIFF_CLIENT_RUNTIME": RUNTIME}
+    status, out = vm.run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+    if status == 125:
+        status, out = vm.run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+    if status == vm.UNAVAILABLE:
+        raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
+    lines = out.strip().splitlines()
+    m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
+    assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-4000:]}"
+    skipped = [line[5:] for line in lines if line.startswith("skip ")]
+    if skipped:
+        raise lib.Skip("in the VM: " + "; ".join(skipped))
+    assert int(m.group(1)) > 0, f"nothing ran in the VM:\n{out[-3000:]}"

@@ -108,9 +108,9 @@ def wait_status(c, want, timeout=20):
                             f"task {c} to be {want} (is {task_status(c)[0]})")
 
 
-def start_detached(c, *cmd):
+def start_detached(c, *cmd, flags=()):
     """`ctr run` in the foreground, in the background: its exit status is the task's."""
-    p = subprocess.Popen(ctr_cmd("run", *run_flags(), "--rm", clients.IMAGE, c, *cmd),
+    p = subprocess.Popen(ctr_cmd("run", *run_flags(), *flags, "--rm", clients.IMAGE, c, *cmd),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
@@ -168,10 +168,11 @@ def wakeups(pid):
 
 
 def _cgroup_dirs():
-    """The cgroup directories that containers of this module's namespace could use."""
-    return {p for p in (os.path.join("/sys/fs/cgroup", h, NS) for h in
-                        (os.listdir("/sys/fs/cgroup") if os.path.isdir("/sys/fs/cgroup") else []))
-            if os.path.isdir(p)}
+    """The cgroup directories that containers of this module's namespace could use: one
+    per v1 hierarchy (and the hybrid v2 one) here, /sys/fs/cgroup/NS on a pure v2 host."""
+    hier = os.listdir("/sys/fs/cgroup") if os.path.isdir("/sys/fs/cgroup") else []
+    return {p for p in [os.path.join("/sys/fs/cgroup", h, NS) for h in hier] +
+            [os.path.join("/sys/fs/cgroup", NS)] if os.path.isdir(p)}
 
 
 # ---- tests ----
@@ -360,6 +361,13 @@ def test_ctr_run_tty():
     assert re.search(r"^(\^@)?/dev/pts/\d+$", out, re.M), out
     assert "both-tty" in out, out
     assert c not in runtime_state_ids()
+
+
+def test_ctr_cgroup_v2_limits_in_vm():
+    """Memory limit and OOM kill (137) through containerd, in tests/vm's pure cgroup v2 VM
+    (this host has no v2 memory controller): runs test_clients_vm's test_ctr_* there."""
+    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "script")
+    clients.run_tests_in_vm("test_clients_vm.test_ctr_")
 
 
 def teardown():

@@ -5,12 +5,16 @@ container made from the usual test bundle (root in the container, the
 default capabilities: no CAP_SYS_PTRACE, no CAP_SYS_ADMIN).
 """
 import ctypes
+import hashlib
 import json
 import os
+import re
+import shutil
 import stat
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,6 +68,168 @@ def test_cve_2019_5736_created_init_is_not_dumpable():
                       edit=join_pid_ns_of(pid))[0]
     for o in seclib.json_lines(opens.stdout):
         assert not o["ok"] and o["errno"] in (13, 1), o
+
+
+# The init and an exec'd process are clones of skiff until their execve.  A program
+# whose interpreter is /proc/self/exe (or args[0] = /proc/self/exe) would make the
+# kernel load that image, the host's skiff, in the container; skiff execs through a
+# sealed memfd trampoline first, so /proc/self/exe is never the host binary there.
+
+def add_script(b, name, text):
+    path = os.path.join(b.rootfs, name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+def add_host_libs(rootfs, binary):
+    """The shared objects `binary` loads, at their host paths: without them the host's
+    skiff could not start in the container and an attack would fail for the wrong
+    reason."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    for path in re.findall(r"(/\S+) \(0x", out):
+        dest = os.path.join(rootfs, path.lstrip("/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(path, dest)
+
+
+def assert_refused_by_trampoline(r):
+    out = r.stdout + r.stderr
+    assert r.returncode == 126 and "skiff-trampoline: refusing" in r.stderr, r
+    assert "usage" not in out and "unknown command" not in out, r
+
+
+def test_cve_2019_5736_proc_self_exe_interpreter_never_runs_skiff():
+    b = Bundle(["/evil", "run"])
+    add_script(b, "evil", "#!/proc/self/exe --help\n")
+    os.symlink("/proc/self/exe", os.path.join(b.rootfs, "bin", "selfexe"))
+    add_host_libs(b.rootfs, lib.SKIFF)
+    assert_refused_by_trampoline(skiff("run", "--bundle", b.path, new_id()))
+    cid = new_id()
+    b.config["process"]["args"] = ["probe", "sleep", "inf"]
+    b.write()
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    assert_refused_by_trampoline(skiff("exec", cid, "/evil", "run"))
+    # args[0] naming /proc/self/exe itself, or a symlink to it.
+    for arg0 in ("/proc/self/exe", "/bin/selfexe"):
+        assert_refused_by_trampoline(skiff("exec", cid, arg0, "--help"))
+    skiff_ok("kill", cid, "KILL")
+
+
+def test_cve_2019_5736_trampoline_without_execveat():
+    """A seccomp profile that denies execveat: the trampoline runs via /proc/self/fd."""
+    def edit(c):
+        c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]}
+    b = Bundle(["probe", "readlink", "/proc/self/exe"], edit=edit)
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 0 and json.loads(r.stdout)["target"] == "/bin/probe", r
+    b.config["process"]["args"] = ["/evil"]
+    b.write()
+    add_script(b, "evil", "#!/proc/self/exe\n")
+    add_host_libs(b.rootfs, lib.SKIFF)
+    assert_refused_by_trampoline(skiff("run", "--bundle", b.path, new_id()))
+
+
+def test_cve_2019_5736_trampoline_keeps_exe_args_and_env_exact():
+    """The container sees its program as configured, not the trampoline's argv."""
+    args = ["sh", "-c", "probe readlink /proc/$$/exe; probe read /proc/$$/cmdline; exit 0",
+            "arg 0", "", "x"]
+    # sh rewrites its environment: probe reports the one it was given.
+    env_args = ["probe", "read", "/proc/self/environ"]
+    env = ["PATH=/bin", "EMPTY=", "SP=a  b", "TERM=xterm", "PATH=/usr/bin:/bin"]
+
+    def check(out, env_out):
+        exe, cmdline = seclib.json_lines(out)
+        (environ,) = seclib.json_lines(env_out)
+        assert exe["target"] == "/bin/busybox", exe
+        assert cmdline["content"] == "\0".join(args) + "\0", cmdline
+        assert environ["content"] == "\0".join(env) + "\0", environ
+
+    outs = []
+    for a in (args, env_args):
+        b = Bundle(a, edit=lambda c: c["process"].update(env=env))
+        r = skiff("run", "--bundle", b.path, new_id())
+        assert r.returncode == 0, r
+        outs.append(r.stdout)
+    check(*outs)
+    # The same through `exec`, which ends in the same process_exec().
+    b.config["process"]["args"] = ["probe", "sleep", "inf"]
+    b.write()
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    outs = []
+    for a in (args, env_args):
+        path = os.path.join(b.path, "process.json")
+        with open(path, "w") as f:
+            json.dump({"args": a, "env": env, "cwd": "/", "user": {"uid": 0, "gid": 0}}, f)
+        outs.append(skiff_ok("exec", "--process", path, cid).stdout)
+    check(*outs)
+    skiff_ok("kill", cid, "KILL")
+
+
+# The exploit: a process exec'd into the container whose program is a script run by
+# /proc/self/exe; skiff there blocks opening its --log (a fifo) while the init holds
+# /proc/PID/exe open, then reopens it for writing once no skiff runs.  The target is
+# a copy of skiff, so a failure cannot destroy the build.
+ATTACK = r"""
+v=
+for i in $(seq 30); do
+  for p in /proc/[0-9]*; do
+    case "$(readlink $p/exe 2>/dev/null)" in *skiff-victim*) v=$p;; esac
+  done
+  [ -n "$v" ] && break
+  sleep 0.1
+done
+echo "victim=$v"
+[ -n "$v" ] || exit 0
+exec 3< $v/exe && echo held
+cat /fifo > /dev/null &
+while readlink $v/exe > /dev/null 2>&1; do sleep 0.1; done
+for i in $(seq 30); do
+  if echo pwned 2>/dev/null > /proc/self/fd/3; then echo overwritten; exit 0; fi
+  sleep 0.1
+done
+echo refused
+"""
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_cve_2019_5736_host_binary_cannot_be_overwritten():
+    copy = os.path.join(lib.WORK, "skiff-victim")
+    shutil.copy2(lib.SKIFF, copy)
+    before = sha256(copy)
+    b = Bundle(["sh", "-c", ATTACK])
+    add_script(b, "evil", "#!/proc/self/exe --log=/fifo\n")
+    os.mkfifo(os.path.join(b.rootfs, "fifo"))
+    add_host_libs(b.rootfs, copy)
+    cid = new_id()
+    out_path = os.path.join(b.path, "out")
+
+    def victim_skiff(*args):
+        with open(out_path, "a") as out:
+            return subprocess.run([copy, "--root", ROOT, *args], stdin=subprocess.DEVNULL,
+                                  stdout=out, stderr=out, timeout=30).returncode
+
+    assert victim_skiff("create", "--bundle", b.path, cid) == 0
+    assert victim_skiff("start", cid) == 0
+    assert victim_skiff("exec", "-d", cid, "/evil") == 0
+    # Wait with the build's skiff: a running copy would keep the target busy (ETXTBSY).
+    for _ in range(200):
+        if state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.1)
+    with open(out_path) as f:
+        out = f.read()
+    assert state(cid)["status"] == "stopped", out
+    assert sha256(copy) == before, out
+    assert "overwritten" not in out and "held" not in out, out
 
 
 # ---- CVE-2016-9962: ptracing the init while it holds the runtime's fds ----
