@@ -82,7 +82,9 @@ def setup():
     clients.require_tools("podman", "conmon", "script")
     top = tempfile.mkdtemp(prefix="skiff-podman-", dir="/tmp")
     _d.update(dir=top, cgroups_before=_libpod_cgroups(), ids=set(),
-              global_dirs=[p for p in _GLOBAL_DIRS if not os.path.exists(p)])
+              global_dirs=[p for p in (*_GLOBAL_DIRS, _default_root(),
+                                        _default_root() + "/.seccomp-cache")
+                           if not os.path.exists(p)])
     with open(f"{top}/containers.conf", "w") as f:
         f.write(_containers_conf(top))
     with open(f"{top}/storage.conf", "w") as f:
