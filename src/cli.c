@@ -112,6 +112,18 @@ bad:
 	                 value ? value : "");
 }
 
+int cli_preserve_fds(const char *value, unsigned int *out, struct skiff_error **err)
+{
+	unsigned long long n;
+
+	if (cli_uint(value, &n, "preserve-fds", err) < 0)
+		return -1;
+	if (n > 4096)
+		return error_set(err, 0, "--preserve-fds: %llu is too many", n);
+	*out = (unsigned int)n;
+	return 0;
+}
+
 void cli_print_help(const struct cli_command *cmd)
 {
 	printf("usage: skiff %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);

@@ -41,6 +41,8 @@ int cli_no_option(void *data, int id, const char *value, struct skiff_error **er
 int cli_bool(const char *value, bool *out, const char *name, struct skiff_error **err);
 int cli_uint(const char *value, unsigned long long *out, const char *name,
              struct skiff_error **err);
+/* --preserve-fds N: an unsigned integer, at most 4096. */
+int cli_preserve_fds(const char *value, unsigned int *out, struct skiff_error **err);
 
 struct cli_command {
 	const char *name;

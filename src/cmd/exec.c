@@ -60,7 +60,6 @@ static void push(char ***v, const char *s)
 static int on_option(void *data, int id, const char *value, struct skiff_error **err)
 {
 	struct exec_args *a = data;
-	unsigned long long n;
 	bool b;
 
 	switch (id) {
@@ -104,12 +103,7 @@ static int on_option(void *data, int id, const char *value, struct skiff_error *
 		a->o.process_label = value;
 		return 0;
 	case O_PRESERVE_FDS:
-		if (cli_uint(value, &n, "preserve-fds", err) < 0)
-			return -1;
-		if (n > 4096)
-			return error_set(err, 0, "--preserve-fds: %llu is too many", n);
-		a->o.preserve_fds = (unsigned int)n;
-		return 0;
+		return cli_preserve_fds(value, &a->o.preserve_fds, err);
 	case O_IGNORE_PAUSED:
 		return cli_bool(value, &a->o.ignore_paused, "ignore-paused", err);
 	}

@@ -5,7 +5,6 @@
 int lifecycle_option(void *data, int id, const char *value, struct skiff_error **err)
 {
 	struct lifecycle_args *a = data;
-	unsigned long long n;
 
 	switch (id) {
 	case LO_BUNDLE:
@@ -18,12 +17,7 @@ int lifecycle_option(void *data, int id, const char *value, struct skiff_error *
 		a->o.console_socket = value;
 		return 0;
 	case LO_PRESERVE_FDS:
-		if (cli_uint(value, &n, "preserve-fds", err) < 0)
-			return -1;
-		if (n > 4096)
-			return error_set(err, 0, "--preserve-fds: %llu is too many", n);
-		a->o.preserve_fds = (unsigned int)n;
-		return 0;
+		return cli_preserve_fds(value, &a->o.preserve_fds, err);
 	case LO_NO_PIVOT:
 		return cli_bool(value, &a->o.no_pivot, "no-pivot", err);
 	case LO_NO_NEW_KEYRING:

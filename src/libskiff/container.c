@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,6 +29,7 @@
 #include "label.h"
 #include "log.h"
 #include "devices.h"
+#include "foreground.h"
 #include "mounts.h"
 #include "rootfs.h"
 #include "namespaces.h"
@@ -60,7 +60,7 @@ struct create_plan {
 	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
 	int sync[2];
 	bool cgroup_made;
-	bool run_tty; /* `run` proxies the terminal itself */
+	bool run_tty;            /* `run` proxies the terminal itself */
 	unsigned int listen_fds; /* socket activation: fds 3.. passed before --preserve-fds */
 	pid_t pid;
 	int pidfd;
@@ -242,8 +242,8 @@ static int load_seccomp(struct create_plan *p, const char *state_text, struct sk
 		return -1;
 	if (notify_fd < 0)
 		return 0;
-	if (seccomp_notify_send(p->listener_fd, notify_fd, state_text, s->listener_metadata,
-	                        err) < 0)
+	if (seccomp_notify_send(p->listener_fd, notify_fd, state_text, s->listener_metadata, err) <
+	    0)
 		return -1;
 	close(p->listener_fd);
 	p->listener_fd = -1;
@@ -365,7 +365,7 @@ __attribute__((noreturn)) static void container_init(struct create_plan *p)
 		goto fail;
 	if (p->seccomp && c->process->no_new_privileges && load_seccomp(p, state_text, &err) < 0)
 		goto fail;
-	process_exec(c->process, &err);
+	process_exec(c->process, -1, &err);
 fail:
 	log_error(err);
 	_exit(127);
@@ -898,56 +898,35 @@ int container_delete(const struct skiff_context *ctx, const char *id, bool force
 
 /* ---- run ---- */
 
-static int exit_code(int status)
+/* After the init's exit: what it left (cgroup, state) goes, as with `delete --force`. */
+static int remove_after_run(const struct skiff_context *ctx, const char *id,
+                            struct skiff_error **err)
 {
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
+	struct skiff_error *gone = NULL;
+	struct opened c;
+	int r;
 
-/* Forwards signals to the init and reaps it; returns its wait status. */
-static int wait_forwarding(struct create_plan *p, int sfd)
-{
-	int status = 0;
-
-	if (p->pty_master >= 0) {
-		struct skiff_error *ignored = NULL;
-		terminal_proxy(p->pty_master, p->pidfd, &ignored);
-		error_free(&ignored);
+	/* Already deleted meanwhile (`skiff delete`): nothing is left to remove. */
+	if (container_open(ctx, id, &c, &gone) < 0) {
+		error_free(&gone);
+		return 0;
 	}
-	for (;;) {
-		struct signalfd_siginfo si;
-		pid_t r = waitpid(p->pid, &status, WNOHANG);
-
-		if (r == p->pid)
-			return status;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo != SIGCHLD)
-			pidfd_signal(p->pidfd, (int)si.ssi_signo);
-	}
+	r = delete_opened(&c, true, err);
+	container_close(&c);
+	return r;
 }
-
-static const int forwarded[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
-                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
 
 int container_run(const struct skiff_context *ctx, const struct create_options *o, bool detach,
                   int *exit_status, struct skiff_error **err)
 {
 	struct create_plan p;
-	struct opened c;
-	sigset_t mask, old;
-	int sfd = -1, r, status;
+	struct foreground fg;
+	int r;
 
+	*exit_status = 0;
 	plan_init(&p, ctx, o);
 	p.run_tty = !detach && o->console_socket == NULL;
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	/* Blocked before clone so no signal is lost; the init unblocks its own. */
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	foreground_block(&fg);
 	r = create_with_plan(&p, err);
 	if (r == 0) {
 		close_fd(&p.dirfd); /* the lock: start takes it again */
@@ -960,18 +939,17 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 		}
 	}
 	if (r == 0 && !detach) {
-		sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-		status = wait_forwarding(&p, sfd);
-		*exit_status = exit_code(status);
-		close(sfd);
-		if (container_open(ctx, o->id, &c, err) == 0) {
-			r = delete_opened(&c, true, err);
-			container_close(&c);
+		r = foreground_wait(&fg, p.pid, p.pidfd, p.pty_master, exit_status, err);
+		if (r < 0) {
+			struct skiff_error *ignored = NULL;
+			error_wrap(err, "wait for container `%s`", o->id);
+			remove_after_run(ctx, o->id, &ignored);
+			error_free(&ignored);
+		} else {
+			r = remove_after_run(ctx, o->id, err);
 		}
-	} else if (r == 0) {
-		*exit_status = 0;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	foreground_restore(&fg);
 	plan_free(&p);
 	return r;
 }

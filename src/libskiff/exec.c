@@ -18,8 +18,11 @@
  *                                         rlimits, attributes, seccomp, user,
  *                                         caps, umask, cwd, fds
  *                       ◀──────────────── READY
- *                                         execve (the socket is close-on-exec)
+ *                                         execve of the trampoline (the socket
+ *                                         is close-on-exec; see process.h)
  *   EOF: exec'd, or ◀─────────────────── ERROR
+ *                                         execve of the program
+ *   status pipe: EOF, or ◀────────────── its errno
  *
  * The pid namespace is joined by the parent: setns(CLONE_NEWPID) only
  * decides where the caller's future children go, so the process has to be
@@ -43,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,6 +55,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "exec.h"
+#include "foreground.h"
 #include "log.h"
 #include "label.h"
 #include "process.h"
@@ -89,7 +92,8 @@ struct exec_plan {
 	int listener_fd;  /* linux.seccomp.listenerPath, for SCMP_ACT_NOTIFY */
 	char *state_text; /* what the seccomp agent is told */
 	int sync[2];
-	pid_t pid; /* the exec'd process */
+	int status[2]; /* how the program's own execve went (process_exec's status_fd) */
+	pid_t pid;     /* the exec'd process */
 	int pidfd;
 	int pty_master;
 };
@@ -511,6 +515,7 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* The state directory's fd shares skiff's flock; none of skiff's fds stays open. */
 	close_fd(&p->sync[0]);
+	close_fd(&p->status[0]);
 	close_fd(&p->c.dirfd);
 	close_fd(&p->c.rootfd);
 	close_fd(&p->cgroup_fd);
@@ -561,7 +566,7 @@ __attribute__((noreturn)) static void exec_child(struct exec_plan *p)
 	/* With no_new_privs the filter goes last: fewer of our own syscalls run under it. */
 	if (p->seccomp && p->proc->no_new_privileges && load_seccomp(p, &err) < 0)
 		goto fail;
-	process_exec(p->proc, &err);
+	process_exec(p->proc, p->status[1], &err);
 fail:
 	sync_send_error(sock, err);
 	if (p->paused)
@@ -632,6 +637,29 @@ static int expect(int sock, enum sync_type want, int *fd, struct skiff_error **e
 	return error_set(err, 0, "unexpected message %d from the process (wanted %d)", type, want);
 }
 
+/*
+ * The trampoline executes the program after the socket closed: EOF on the
+ * status pipe means it runs, an errno that its execve failed (a script's
+ * interpreter missing, a bad binary format).
+ */
+static int expect_program(struct exec_plan *p, struct skiff_error **err)
+{
+	int errnum;
+	ssize_t n;
+
+	do
+		n = read(p->status[0], &errnum, sizeof(errnum));
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return error_errno(err, "read the process's exec status");
+	if (n != sizeof(errnum))
+		return error_set(err, 0, "short exec status from the process");
+	errno = errnum;
+	return error_errno(err, "exec \"%s\"", p->proc->args[0]);
+}
+
 static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 {
 	int sock = p->sync[0];
@@ -648,7 +676,9 @@ static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 			return error_errno(err, "sync with the process");
 		return 0;
 	}
-	return expect(sock, 0, NULL, err);
+	if (expect(sock, 0, NULL, err) < 0)
+		return -1;
+	return expect_program(p, err);
 }
 
 static int exec_steps(struct exec_plan *p, struct skiff_error **err)
@@ -668,9 +698,13 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
 		return error_errno(err, "socketpair");
+	/* Paused, the process runs its execve only once resumed: nobody waits for that. */
+	if (!p->paused && pipe2(p->status, O_CLOEXEC) < 0)
+		return error_errno(err, "pipe");
 	if (clone_process(p, err) < 0)
 		return -1;
 	close_fd(&p->sync[1]);
+	close_fd(&p->status[1]);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
 	return talk_to_process(p, err);
@@ -709,40 +743,6 @@ static void kill_process(struct exec_plan *p)
 	p->pid = 0;
 }
 
-static int exit_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
-/* Forwards signals to the process and reaps it; returns its wait status. */
-static int wait_forwarding(struct exec_plan *p, int sfd)
-{
-	int status = 0;
-
-	if (p->pty_master >= 0) {
-		struct skiff_error *ignored = NULL;
-		terminal_proxy(p->pty_master, p->pidfd, &ignored);
-		error_free(&ignored);
-	}
-	for (;;) {
-		struct signalfd_siginfo si;
-		pid_t r = waitpid(p->pid, &status, WNOHANG);
-
-		if (r == p->pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return status;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo != SIGCHLD)
-			pidfd_signal(p->pidfd, (int)si.ssi_signo);
-	}
-}
-
 static void plan_init(struct exec_plan *p, const struct skiff_context *ctx,
                       const struct exec_options *o)
 {
@@ -753,6 +753,7 @@ static void plan_init(struct exec_plan *p, const struct skiff_context *ctx,
 	p->init_pidfd = p->root_fd = p->cgroup_fd = p->own_pidns_fd = -1;
 	p->console_fd = p->listener_fd = p->pidfd = p->pty_master = -1;
 	p->sync[0] = p->sync[1] = -1;
+	p->status[0] = p->status[1] = -1;
 }
 
 static void plan_free(struct exec_plan *p)
@@ -765,6 +766,8 @@ static void plan_free(struct exec_plan *p)
 	close_fd(&p->listener_fd);
 	close_fd(&p->sync[0]);
 	close_fd(&p->sync[1]);
+	close_fd(&p->status[0]);
+	close_fd(&p->status[1]);
 	close_fd(&p->pidfd);
 	close_fd(&p->pty_master);
 	if (p->opened)
@@ -775,9 +778,6 @@ static void plan_free(struct exec_plan *p)
 	oci_process_free(p->proc);
 	oci_config_free(p->cfg);
 }
-
-static const int forwarded[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
-                                SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
 
 /* Opens, checks and starts; on failure nothing is left running. */
 static int start_process(struct exec_plan *p, struct skiff_error **err)
@@ -813,29 +813,20 @@ int container_exec(const struct skiff_context *ctx, const struct exec_options *o
                    struct skiff_error **err)
 {
 	struct exec_plan p;
-	sigset_t mask, old;
+	struct foreground fg;
 	int r;
 
 	*exit_status = 0;
 	plan_init(&p, ctx, o);
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&mask, forwarded[i]);
-	/* Blocked before the clone so no signal is lost; the process unblocks its own. */
-	sigprocmask(SIG_BLOCK, &mask, &old);
+	foreground_block(&fg);
 	r = start_process(&p, err);
-	if (r == 0 && !o->detach) {
-		int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-		if (sfd < 0) {
-			r = error_errno(err, "exec in `%s`: signalfd", o->id);
-			kill_process(&p);
-		} else {
-			*exit_status = exit_code(wait_forwarding(&p, sfd));
-			close(sfd);
-		}
+	if (r == 0 && !o->detach &&
+	    foreground_wait(&fg, p.pid, p.pidfd, p.pty_master, exit_status, err) < 0) {
+		r = error_wrap(err, "exec in `%s`", o->id);
+		kill_process(&p);
 	}
 	/* Detached, the process is left to the caller's subreaper when skiff exits. */
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	foreground_restore(&fg);
 	plan_free(&p);
 	return r;
 }

@@ -768,16 +768,15 @@ static int cgroup_bind_create(const struct mount_spec *s, const char *what,
 	return bind_create(src, s, what, err);
 }
 
-static int sysfs_bind_create(const struct mount_spec *s, const char *what,
-                             struct skiff_error **err)
+static int sysfs_bind_create(const struct mount_spec *s, const char *what, struct skiff_error **err)
 {
 	struct mount_spec ro = *s;
 	int tree;
 
 	error_free(err);
 	ro.rbind = true;
-	ro.rattr_set |= MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-	                MOUNT_ATTR_NOEXEC;
+	ro.rattr_set |=
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 	tree = bind_create("/sys", &ro, what, err);
 	return tree;
 }

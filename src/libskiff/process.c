@@ -960,15 +960,23 @@ static bool trampoline_usable(const struct oci_process *p)
 	         strcmp(label_backend_name(), "selinux") == 0);
 }
 
-/* argv for the trampoline: ["", path, args...] (see trampoline.c). */
-static void exec_trampoline(const char *path, char *const *args, char *const *env)
+/*
+ * argv for the trampoline: ["", status, path, args...] (see trampoline.c).
+ * The status fd stays open across this exec only; the trampoline marks it
+ * close-on-exec again before its own.
+ */
+static void exec_trampoline(const char *path, char *const *args, char *const *env, int status_fd)
 {
 	size_t n = strv_len(args);
-	cleanup_free char **argv = xcalloc(n + 3, sizeof(char *));
+	cleanup_free char **argv = xcalloc(n + 4, sizeof(char *));
+	char status[16] = "-";
 
+	if (status_fd >= 0 && fcntl(status_fd, F_SETFD, 0) == 0)
+		snprintf(status, sizeof(status), "%d", status_fd);
 	argv[0] = (char *)"";
-	argv[1] = (char *)path;
-	memcpy(argv + 2, args, n * sizeof(char *));
+	argv[1] = status;
+	argv[2] = (char *)path;
+	memcpy(argv + 3, args, n * sizeof(char *));
 	syscall(SYS_execveat, trampoline_fd, "", argv, env, AT_EMPTY_PATH);
 	/* A seccomp profile may allow execve but not execveat (an ELF's fd may be cloexec). */
 	if (errno == EPERM || errno == ENOSYS || errno == EACCES) {
@@ -977,9 +985,12 @@ static void exec_trampoline(const char *path, char *const *args, char *const *en
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", trampoline_fd);
 		execve(fdpath, argv, env);
 	}
+	/* The program may now be executed directly: the fd must not reach it. */
+	if (status_fd >= 0)
+		fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 }
 
-int process_exec(const struct oci_process *p, struct skiff_error **err)
+int process_exec(const struct oci_process *p, int status_fd, struct skiff_error **err)
 {
 	cleanup_free char *path = NULL;
 	char *const *env = p->env ? p->env : empty_env;
@@ -994,7 +1005,7 @@ int process_exec(const struct oci_process *p, struct skiff_error **err)
 	 * in the container neither the script nor the attack can name it.
 	 */
 	if (trampoline_usable(p))
-		exec_trampoline(path, p->args, env);
+		exec_trampoline(path, p->args, env, status_fd);
 	execve(path, p->args, env);
 	return error_errno(err, "exec \"%s\"", p->args[0]);
 }

@@ -84,7 +84,15 @@ int process_exec_prepare(void);
  * the runtime's), through the trampoline when prepared (CVE-2019-5736:
  * the process's /proc/self/exe is never the host's skiff binary while
  * the container's program is loaded); returns only on failure.
+ *
+ * status_fd (-1: none) is a close-on-exec fd, the write end of a pipe
+ * whose reader learns how the program's own execve went, which happens in
+ * the trampoline, past the point where this function could report it:
+ * EOF when it succeeded (the fd closes on that exec), or the execve's
+ * errno (an int, 4 bytes) when it failed, the process then exiting 127
+ * without a message of its own.  A failure before that (or a direct
+ * exec) is returned here as usual, and the fd closes unwritten.
  */
-int process_exec(const struct oci_process *p, struct skiff_error **err);
+int process_exec(const struct oci_process *p, int status_fd, struct skiff_error **err);
 
 #endif

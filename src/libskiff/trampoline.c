@@ -9,11 +9,17 @@
  * skiff instead executes this program from a sealed memfd; from then on
  * /proc/self/exe is that memfd, and this program only execs the real one:
  *
- *   argv = ["", PATH, ARGV0, ARGV1, ...]  ->  execve(PATH, [ARGV0, ...], envp)
+ *   argv = ["", STATUS, PATH, ARGV0, ...]  ->  execve(PATH, [ARGV0, ...], envp)
  *
  * The empty argv[0] is the marker: the kernel makes a script's
  * interpreter argv[0] its (non-empty) path, so `#!/proc/self/exe` reaches
  * the refusal below, never a second exec.
+ *
+ * STATUS is "-" or the number of an fd skiff left open for this exec
+ * (process_exec's status_fd): it is made close-on-exec, so the program's
+ * successful execve closes it (skiff reads EOF), and a failed one is
+ * reported on it as the errno (an int) for skiff to print; only without
+ * such an fd does the trampoline print the error itself.
  *
  * Built freestanding (no libc, raw syscalls) so it is a few hundred bytes
  * and costs almost nothing to exec; see mk/trampoline.am.
@@ -32,6 +38,9 @@
 #define EINVAL  22
 #define ETXTBSY 26
 #define ELOOP   40
+
+#define F_SETFD    2
+#define FD_CLOEXEC 1
 
 #if defined(__x86_64__)
 static long sys3(long n, long a, long b, long c)
@@ -124,23 +133,52 @@ __attribute__((noreturn)) static void leave(int status)
 		sys3(__NR_exit_group, status, 0, 0);
 }
 
+__attribute__((noreturn)) static void refuse(void)
+{
+	put("skiff-trampoline: refusing to run: not started by skiff\n");
+	leave(126);
+}
+
+/* "-": none; a decimal fd number; anything else: -2 (refused). */
+static long status_fd(const char *s)
+{
+	long fd = 0;
+
+	if (s[0] == '-' && s[1] == '\0')
+		return -1;
+	if (s[0] == '\0')
+		return -2;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || fd > 100000000)
+			return -2;
+		fd = fd * 10 + (*s - '0');
+	}
+	return fd;
+}
+
 __attribute__((noreturn, used)) void trampoline_main(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	long r;
+	long fd, r;
+	int errnum;
 
-	if (argc < 3 || argv[0] == 0 || argv[0][0] != '\0') {
-		put("skiff-trampoline: refusing to run: not started by skiff\n");
-		leave(126);
-	}
-	r = sys3(__NR_execve, (long)argv[1], (long)(argv + 2), (long)envp);
+	if (argc < 4 || argv[0] == 0 || argv[0][0] != '\0')
+		refuse();
+	fd = status_fd(argv[1]);
+	/* Never left open to the program: a successful exec must close it. */
+	if (fd == -2 || (fd >= 0 && sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC) < 0))
+		refuse();
+	r = sys3(__NR_execve, (long)argv[2], (long)(argv + 3), (long)envp);
+	errnum = (int)-r;
+	if (fd >= 0 && sys3(__NR_write, fd, (long)&errnum, sizeof(errnum)) == sizeof(errnum))
+		leave(127);
 	/* The same line skiff prints when its own execve fails (log_error). */
 	put("skiff: exec \"");
-	put(argv[2]);
+	put(argv[3]);
 	put("\": ");
-	put(error_text(-r));
+	put(error_text(errnum));
 	put("\n");
 	leave(127);
 }

@@ -319,6 +319,37 @@ def test_exec_detach_with_pid_file():
     assert got["status"] == 5, got
 
 
+def _write_exec_file(b, name, content):
+    path = os.path.join(b.rootfs, name)
+    with open(path, "wb") as f:
+        f.write(content)
+    os.chmod(path, 0o755)
+
+
+def test_exec_reports_a_failed_final_execve():
+    # The file exists and is executable (skiff's own check passes); the
+    # execve that fails is the trampoline's, which reports it back to skiff.
+    def prepare(b):
+        _write_exec_file(b, "noint.sh", b"#!/nonexistent/sh\necho ran\n")
+        _write_exec_file(b, "garbage", b"\x7fELF not really an ELF file\n" * 4)
+
+    cid, _, _ = running(prepare=prepare)
+    for detach in ((), ("--detach",)):
+        r = skiff("exec", *detach, cid, "/noint.sh")
+        line = one_line_error(r)
+        assert f"exec in `{cid}`" in line, line
+        assert 'exec "/noint.sh": No such file or directory' in line, line
+        assert "ran" not in r.stdout, r
+    line = one_line_error(skiff("exec", cid, "/garbage"))
+    assert 'exec "/garbage": Exec format error' in line, line
+    # The container is untouched, and a good program still runs (EOF: success).
+    assert state(cid)["status"] == "running"
+    r = skiff_ok("exec", "--detach", cid, "sh", "-c", "exit 0")
+    assert r.stderr == "", r
+    r = skiff("exec", cid, "sh", "-c", "echo ok; exit 3")
+    assert (r.returncode, r.stdout, r.stderr) == (3, "ok\n", ""), r
+
+
 def test_exec_preserve_fds():
     cid, b, _ = running()
     path = b.file("passed.txt")

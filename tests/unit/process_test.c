@@ -486,7 +486,7 @@ static void child_identity_exec(int out, void *arg)
 	}
 	if (dup2(out, STDOUT_FILENO) < 0)
 		return;
-	process_exec(p, &err);
+	process_exec(p, -1, &err);
 	report_error(out, err);
 }
 
@@ -826,7 +826,7 @@ static void child_exec(int out, void *arg)
 
 	if (dup2(out, STDOUT_FILENO) < 0)
 		return;
-	process_exec(p, &err);
+	process_exec(p, -1, &err);
 	report_error(out, err);
 	_exit(127);
 }
@@ -909,6 +909,108 @@ static void test_exec(void)
 	rmdir(dir);
 }
 
+/* ---- the trampoline's report of the program's execve ---- */
+
+extern const size_t trampoline_blob_size;
+
+struct exec_status_case {
+	struct oci_process *p;
+	int status_fd;
+};
+
+static void child_exec_status(int out, void *arg)
+{
+	struct exec_status_case *c = arg;
+	struct skiff_error *err = NULL;
+
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
+		return;
+	process_exec(c->p, c->status_fd, &err);
+	report_error(out, err);
+	_exit(126);
+}
+
+/* Runs p through process_exec with a status pipe on fd 50; *got: -1 for EOF, else the errno. */
+static char *exec_with_status(struct oci_process *p, bool with_fd, int *status, int *got)
+{
+	struct exec_status_case c = {.p = p, .status_fd = -1};
+	int pfd[2], errnum;
+	char *out;
+	ssize_t n;
+
+	*got = -2;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return NULL;
+	if (with_fd)
+		c.status_fd = dup3(pfd[1], 50, O_CLOEXEC);
+	close(pfd[1]);
+	out = run_child(child_exec_status, &c, status);
+	if (c.status_fd >= 0)
+		close(c.status_fd);
+	n = read(pfd[0], &errnum, sizeof(errnum));
+	if (n == 0)
+		*got = -1;
+	else if (n == sizeof(errnum))
+		*got = errnum;
+	close(pfd[0]);
+	return out;
+}
+
+static void write_script(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+
+	write_all(fd, text, strlen(text));
+	close(fd);
+}
+
+static void test_exec_status(void)
+{
+	char dir[] = "/tmp/skiff-status-test-XXXXXX";
+	cleanup_free char *noint = NULL, *good = NULL;
+	cleanup_free char *a = NULL, *b = NULL, *c = NULL;
+	char *noint_args[] = {NULL, NULL}, *good_args[] = {NULL, NULL};
+	char *env[] = {"PATH=/usr/bin:/bin", NULL};
+	struct oci_process p = base_process();
+	cleanup_free char *want = NULL;
+	int status, got;
+
+	if (trampoline_blob_size == 0 || process_exec_prepare() < 0 || mkdtemp(dir) == NULL) {
+		skip("no exec trampoline", "exec status: reported through the trampoline");
+		return;
+	}
+	noint = xasprintf("%s/noint", dir);
+	good = xasprintf("%s/good", dir);
+	write_script(noint, "#!/nonexistent/sh\necho ran\n");
+	/* The status fd must not reach the program: the trampoline marks it close-on-exec. */
+	write_script(good, "#!/bin/sh\n[ -e /proc/self/fd/50 ] && echo leaked || echo closed\n");
+	noint_args[0] = noint;
+	good_args[0] = good;
+	p.env = env;
+
+	p.args = noint_args;
+	a = exec_with_status(&p, true, &status, &got);
+	ok(got == ENOENT, "exec status: a missing interpreter reported as ENOENT (%d)", got);
+	ok_str(a, "", "exec status: the trampoline prints nothing when it can report");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 127, "exec status: exit 127");
+
+	p.args = good_args;
+	b = exec_with_status(&p, true, &status, &got);
+	ok(got == -1, "exec status: EOF when the program runs (%d)", got);
+	ok_str(b, "closed\n", "exec status: the fd is closed in the program");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec status: program's exit status");
+
+	p.args = noint_args;
+	c = exec_with_status(&p, false, &status, &got);
+	want = xasprintf("skiff: exec \"%s\": No such file or directory\n", noint);
+	ok_str(c, want, "exec status: without a status fd the trampoline prints the error");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 127, "exec status: exit 127 without fd");
+
+	unlink(noint);
+	unlink(good);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_validate_basics();
@@ -933,5 +1035,6 @@ int main(void)
 	test_affinity();
 	test_fds();
 	test_exec();
+	test_exec_status();
 	done_testing();
 }
