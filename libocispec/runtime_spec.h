@@ -141,7 +141,7 @@ struct oci_hook_list {
 
 struct oci_hooks {
 	struct oci_hook_list prestart, create_runtime, create_container, start_container, poststart,
-		poststop;
+	    poststop;
 };
 
 /* ---- linux ---- */
@@ -174,7 +174,7 @@ struct oci_device_cgroup {
 	char *type; /* a c b, NULL = all */
 	bool has_major, has_minor;
 	int64_t major, minor; /* -1 = all */
-	char *access;          /* rwm subset */
+	char *access;         /* rwm subset */
 };
 
 struct oci_memory {
@@ -187,7 +187,7 @@ struct oci_memory {
 
 struct oci_cpu {
 	bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-		has_realtime_period, has_idle;
+	    has_realtime_period, has_idle;
 	uint64_t shares;
 	int64_t quota;
 	uint64_t burst, period;
@@ -219,9 +219,9 @@ struct oci_block_io {
 	struct oci_weight_device *weight_device;
 	size_t weight_device_len;
 	struct oci_throttle_device *throttle_read_bps_device, *throttle_write_bps_device,
-		*throttle_read_iops_device, *throttle_write_iops_device;
+	    *throttle_read_iops_device, *throttle_write_iops_device;
 	size_t throttle_read_bps_device_len, throttle_write_bps_device_len,
-		throttle_read_iops_device_len, throttle_write_iops_device_len;
+	    throttle_read_iops_device_len, throttle_write_iops_device_len;
 };
 
 struct oci_hugepage_limit {
@@ -409,18 +409,17 @@ struct oci_features {
  */
 struct oci_config *oci_config_parse_file(const char *path, const char *name, char **err);
 struct oci_config *oci_config_parse_data(const char *data, size_t len, const char *name,
-					 char **err);
+                                         char **err);
 /* A lone `process` object, as `exec --process FILE` passes it. */
 struct oci_process *oci_process_parse_data(const char *data, size_t len, const char *name,
-					   char **err);
+                                           char **err);
 /* A lone `linux.resources` object, as `update --resources` passes it. */
 struct oci_resources *oci_resources_parse_data(const char *data, size_t len, const char *name,
-					       char **err);
-struct oci_state *oci_state_parse_data(const char *data, size_t len, const char *name,
-				       char **err);
+                                               char **err);
+struct oci_state *oci_state_parse_data(const char *data, size_t len, const char *name, char **err);
 
 struct oci_features *oci_features_parse_data(const char *data, size_t len, const char *name,
-					     char **err);
+                                             char **err);
 
 /*
  * Generation: pretty-printed JSON (2-space indent, trailing newline),

@@ -76,13 +76,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	if (n < len)
 		return 0;
 	if (s[0] == 0xe0)
-		lo = 0xa0;	/* overlong */
+		lo = 0xa0; /* overlong */
 	else if (s[0] == 0xed)
-		hi = 0x9f;	/* surrogates */
+		hi = 0x9f; /* surrogates */
 	else if (s[0] == 0xf0)
-		lo = 0x90;	/* overlong */
+		lo = 0x90; /* overlong */
 	else if (s[0] == 0xf4)
-		hi = 0x8f;	/* above U+10FFFF */
+		hi = 0x8f; /* above U+10FFFF */
 	if (s[1] < lo || s[1] > hi)
 		return 0;
 	for (size_t i = 2; i < len; i++)
@@ -149,24 +149,53 @@ static void j_close(char c)
 		putchar('\n');
 }
 
-#define j_obj() j_open('{')
-#define j_end() j_close('}')
-#define j_arr() j_open('[')
+#define j_obj()  j_open('{')
+#define j_end()  j_close('}')
+#define j_arr()  j_open('[')
 #define j_aend() j_close(']')
 
-static void j_strn(const char *s, size_t n) { j_sep(); j_raw_str(s, n); }
-static void j_null(void) { j_sep(); fputs("null", stdout); }
-static void j_str(const char *s) { if (s) j_strn(s, strlen(s)); else j_null(); }
-static void j_int(long long v) { j_sep(); printf("%lld", v); }
-static void j_uint(unsigned long long v) { j_sep(); printf("%llu", v); }
-static void j_bool(int v) { j_sep(); fputs(v ? "true" : "false", stdout); }
+static void j_strn(const char *s, size_t n)
+{
+	j_sep();
+	j_raw_str(s, n);
+}
+static void j_null(void)
+{
+	j_sep();
+	fputs("null", stdout);
+}
+static void j_str(const char *s)
+{
+	if (s)
+		j_strn(s, strlen(s));
+	else
+		j_null();
+}
+static void j_int(long long v)
+{
+	j_sep();
+	printf("%lld", v);
+}
+static void j_uint(unsigned long long v)
+{
+	j_sep();
+	printf("%llu", v);
+}
+static void j_bool(int v)
+{
+	j_sep();
+	fputs(v ? "true" : "false", stdout);
+}
 
 /* "ok", "errno" and "error" for an operation that set errno on failure. */
 static void j_result(int ok, int err)
 {
-	j_key("ok"); j_bool(ok);
-	j_key("errno"); j_int(ok ? 0 : err);
-	j_key("error"); j_str(ok ? NULL : strerror(err));
+	j_key("ok");
+	j_bool(ok);
+	j_key("errno");
+	j_int(ok ? 0 : err);
+	j_key("error");
+	j_str(ok ? NULL : strerror(err));
 }
 
 /* ---- small helpers ---- */
@@ -279,26 +308,55 @@ static int parse_int(const char *s, long long *out)
 /* ---- capabilities ---- */
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 };
 #define N_CAP_NAMES (int)(sizeof(cap_names) / sizeof(cap_names[0]))
 
 static void s_caps(void)
 {
 	static const char *const sets[][2] = {
-		{ "bounding", "CapBnd" }, { "effective", "CapEff" },
-		{ "inheritable", "CapInh" }, { "permitted", "CapPrm" },
-		{ "ambient", "CapAmb" },
+	    {"bounding", "CapBnd"},  {"effective", "CapEff"}, {"inheritable", "CapInh"},
+	    {"permitted", "CapPrm"}, {"ambient", "CapAmb"},
 	};
 
 	j_obj();
@@ -313,8 +371,10 @@ static void s_caps(void)
 		}
 		mask = strtoull(hex, NULL, 16);
 		j_obj();
-		j_key("hex"); j_str(hex);
-		j_key("names"); j_arr();
+		j_key("hex");
+		j_str(hex);
+		j_key("names");
+		j_arr();
 		for (int bit = 0; bit < 64; bit++) {
 			char name[16];
 
@@ -336,12 +396,30 @@ static void s_caps(void)
 
 /* ---- sections of `probe all`; each writes one JSON value ---- */
 
-static void s_pid(void) { j_int(getpid()); }
-static void s_ppid(void) { j_int(getppid()); }
-static void s_uid(void) { j_int(getuid()); }
-static void s_gid(void) { j_int(getgid()); }
-static void s_euid(void) { j_int(geteuid()); }
-static void s_egid(void) { j_int(getegid()); }
+static void s_pid(void)
+{
+	j_int(getpid());
+}
+static void s_ppid(void)
+{
+	j_int(getppid());
+}
+static void s_uid(void)
+{
+	j_int(getuid());
+}
+static void s_gid(void)
+{
+	j_int(getgid());
+}
+static void s_euid(void)
+{
+	j_int(geteuid());
+}
+static void s_egid(void)
+{
+	j_int(getegid());
+}
 
 static void s_suid(void)
 {
@@ -387,20 +465,37 @@ static void s_no_new_privs(void)
 		j_bool(r);
 }
 
-static void s_seccomp(void) { j_status_int("Seccomp"); }
-static void s_seccomp_filters(void) { j_status_int("Seccomp_filters"); }
+static void s_seccomp(void)
+{
+	j_status_int("Seccomp");
+}
+static void s_seccomp_filters(void)
+{
+	j_status_int("Seccomp_filters");
+}
 
 static void s_rlimits(void)
 {
-	static const struct { const char *name; int res; } lim[] = {
-		{ "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE },
-		{ "RLIMIT_CPU", RLIMIT_CPU }, { "RLIMIT_DATA", RLIMIT_DATA },
-		{ "RLIMIT_FSIZE", RLIMIT_FSIZE }, { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-		{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-		{ "RLIMIT_NICE", RLIMIT_NICE }, { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-		{ "RLIMIT_NPROC", RLIMIT_NPROC }, { "RLIMIT_RSS", RLIMIT_RSS },
-		{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-		{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+	static const struct {
+		const char *name;
+		int res;
+	} lim[] = {
+	    {"RLIMIT_AS", RLIMIT_AS},
+	    {"RLIMIT_CORE", RLIMIT_CORE},
+	    {"RLIMIT_CPU", RLIMIT_CPU},
+	    {"RLIMIT_DATA", RLIMIT_DATA},
+	    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+	    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+	    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+	    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+	    {"RLIMIT_NICE", RLIMIT_NICE},
+	    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+	    {"RLIMIT_NPROC", RLIMIT_NPROC},
+	    {"RLIMIT_RSS", RLIMIT_RSS},
+	    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+	    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+	    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+	    {"RLIMIT_STACK", RLIMIT_STACK},
 	};
 
 	j_obj();
@@ -448,7 +543,7 @@ static void s_umask(void)
 	char *v = status_field("Umask");
 	char buf[8];
 
-	if (!v) {	/* kernels before 4.7: read it by setting it */
+	if (!v) { /* kernels before 4.7: read it by setting it */
 		mode_t m = umask(0);
 
 		umask(m);
@@ -516,20 +611,27 @@ static void s_tty(void)
 	int fd;
 
 	j_obj();
-	j_key("stdin"); j_bool(isatty(0));
-	j_key("stdout"); j_bool(isatty(1));
-	j_key("stderr"); j_bool(isatty(2));
-	j_key("ttyname"); j_str(ttyname(0));
+	j_key("stdin");
+	j_bool(isatty(0));
+	j_key("stdout");
+	j_bool(isatty(1));
+	j_key("stderr");
+	j_bool(isatty(2));
+	j_key("ttyname");
+	j_str(ttyname(0));
 	/* /dev/tty opens only with a controlling terminal */
 	fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	j_key("controlling"); j_bool(fd >= 0);
+	j_key("controlling");
+	j_bool(fd >= 0);
 	if (fd >= 0)
 		close(fd);
 	j_key("size");
 	if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
 		j_obj();
-		j_key("rows"); j_int(ws.ws_row);
-		j_key("cols"); j_int(ws.ws_col);
+		j_key("rows");
+		j_int(ws.ws_row);
+		j_key("cols");
+		j_int(ws.ws_col);
 		j_end();
 	} else {
 		j_null();
@@ -550,8 +652,8 @@ struct probe_sched_attr {
 static const char *policy_name(int p)
 {
 	static const char *const names[] = {
-		"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
-		"SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE",
+	    "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",       "SCHED_BATCH",
+	    "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE",
 	};
 
 	return p >= 0 && p < 7 ? names[p] : "unknown";
@@ -566,18 +668,27 @@ static void s_sched(void)
 	j_obj();
 	memset(&a, 0, sizeof(a));
 	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) == 0) {
-		j_key("policy"); j_str(policy_name(a.policy));
-		j_key("nice"); j_int(a.nice);
-		j_key("priority"); j_int(a.priority);
-		j_key("flags"); j_uint(a.flags);
-		j_key("runtime"); j_uint(a.runtime);
-		j_key("deadline"); j_uint(a.deadline);
-		j_key("period"); j_uint(a.period);
-	} else {	/* old kernel: the classic calls */
+		j_key("policy");
+		j_str(policy_name(a.policy));
+		j_key("nice");
+		j_int(a.nice);
+		j_key("priority");
+		j_int(a.priority);
+		j_key("flags");
+		j_uint(a.flags);
+		j_key("runtime");
+		j_uint(a.runtime);
+		j_key("deadline");
+		j_uint(a.deadline);
+		j_key("period");
+		j_uint(a.period);
+	} else { /* old kernel: the classic calls */
 		pol = sched_getscheduler(0);
-		j_key("policy"); j_str(pol < 0 ? NULL : policy_name(pol & ~SCHED_RESET_ON_FORK));
+		j_key("policy");
+		j_str(pol < 0 ? NULL : policy_name(pol & ~SCHED_RESET_ON_FORK));
 		errno = 0;
-		j_key("nice"); j_int(getpriority(PRIO_PROCESS, 0));
+		j_key("nice");
+		j_int(getpriority(PRIO_PROCESS, 0));
 		j_key("priority");
 		if (sched_getparam(0, &sp) == 0)
 			j_int(sp.sched_priority);
@@ -590,7 +701,10 @@ static void s_sched(void)
 static void s_ioprio(void)
 {
 	static const char *const classes[] = {
-		"IOPRIO_CLASS_NONE", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE",
+	    "IOPRIO_CLASS_NONE",
+	    "IOPRIO_CLASS_RT",
+	    "IOPRIO_CLASS_BE",
+	    "IOPRIO_CLASS_IDLE",
 	};
 	long r = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
 
@@ -599,14 +713,21 @@ static void s_ioprio(void)
 		return;
 	}
 	j_obj();
-	j_key("raw"); j_int(r);
-	j_key("class"); j_int(r >> 13);
-	j_key("class_name"); j_str((r >> 13) < 4 ? classes[r >> 13] : "unknown");
-	j_key("level"); j_int(r & 0x1fff);
+	j_key("raw");
+	j_int(r);
+	j_key("class");
+	j_int(r >> 13);
+	j_key("class_name");
+	j_str((r >> 13) < 4 ? classes[r >> 13] : "unknown");
+	j_key("level");
+	j_int(r & 0x1fff);
 	j_end();
 }
 
-static void s_personality(void) { j_int(personality(0xffffffff)); }
+static void s_personality(void)
+{
+	j_int(personality(0xffffffff));
+}
 
 static void s_cpus_allowed(void)
 {
@@ -645,8 +766,16 @@ static void s_mems_allowed(void)
 static void s_ns(void)
 {
 	static const char *const names[] = {
-		"pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time",
-		"pid_for_children", "time_for_children",
+	    "pid",
+	    "net",
+	    "mnt",
+	    "ipc",
+	    "uts",
+	    "user",
+	    "cgroup",
+	    "time",
+	    "pid_for_children",
+	    "time_for_children",
 	};
 
 	j_obj();
@@ -672,8 +801,14 @@ static void s_cgroup(void)
 	free(v);
 }
 
-static void s_label(void) { j_file_trimmed("/proc/self/attr/current"); }
-static void s_apparmor(void) { j_file_trimmed("/proc/self/attr/apparmor/current"); }
+static void s_label(void)
+{
+	j_file_trimmed("/proc/self/attr/current");
+}
+static void s_apparmor(void)
+{
+	j_file_trimmed("/proc/self/attr/apparmor/current");
+}
 
 /* Unescapes mountinfo's \NNN octal escapes in place. */
 static char *unoctal(char *s)
@@ -707,7 +842,8 @@ static void s_mountinfo(void)
 		int n = 0, dash = -1;
 		unsigned maj = 0, min = 0;
 
-		for (tok = strtok_r(line, " ", &sp); tok && n < 64; tok = strtok_r(NULL, " ", &sp)) {
+		for (tok = strtok_r(line, " ", &sp); tok && n < 64;
+		     tok = strtok_r(NULL, " ", &sp)) {
 			if (dash < 0 && n >= 6 && strcmp(tok, "-") == 0)
 				dash = n;
 			f[n++] = tok;
@@ -717,20 +853,31 @@ static void s_mountinfo(void)
 			continue;
 		sscanf(f[2], "%u:%u", &maj, &min);
 		j_obj();
-		j_key("id"); j_int(atoll(f[0]));
-		j_key("parent"); j_int(atoll(f[1]));
-		j_key("major"); j_int(maj);
-		j_key("minor"); j_int(min);
-		j_key("root"); j_str(unoctal(f[3]));
-		j_key("mount_point"); j_str(unoctal(f[4]));
-		j_key("options"); j_str(f[5]);
-		j_key("propagation"); j_arr();
+		j_key("id");
+		j_int(atoll(f[0]));
+		j_key("parent");
+		j_int(atoll(f[1]));
+		j_key("major");
+		j_int(maj);
+		j_key("minor");
+		j_int(min);
+		j_key("root");
+		j_str(unoctal(f[3]));
+		j_key("mount_point");
+		j_str(unoctal(f[4]));
+		j_key("options");
+		j_str(f[5]);
+		j_key("propagation");
+		j_arr();
 		for (int i = 6; i < dash; i++)
 			j_str(f[i]);
 		j_aend();
-		j_key("fs_type"); j_str(f[dash + 1]);
-		j_key("source"); j_str(unoctal(f[dash + 2]));
-		j_key("super_options"); j_str(n > dash + 3 ? f[dash + 3] : "");
+		j_key("fs_type");
+		j_str(f[dash + 1]);
+		j_key("source");
+		j_str(unoctal(f[dash + 2]));
+		j_key("super_options");
+		j_str(n > dash + 3 ? f[dash + 3] : "");
 		j_end();
 	}
 	j_aend();
@@ -744,38 +891,38 @@ struct section {
 };
 
 static const struct section sections[] = {
-	{ "pid", s_pid, 1 },
-	{ "ppid", s_ppid, 1 },
-	{ "uid", s_uid, 1 },
-	{ "gid", s_gid, 1 },
-	{ "euid", s_euid, 1 },
-	{ "egid", s_egid, 1 },
-	{ "suid", s_suid, 1 },
-	{ "sgid", s_sgid, 1 },
-	{ "groups", s_groups, 1 },
-	{ "caps", s_caps, 1 },
-	{ "no_new_privs", s_no_new_privs, 1 },
-	{ "seccomp", s_seccomp, 1 },
-	{ "seccomp_filters", s_seccomp_filters, 1 },
-	{ "rlimits", s_rlimits, 1 },
-	{ "cwd", s_cwd, 1 },
-	{ "env", s_env, 1 },
-	{ "umask", s_umask, 1 },
-	{ "hostname", s_hostname, 1 },
-	{ "domainname", s_domainname, 1 },
-	{ "oom_score_adj", s_oom_score_adj, 1 },
-	{ "fds", s_fds, 1 },
-	{ "tty", s_tty, 1 },
-	{ "sched", s_sched, 1 },
-	{ "ioprio", s_ioprio, 1 },
-	{ "personality", s_personality, 1 },
-	{ "cpus_allowed", s_cpus_allowed, 1 },
-	{ "mems_allowed", s_mems_allowed, 1 },
-	{ "ns", s_ns, 1 },
-	{ "cgroup", s_cgroup, 1 },
-	{ "label", s_label, 1 },
-	{ "apparmor", s_apparmor, 1 },
-	{ "mountinfo", s_mountinfo, 0 },	/* large: only on its own */
+    {"pid", s_pid, 1},
+    {"ppid", s_ppid, 1},
+    {"uid", s_uid, 1},
+    {"gid", s_gid, 1},
+    {"euid", s_euid, 1},
+    {"egid", s_egid, 1},
+    {"suid", s_suid, 1},
+    {"sgid", s_sgid, 1},
+    {"groups", s_groups, 1},
+    {"caps", s_caps, 1},
+    {"no_new_privs", s_no_new_privs, 1},
+    {"seccomp", s_seccomp, 1},
+    {"seccomp_filters", s_seccomp_filters, 1},
+    {"rlimits", s_rlimits, 1},
+    {"cwd", s_cwd, 1},
+    {"env", s_env, 1},
+    {"umask", s_umask, 1},
+    {"hostname", s_hostname, 1},
+    {"domainname", s_domainname, 1},
+    {"oom_score_adj", s_oom_score_adj, 1},
+    {"fds", s_fds, 1},
+    {"tty", s_tty, 1},
+    {"sched", s_sched, 1},
+    {"ioprio", s_ioprio, 1},
+    {"personality", s_personality, 1},
+    {"cpus_allowed", s_cpus_allowed, 1},
+    {"mems_allowed", s_mems_allowed, 1},
+    {"ns", s_ns, 1},
+    {"cgroup", s_cgroup, 1},
+    {"label", s_label, 1},
+    {"apparmor", s_apparmor, 1},
+    {"mountinfo", s_mountinfo, 0}, /* large: only on its own */
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -784,7 +931,7 @@ static const struct {
 	const char *name;
 	const char *members[8];
 } groups[] = {
-	{ "ids", { "uid", "gid", "euid", "egid", "suid", "sgid", "groups", NULL } },
+    {"ids", {"uid", "gid", "euid", "egid", "suid", "sgid", "groups", NULL}},
 };
 
 static const struct section *find_section(const char *name)
@@ -818,8 +965,10 @@ static int c_open(int argc, char **argv)
 		return 2;
 	fd = open(argv[0], flags | O_NOCTTY | O_CLOEXEC);
 	j_obj();
-	j_key("path"); j_str(argv[0]);
-	j_key("mode"); j_str(mode);
+	j_key("path");
+	j_str(argv[0]);
+	j_key("mode");
+	j_str(mode);
 	j_result(fd >= 0, errno);
 	j_end();
 	if (fd >= 0)
@@ -844,9 +993,11 @@ static int c_write(int argc, char **argv)
 		err = errno;
 	}
 	j_obj();
-	j_key("path"); j_str(argv[0]);
+	j_key("path");
+	j_str(argv[0]);
 	j_result(n >= 0, err);
-	j_key("written"); j_int(n >= 0 ? n : 0);
+	j_key("written");
+	j_int(n >= 0 ? n : 0);
 	j_end();
 	return 0;
 }
@@ -858,7 +1009,8 @@ static int c_read(int argc, char **argv)
 
 	(void)argc;
 	j_obj();
-	j_key("path"); j_str(argv[0]);
+	j_key("path");
+	j_str(argv[0]);
 	j_result(buf != NULL, errno);
 	j_key("content");
 	if (buf)
@@ -873,13 +1025,20 @@ static int c_read(int argc, char **argv)
 static const char *file_type(mode_t m)
 {
 	switch (m & S_IFMT) {
-	case S_IFREG: return "file";
-	case S_IFDIR: return "dir";
-	case S_IFLNK: return "symlink";
-	case S_IFCHR: return "char";
-	case S_IFBLK: return "block";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
 	}
 	return "unknown";
 }
@@ -891,27 +1050,45 @@ static int do_stat(const char *path, int follow)
 	char mode[8];
 
 	j_obj();
-	j_key("path"); j_str(path);
+	j_key("path");
+	j_str(path);
 	j_result(r == 0, errno);
 	if (r == 0) {
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
-		j_key("type"); j_str(file_type(st.st_mode));
-		j_key("mode"); j_str(mode);
-		j_key("uid"); j_int(st.st_uid);
-		j_key("gid"); j_int(st.st_gid);
-		j_key("size"); j_int(st.st_size);
-		j_key("ino"); j_uint(st.st_ino);
-		j_key("nlink"); j_uint(st.st_nlink);
+		j_key("type");
+		j_str(file_type(st.st_mode));
+		j_key("mode");
+		j_str(mode);
+		j_key("uid");
+		j_int(st.st_uid);
+		j_key("gid");
+		j_int(st.st_gid);
+		j_key("size");
+		j_int(st.st_size);
+		j_key("ino");
+		j_uint(st.st_ino);
+		j_key("nlink");
+		j_uint(st.st_nlink);
 		/* the device a node stands for; 0:0 for other files */
-		j_key("major"); j_uint(major(st.st_rdev));
-		j_key("minor"); j_uint(minor(st.st_rdev));
+		j_key("major");
+		j_uint(major(st.st_rdev));
+		j_key("minor");
+		j_uint(minor(st.st_rdev));
 	}
 	j_end();
 	return 0;
 }
 
-static int c_stat(int argc, char **argv) { (void)argc; return do_stat(argv[0], 1); }
-static int c_lstat(int argc, char **argv) { (void)argc; return do_stat(argv[0], 0); }
+static int c_stat(int argc, char **argv)
+{
+	(void)argc;
+	return do_stat(argv[0], 1);
+}
+static int c_lstat(int argc, char **argv)
+{
+	(void)argc;
+	return do_stat(argv[0], 0);
+}
 
 static int c_mknod(int argc, char **argv)
 {
@@ -919,7 +1096,8 @@ static int c_mknod(int argc, char **argv)
 
 	(void)argc;
 	j_obj();
-	j_key("path"); j_str(argv[0]);
+	j_key("path");
+	j_str(argv[0]);
 	j_result(r == 0, errno);
 	j_end();
 	return 0;
@@ -932,7 +1110,8 @@ static int c_readlink(int argc, char **argv)
 
 	(void)argc;
 	j_obj();
-	j_key("path"); j_str(argv[0]);
+	j_key("path");
+	j_str(argv[0]);
 	j_result(n >= 0, errno);
 	j_key("target");
 	if (n >= 0)
@@ -971,7 +1150,8 @@ static int c_ls(int argc, char **argv)
 	}
 	qsort(names, n, sizeof(*names), cmp_str);
 	j_obj();
-	j_key("path"); j_str(argv[0]);
+	j_key("path");
+	j_str(argv[0]);
 	j_result(d != NULL, err);
 	j_key("entries");
 	if (d) {
@@ -1001,15 +1181,18 @@ static int c_exit(int argc, char **argv)
 	exit((int)n);
 }
 
-static const struct { const char *name; int sig; } signals[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS }, { "FPE", SIGFPE },
-	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
-	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-	{ "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "PWR", SIGPWR }, { "SYS", SIGSYS },
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+    {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"BUS", SIGBUS},     {"FPE", SIGFPE},
+    {"KILL", SIGKILL},     {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+    {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+    {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 
 /* A signal given as a number, "TERM" or "SIGTERM"; -1 if unknown. */
@@ -1046,9 +1229,12 @@ static int c_kill_self(int argc, char **argv)
 		*(volatile int *)(uintptr_t)0 = 0;
 	}
 	j_obj();
-	j_key("pid"); j_int(getpid());
-	j_key("signal"); j_int(sig);
-	j_key("survived"); j_bool(1);
+	j_key("pid");
+	j_int(getpid());
+	j_key("signal");
+	j_int(sig);
+	j_key("survived");
+	j_bool(1);
 	j_end();
 	return 0;
 }
@@ -1090,7 +1276,8 @@ static int c_sleep(int argc, char **argv)
 		return 2;
 	handle_term();
 	j_obj();
-	j_key("pid"); j_int(getpid());
+	j_key("pid");
+	j_int(getpid());
 	j_end();
 	fflush(stdout);
 	sleep_for(secs);
@@ -1122,26 +1309,31 @@ static int c_memhog(int argc, char **argv)
 	if (!parse_int(argv[0], &mb) || mb < 0)
 		return 2;
 	for (long long i = 1; i <= mb; i++) {
-		char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED) {
 			j_obj();
-			j_key("mb"); j_int(i - 1);
-			j_key("done"); j_bool(0);
+			j_key("mb");
+			j_int(i - 1);
+			j_key("done");
+			j_bool(0);
 			j_result(0, errno);
 			j_end();
 			return 1;
 		}
 		memset(p, 0x5a, 1 << 20);
 		j_obj();
-		j_key("mb"); j_int(i);
+		j_key("mb");
+		j_int(i);
 		j_end();
 		fflush(stdout);
 	}
 	j_obj();
-	j_key("mb"); j_int(mb);
-	j_key("done"); j_bool(1);
+	j_key("mb");
+	j_int(mb);
+	j_key("done");
+	j_bool(1);
 	j_end();
 	return 0;
 }
@@ -1181,10 +1373,14 @@ static int c_forkbomb(int argc, char **argv)
 			;
 	free(kids);
 	j_obj();
-	j_key("requested"); j_int(want);
-	j_key("forked"); j_int(got);
-	j_key("errno"); j_int(first_err);
-	j_key("error"); j_str(first_err ? strerror(first_err) : NULL);
+	j_key("requested");
+	j_int(want);
+	j_key("forked");
+	j_int(got);
+	j_key("errno");
+	j_int(first_err);
+	j_key("error");
+	j_str(first_err ? strerror(first_err) : NULL);
 	j_end();
 	return 0;
 }
@@ -1212,16 +1408,21 @@ static int c_ptrace(int argc, char **argv)
 		return 2;
 	ok = ptrace_attach((pid_t)pid, &err);
 	j_obj();
-	j_key("pid"); j_int(pid);
+	j_key("pid");
+	j_int(pid);
 	j_result(ok, err);
 	j_end();
 	return 0;
 }
 
-static const struct { const char *name; int flag; } ns_flags[] = {
-	{ "mnt", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
-	{ "net", CLONE_NEWNET }, { "pid", CLONE_NEWPID }, { "user", CLONE_NEWUSER },
-	{ "cgroup", CLONE_NEWCGROUP }, { "time", 0x80 /* CLONE_NEWTIME */ },
+static const struct {
+	const char *name;
+	int flag;
+} ns_flags[] = {
+    {"mnt", CLONE_NEWNS},        {"uts", CLONE_NEWUTS},
+    {"ipc", CLONE_NEWIPC},       {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},       {"user", CLONE_NEWUSER},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", 0x80 /* CLONE_NEWTIME */},
 };
 
 /* "uts,net" -> CLONE_NEWUTS|CLONE_NEWNET; a number is taken as is. */
@@ -1328,13 +1529,18 @@ static int c_syscall(int argc, char **argv)
 	}
 	err = ret < 0 ? errno : 0;
 	j_obj();
-	j_key("syscall"); j_str(name);
+	j_key("syscall");
+	j_str(name);
 	if (arg) {
-		j_key("arg"); j_str(arg);
+		j_key("arg");
+		j_str(arg);
 	}
-	j_key("ret"); j_int(ret);
-	j_key("errno"); j_int(err);
-	j_key("error"); j_str(err ? strerror(err) : NULL);
+	j_key("ret");
+	j_int(ret);
+	j_key("errno");
+	j_int(err);
+	j_key("error");
+	j_str(err ? strerror(err) : NULL);
 	j_end();
 	return 0;
 }
@@ -1347,23 +1553,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "open", c_open, 1, 2, "PATH [r|w|rw]" },
-	{ "write", c_write, 2, 2, "PATH DATA" },
-	{ "read", c_read, 1, 1, "PATH" },
-	{ "stat", c_stat, 1, 1, "PATH" },
-	{ "lstat", c_lstat, 1, 1, "PATH" },
-	{ "mknod", c_mknod, 1, 1, "PATH  (char device 1:3)" },
-	{ "readlink", c_readlink, 1, 1, "PATH" },
-	{ "ls", c_ls, 1, 1, "DIR" },
-	{ "exit", c_exit, 1, 1, "N" },
-	{ "kill-self", c_kill_self, 1, 1, "SIG" },
-	{ "sleep", c_sleep, 1, 1, "SECONDS|inf" },
-	{ "count", c_count, 0, 1, "[MAX]" },
-	{ "memhog", c_memhog, 1, 1, "MB" },
-	{ "forkbomb", c_forkbomb, 1, 1, "N" },
-	{ "ptrace", c_ptrace, 1, 1, "PID" },
-	{ "syscall", c_syscall, 1, 2,
-	  "getpid|getppid|mkdir|chmod|personality|unshare|mount|ptrace|socket [ARG]" },
+    {"open", c_open, 1, 2, "PATH [r|w|rw]"},
+    {"write", c_write, 2, 2, "PATH DATA"},
+    {"read", c_read, 1, 1, "PATH"},
+    {"stat", c_stat, 1, 1, "PATH"},
+    {"lstat", c_lstat, 1, 1, "PATH"},
+    {"mknod", c_mknod, 1, 1, "PATH  (char device 1:3)"},
+    {"readlink", c_readlink, 1, 1, "PATH"},
+    {"ls", c_ls, 1, 1, "DIR"},
+    {"exit", c_exit, 1, 1, "N"},
+    {"kill-self", c_kill_self, 1, 1, "SIG"},
+    {"sleep", c_sleep, 1, 1, "SECONDS|inf"},
+    {"count", c_count, 0, 1, "[MAX]"},
+    {"memhog", c_memhog, 1, 1, "MB"},
+    {"forkbomb", c_forkbomb, 1, 1, "N"},
+    {"ptrace", c_ptrace, 1, 1, "PID"},
+    {"syscall", c_syscall, 1, 2,
+     "getpid|getppid|mkdir|chmod|personality|unshare|mount|ptrace|socket [ARG]"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

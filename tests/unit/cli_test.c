@@ -9,10 +9,10 @@
 enum { O_BUNDLE = 1, O_DETACH, O_PID_FILE };
 
 static const struct cli_option opts[] = {
-	{"bundle", 'b', true, O_BUNDLE, ""},
-	{"detach", 'd', false, O_DETACH, ""},
-	{"pid-file", 0, true, O_PID_FILE, ""},
-	{0},
+    {"bundle", 'b', true, O_BUNDLE, ""},
+    {"detach", 'd', false, O_DETACH, ""},
+    {"pid-file", 0, true, O_PID_FILE, ""},
+    {0},
 };
 
 struct seen {
@@ -33,7 +33,7 @@ static int on_opt(void *data, int id, const char *value, struct skiff_error **er
 }
 
 static int parse(enum cli_mode mode, char **argv, int argc, struct seen *s, int *npos,
-		 struct skiff_error **err)
+                 struct skiff_error **err)
 {
 	memset(s, 0, sizeof(*s));
 	return cli_parse("create", opts, mode, argc, argv, on_opt, s, npos, err);
@@ -62,7 +62,8 @@ int main(void)
 	{
 		char *argv[] = {"web", "sh", "-c", "--bundle"};
 		r = parse(CLI_STOP_AFTER_FIRST, argv, 4, &s, &npos, &err);
-		ok(r == 0 && npos == 4 && s.bundle == NULL, "exec mode keeps the command's options");
+		ok(r == 0 && npos == 4 && s.bundle == NULL,
+		   "exec mode keeps the command's options");
 		ok_str(argv[2], "-c", "command arguments in order");
 	}
 	{
@@ -74,7 +75,8 @@ int main(void)
 		char *argv[] = {"--bogus", "web"};
 		r = parse(CLI_PERMUTE, argv, 2, &s, &npos, &err);
 		ok(r < 0 && err, "unknown option fails");
-		ok_str(err ? err->msg : NULL, "create: unknown option `--bogus` (see `skiff create --help`)",
+		ok_str(err ? err->msg : NULL,
+		       "create: unknown option `--bogus` (see `skiff create --help`)",
 		       "unknown option message names it");
 		error_free(&err);
 	}
@@ -89,7 +91,8 @@ int main(void)
 		unsigned long long v = 0;
 		ok(cli_uint("12", &v, "preserve-fds", &err) == 0 && v == 12, "cli_uint parses");
 		ok(cli_uint("-1", &v, "preserve-fds", &err) < 0, "cli_uint refuses negatives");
-		ok_str(err ? err->msg : NULL, "--preserve-fds: expected an unsigned integer, got `-1`",
+		ok_str(err ? err->msg : NULL,
+		       "--preserve-fds: expected an unsigned integer, got `-1`",
 		       "cli_uint message");
 		error_free(&err);
 	}

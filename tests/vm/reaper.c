@@ -41,8 +41,12 @@ static void finish(const char *status_port, int code)
 int main(int argc, char **argv)
 {
 	static char *envp[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "TERM=dumb", "LANG=C.UTF-8", "SKIFF_IN_VM=1", NULL,
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	    "HOME=/root",
+	    "TERM=dumb",
+	    "LANG=C.UTF-8",
+	    "SKIFF_IN_VM=1",
+	    NULL,
 	};
 	pid_t child;
 	int status;
