@@ -637,15 +637,41 @@ static int fs_error(int fsfd, struct skiff_error **err, int errnum, const char *
 	return error_set(err, errnum, "%s: %s", what, step);
 }
 
+/*
+ * Splits mount data at commas outside double quotes: an SELinux context
+ * ("context=\"system_u:object_r:t:s0:c1,c2\"") holds commas of its own.
+ * Returns the next option (quotes removed, so fsconfig gets the bare
+ * value) and advances *cursor; NULL at the end.
+ */
+static char *next_data_option(char **cursor)
+{
+	char *start = *cursor, *out = start, *in = start;
+	bool quoted = false;
+
+	if (start == NULL || *start == '\0')
+		return NULL;
+	for (; *in && (quoted || *in != ','); in++) {
+		if (*in == '"')
+			quoted = !quoted;
+		else
+			*out++ = *in;
+	}
+	*cursor = *in ? in + 1 : NULL;
+	*out = '\0';
+	return start;
+}
+
 static int fs_set_data(int fsfd, const char *data, const char *what, struct skiff_error **err)
 {
 	cleanup_free char *copy = xstrdup(data);
-	char *save = NULL;
+	char *cursor = copy;
 
-	for (char *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+	for (char *opt; (opt = next_data_option(&cursor)) != NULL;) {
 		char *eq = strchr(opt, '=');
 		int r;
 
+		if (*opt == '\0')
+			continue;
 		if (eq) {
 			*eq = '\0';
 			r = fsconfig(fsfd, FSCONFIG_SET_STRING, opt, eq + 1, 0);

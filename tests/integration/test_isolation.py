@@ -611,3 +611,17 @@ def test_sysfs_in_user_namespace_sharing_host_netns_is_a_readonly_bind():
     # a recursive bind of the host's /sys brings its submounts along
     subs = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"].startswith("/sys/")]
     assert subs and all("ro" in m["options"].split(",") for m in subs), subs
+
+
+def test_quoted_mount_data_values_reach_the_filesystem_unquoted():
+    # SELinux contexts are quoted because they contain commas; quotes are mount syntax,
+    # not part of the value.
+    def edit(c):
+        c["mounts"].append({"destination": "/quoted", "type": "tmpfs", "source": "tmpfs",
+                            "options": ['mode="0710"', 'size="1m"']})
+    b = lib.Bundle(["probe", "mountinfo"], edit=edit)
+    r = lib.skiff("run", "--bundle", b.path, lib.new_id())
+    assert r.returncode == 0, r
+    m = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"] == "/quoted"]
+    assert len(m) == 1 and "mode=710" in m[0]["super_options"], m
+    assert "size=1024k" in m[0]["super_options"], m
