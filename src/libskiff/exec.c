@@ -98,16 +98,6 @@ struct exec_plan {
 	int pty_master;
 };
 
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int pidfd_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -386,7 +376,7 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 	char path[64];
 	int flags;
 
-	p->init_pidfd = pidfd_open_(st->pid);
+	p->init_pidfd = sys_pidfd_open(st->pid);
 	if (p->init_pidfd < 0 || !pid_is_same(st->pid, st->pid_start))
 		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
 	snprintf(path, sizeof(path), "/proc/%d/root", st->pid);
@@ -735,7 +725,7 @@ static void kill_process(struct exec_plan *p)
 	if (p->pid <= 0)
 		return;
 	if (p->pidfd >= 0)
-		pidfd_signal(p->pidfd, SIGKILL);
+		sys_pidfd_signal(p->pidfd, SIGKILL);
 	else
 		kill(p->pid, SIGKILL);
 	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)

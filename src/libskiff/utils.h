@@ -56,6 +56,9 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                       struct skiff_error **err);
 /* Writes a short string to an existing file (sysfs, procfs, cgroupfs). */
 int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err);
+/* pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 does not wrap. */
+int sys_pidfd_open(pid_t pid);
+int sys_pidfd_signal(int pidfd, int sig);
 /* Sends data with one fd attached (SCM_RIGHTS) in a single message. */
 int send_with_fd(int sock, const void *data, size_t len, int fd);
 /* mkdir -p with the given mode. */

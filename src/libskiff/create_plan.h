@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_CREATE_PLAN_H
+#define SKIFF_CREATE_PLAN_H
+
+/*
+ * What `create` decides before the init exists and what both sides of the
+ * create protocol (sync.h) use: container.c is the parent's side, init.c
+ * the cloned child's.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "container.h"
+#include "namespaces.h"
+#include "seccomp.h"
+#include "status.h"
+
+/* Everything create decides and holds; released by create_plan_free. */
+struct create_plan {
+	const struct skiff_context *ctx;
+	const struct create_options *o;
+	struct oci_config *config;
+	char *config_data;
+	size_t config_len;
+	char *bundle;
+	char *rootfs;
+	struct ns_plan ns;
+	struct seccomp_program *seccomp;
+	struct container_status st;
+	int rootfd, dirfd, fifo_fd, console_fd, cgroup_fd;
+	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
+	int sync[2];
+	bool cgroup_made;
+	bool run_tty;            /* `run` proxies the terminal itself */
+	unsigned int listen_fds; /* socket activation: fds 3.. passed before --preserve-fds */
+	pid_t pid;
+	int pidfd;
+	int pty_master;
+};
+
+/* The cloned child: sets the container up, reports READY, waits for start, execs. */
+__attribute__((noreturn)) void container_init(struct create_plan *p);
+
+#endif

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The container's init: the child create clones.  It walks its side of the
+ * protocol in sync.h in the order the runtime-spec gives (namespaces,
+ * mounts, createContainer hooks, pivot_root, process attributes, READY),
+ * then waits on the exec fifo for `start` and execs the process.
+ */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "create_plan.h"
+#include "devices.h"
+#include "hooks.h"
+#include "label.h"
+#include "log.h"
+#include "mounts.h"
+#include "process.h"
+#include "rootfs.h"
+#include "seccomp_notify.h"
+#include "sync.h"
+#include "sysctl.h"
+#include "terminal.h"
+#include "utils.h"
+
+static int send_console(struct create_plan *p, int master, struct skiff_error **err)
+{
+	if (p->console_fd >= 0) {
+		if (terminal_send_master(p->console_fd, master, err) < 0)
+			return -1;
+		close(p->console_fd);
+		p->console_fd = -1;
+		return 0;
+	}
+	if (sync_send(p->sync[1], SYNC_PTY, 0, NULL, master) < 0)
+		return error_errno(err, "send the pty to skiff");
+	return 0;
+}
+
+static int join_session_keyring(const char *id, struct skiff_error **err)
+{
+	/* KEYCTL_JOIN_SESSION_KEYRING = 1; no key of the host's session is reachable. */
+	cleanup_free char *name = xasprintf("_ses.%s", id);
+	if (syscall(SYS_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM)
+		return error_errno(err, "join a new session keyring");
+	return 0;
+}
+
+static int wait_for_start(int fifo_fd, struct skiff_error **err)
+{
+	char path[64];
+	int fd;
+
+	/* Blocks until `start` opens the fifo for reading. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "open exec fifo");
+	if (write_all(fd, "0", 1) < 0) {
+		close(fd);
+		return error_errno(err, "write exec fifo");
+	}
+	close(fd);
+	close(fifo_fd);
+	return 0;
+}
+
+/* Loads the filter and, with SCMP_ACT_NOTIFY, hands its listener to the agent. */
+static int load_seccomp(struct create_plan *p, const char *state_text, struct skiff_error **err)
+{
+	const struct oci_seccomp *s = p->config->linux_->seccomp;
+	cleanup_close int notify_fd = -1;
+
+	if (seccomp_program_load(p->seccomp, &notify_fd, err) < 0)
+		return -1;
+	if (notify_fd < 0)
+		return 0;
+	if (seccomp_notify_send(p->listener_fd, notify_fd, state_text, s->listener_metadata, err) <
+	    0)
+		return -1;
+	close(p->listener_fd);
+	p->listener_fd = -1;
+	return 0;
+}
+
+static int init_setup(struct create_plan *p, char **state_text, struct skiff_error **err)
+{
+	const struct oci_config *c = p->config;
+	const struct oci_process *proc = c->process;
+	bool new_userns = p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0;
+	int master = -1;
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (sync_expect(p->sync[1], SYNC_GO, NULL, err) < 0)
+		return -1;
+	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return error_errno(err, "become root in the new user namespace");
+	if (ns_plan_enter(&p->ns, err) < 0)
+		return -1;
+	if (p->ns.present[NS_UTS]) {
+		if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+			return error_errno(err, "hostname: set `%s`", c->hostname);
+		if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+			return error_errno(err, "domainname: set `%s`", c->domainname);
+	}
+	if (!p->o->no_new_keyring && join_session_keyring(p->o->id, err) < 0)
+		return -1;
+	label_mount_context(p->config);
+	if (rootfs_prepare(c, p->rootfs, p->bundle,
+	                   (ns_plan_shares_host(&p->ns, NS_NET) ? 0 : ROOTFS_NEW_NETNS) |
+	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS),
+	                   err) < 0)
+		return -1;
+	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
+		return -1;
+	if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)
+		return error_errno(err, "sync with skiff");
+	{
+		enum sync_type type;
+		int errnum;
+		if (sync_recv(p->sync[1], &type, &errnum, state_text, NULL, err) < 0)
+			return -1;
+		if (type != SYNC_HOOKS_DONE)
+			return error_set(err, 0, "createRuntime hooks failed");
+	}
+	if (c->hooks &&
+	    hooks_run(&c->hooks->create_container, "createContainer", *state_text, err) < 0)
+		return -1;
+	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
+		return -1;
+	if (sysctl_apply(c, err) < 0)
+		return -1;
+	if (rootfs_finalize(c, err) < 0)
+		return -1;
+	if (proc->terminal) {
+		if (terminal_setup(proc, &master, err) < 0)
+			return -1;
+		if (send_console(p, master, err) < 0) {
+			close(master);
+			return -1;
+		}
+		close(master);
+	}
+	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)
+		return -1;
+	if (c->linux_->personality && process_apply_personality(c->linux_->personality, err) < 0)
+		return -1;
+	/* Privileged, and before the filter, which might refuse the write. */
+	if (label_apply_exec(proc, err) < 0)
+		return -1;
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
+	if (p->seccomp && !proc->no_new_privileges && load_seccomp(p, *state_text, err) < 0)
+		return -1;
+	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
+		return -1;
+	if (process_resolve_executable(proc, err) < 0)
+		return -1;
+	/* Nothing of skiff's may reach the container (CVE-2024-21626). */
+	if (process_cloexec_fds(3 + (int)(p->listen_fds + p->o->preserve_fds), NULL, 0) < 0)
+		return error_errno(err, "close inherited fds");
+	return 0;
+}
+
+void container_init(struct create_plan *p)
+{
+	struct skiff_error *err = NULL;
+	cleanup_free char *state_text = NULL;
+	const struct oci_config *c = p->config;
+
+	/*
+	 * The init is a clone of skiff: until execve its /proc/PID/exe is the skiff binary on
+	 * the host, and its fds are skiff's.  Non-dumpable, no container process (it has no
+	 * CAP_SYS_PTRACE) can open /proc/1/exe to overwrite the runtime (CVE-2019-5736), nor
+	 * ptrace the init or reach its fds through /proc (CVE-2016-9962).  execve of the
+	 * container's program makes the process dumpable again.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	close(p->sync[0]);
+	/* The state directory's fd carries create's flock: holding it would block `start`. */
+	close(p->dirfd);
+	close(p->rootfd);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	if (init_setup(p, &state_text, &err) < 0) {
+		sync_send_error(p->sync[1], err);
+		_exit(1);
+	}
+	if (sync_send(p->sync[1], SYNC_READY, 0, NULL, -1) < 0)
+		_exit(1);
+	close(p->sync[1]);
+	/* From here on skiff create has returned: errors go to the process's stderr. */
+	if (wait_for_start(p->fifo_fd, &err) < 0)
+		goto fail;
+	if (c->hooks &&
+	    hooks_run(&c->hooks->start_container, "startContainer", state_text, &err) < 0)
+		goto fail;
+	if (p->seccomp && c->process->no_new_privileges && load_seccomp(p, state_text, &err) < 0)
+		goto fail;
+	process_exec(c->process, -1, &err);
+fail:
+	log_error(err);
+	_exit(127);
+}
