@@ -115,3 +115,24 @@ def test_limit_on_an_unavailable_controller_fails_cleanly():
             f"v2 hierarchy at {unified}") in r.stderr, r.stderr
     assert not os.path.exists(os.path.join(ROOT, cid))
     assert not [n for n in os.listdir(unified) if cid in n]
+
+
+def test_systemd_cgroup_driver_is_refused_clearly_and_leaves_nothing():
+    from lib import Bundle, ROOT, new_id, skiff
+    cid = new_id()
+    b = Bundle(["true"], edit=lambda c: c["linux"].update(cgroupsPath="system.slice:skiff:" + cid))
+    r = skiff("--systemd-cgroup", "run", "--bundle", b.path, cid)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+    assert "--systemd-cgroup" in r.stderr and "not supported" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_cgroup_manager_disabled_runs_without_a_cgroup():
+    from lib import Bundle, new_id, skiff
+    b = Bundle(["cat", "/proc/self/cgroup"])
+    r = skiff("--cgroup-manager", "disabled", "run", "--bundle", b.path, new_id())
+    assert r.returncode == 0, r
+    with open("/proc/self/cgroup") as f:
+        mine = [line for line in f.read().splitlines() if line.startswith("0::")]
+    theirs = [line for line in r.stdout.splitlines() if line.startswith("0::")]
+    assert theirs == mine, (theirs, mine)
