@@ -25,7 +25,7 @@ int lifecycle_option(void *data, int id, const char *value, struct skiff_error *
 	case LO_DETACH:
 		return cli_bool(value, &a->detach, "detach", err);
 	case LO_KEEP:
-		return cli_bool(value, &a->keep, "keep", err);
+		return cli_bool(value, &a->o.keep, "keep", err);
 	case LO_NO_SUBREAPER:
 		return 0; /* accepted for runc compatibility; skiff's run reaps its own child */
 	}

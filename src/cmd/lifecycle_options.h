@@ -31,7 +31,7 @@ enum {
 
 struct lifecycle_args {
 	struct create_options o;
-	bool detach, keep;
+	bool detach;
 };
 
 int lifecycle_option(void *data, int id, const char *value, struct skiff_error **err);

@@ -446,14 +446,28 @@ static void undo_mkdirs(int mntfd, struct made_dirs *m)
 	m->v = NULL;
 }
 
-/* mkdir -p below the mount; enables the controllers in each ancestor on the way. */
-static int make_dirs(int mntfd, const char *mnt, const char *rel, const struct needed *need,
-                     size_t n, struct made_dirs *made, struct skiff_error **err)
+/* Enables the controllers in the root and in every ancestor of rel (not in rel itself). */
+static int enable_along(int mntfd, const char *mnt, const char *rel, const struct needed *need,
+                        size_t n, struct skiff_error **err)
 {
 	cleanup_free char *prefix = xstrdup(rel);
 
 	if (enable_in(mntfd, mnt, "", need, n, err) < 0)
 		return -1;
+	for (char *p = prefix; (p = strchr(p, '/')) != NULL; *p++ = '/') {
+		*p = '\0';
+		if (enable_in(mntfd, mnt, prefix, need, n, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p below the mount, noting each directory it made. */
+static int make_dirs(int mntfd, const char *mnt, const char *rel, struct made_dirs *made,
+                     struct skiff_error **err)
+{
+	cleanup_free char *prefix = xstrdup(rel);
+
 	for (char *p = prefix;; p++) {
 		bool last = *p == '\0';
 
@@ -468,10 +482,48 @@ static int make_dirs(int mntfd, const char *mnt, const char *rel, const struct n
 		}
 		if (last)
 			return 0;
-		if (enable_in(mntfd, mnt, prefix, need, n, err) < 0)
-			return -1;
 		*p = '/';
 	}
+}
+
+/* path checked and cleaned ("/a/b"), and the mount opened. */
+static int open_mount(const char *path, const char **mnt, char **clean, int *mntfd,
+                      struct skiff_error **err)
+{
+	if (cgroup_mountpoint(mnt, err) < 0)
+		return -1;
+	*clean = xstrdup("");
+	if (!path_ok(path) || append_clean(clean, path, "cgroup", err) < 0)
+		return error_set(err, 0, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
+	if (**clean == '\0')
+		return error_set(err, 0, "cgroup: refusing to use the root cgroup");
+	*mntfd = open(*mnt, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (*mntfd < 0)
+		return error_errno(err, "cgroup: open %s", *mnt);
+	return 0;
+}
+
+int cgroup_enable_controllers(const char *path, const struct oci_resources *r,
+                              struct skiff_error **err)
+{
+	const char *mnt;
+	cleanup_free char *clean = NULL;
+	cleanup_close int mntfd = -1;
+	struct cgroup_plan plan;
+	struct needed need[16];
+	size_t nneed;
+	int ret;
+
+	if (open_mount(path, &mnt, &clean, &mntfd, err) < 0)
+		return -1;
+	if (cgroup_plan_resources(r, &plan, err) < 0)
+		return -1;
+	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
+	ret = check_available(mnt, need, nneed, err);
+	if (ret == 0)
+		ret = enable_along(mntfd, mnt, clean + 1, need, nneed, err);
+	cgroup_plan_free(&plan);
+	return ret;
 }
 
 int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_out,
@@ -484,15 +536,11 @@ int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_ou
 	struct needed need[16];
 	size_t nneed;
 	cleanup_close int mntfd = -1, dfd = -1;
-	cleanup_free char *clean = xstrdup("");
+	cleanup_free char *clean = NULL;
 	int ret = -1;
 
-	if (cgroup_mountpoint(&mnt, err) < 0)
+	if (open_mount(path, &mnt, &clean, &mntfd, err) < 0)
 		return -1;
-	if (!path_ok(path) || append_clean(&clean, path, "cgroup", err) < 0)
-		return error_set(err, 0, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
-	if (*clean == '\0')
-		return error_set(err, 0, "cgroup: refusing to use the root cgroup");
 	/* Everything that can be checked before touching the hierarchy is. */
 	if (cgroup_plan_resources(r, &plan, err) < 0)
 		return -1;
@@ -500,14 +548,9 @@ int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_ou
 	                           err) < 0)
 		goto out;
 	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
-	if (check_available(mnt, need, nneed, err) < 0)
-		goto out;
-	mntfd = open(mnt, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (mntfd < 0) {
-		error_errno(err, "cgroup: open %s", mnt);
-		goto out;
-	}
-	if (make_dirs(mntfd, mnt, clean + 1, need, nneed, &made, err) < 0)
+	if (check_available(mnt, need, nneed, err) < 0 ||
+	    make_dirs(mntfd, mnt, clean + 1, &made, err) < 0 ||
+	    enable_along(mntfd, mnt, clean + 1, need, nneed, err) < 0)
 		goto out;
 	dfd = openat(mntfd, clean + 1, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -520,7 +563,7 @@ int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_ou
 	*dirfd_out = steal_fd(&dfd);
 	ret = 0;
 out:
-	if (ret < 0 && mntfd >= 0)
+	if (ret < 0)
 		undo_mkdirs(mntfd, &made);
 	for (size_t i = 0; i < made.n; i++)
 		free(made.v[i]);
@@ -528,4 +571,78 @@ out:
 	cgroup_plan_free(&plan);
 	cgroup_bpf_prog_free(&prog);
 	return ret;
+}
+
+/* ---- delegation ---- */
+
+bool cgroup_wants_delegation(const struct oci_config *c)
+{
+	for (size_t i = 0; i < c->mounts_len; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		bool cgroup = (m->source && strcmp(m->source, "cgroup") == 0) ||
+		              (m->type &&
+		               (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0));
+		bool ro = false;
+
+		if (!cgroup || m->destination == NULL ||
+		    strcmp(m->destination, "/sys/fs/cgroup") != 0)
+			continue;
+		for (char **o = m->options; o && *o; o++)
+			ro = ro || strcmp(*o, "ro") == 0;
+		if (!ro)
+			return true;
+	}
+	return false;
+}
+
+/* The host uid that uid maps to in pid's user namespace. */
+static int host_uid(pid_t pid, uint32_t uid, uid_t *out, struct skiff_error **err)
+{
+	char path[64];
+	cleanup_free char *data = NULL;
+	char *line, *save = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	if (read_file(path, &data, NULL, err) < 0)
+		return error_wrap(err, "cgroup: delegate");
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long inside, outside, count;
+
+		if (sscanf(line, "%llu %llu %llu", &inside, &outside, &count) == 3 &&
+		    uid >= inside && uid - inside < count) {
+			*out = (uid_t)(outside + (uid - inside));
+			return 0;
+		}
+	}
+	return error_set(err, 0,
+	                 "cgroup: delegate: process.user.uid %u is not mapped in the user "
+	                 "namespace",
+	                 uid);
+}
+
+int cgroup_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err)
+{
+	static const char fallback[] = "cgroup.procs\ncgroup.subtree_control\ncgroup.threads\n";
+	cleanup_free char *list = NULL;
+	struct skiff_error *ignored = NULL;
+	char *name, *save = NULL;
+	uid_t host = 0;
+
+	if (host_uid(pid, uid, &host, err) < 0)
+		return -1;
+	/* The kernel's list of the files a delegatee may own (cgroups(7)). */
+	if (read_file("/sys/kernel/cgroup/delegate", &list, NULL, &ignored) < 0)
+		list = xstrdup(fallback);
+	error_free(&ignored);
+	if (fchownat(dirfd, "", host, (gid_t)-1, AT_EMPTY_PATH) < 0)
+		return error_errno(err, "cgroup: delegate: chown the cgroup to uid %u",
+		                   (unsigned)host);
+	for (name = strtok_r(list, "\n", &save); name; name = strtok_r(NULL, "\n", &save)) {
+		/* Not every listed file exists in every cgroup. */
+		if (fchownat(dirfd, name, host, (gid_t)-1, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno != ENOENT)
+			return error_errno(err, "cgroup: delegate: chown %s to uid %u", name,
+			                   (unsigned)host);
+	}
+	return 0;
 }

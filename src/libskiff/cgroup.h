@@ -51,6 +51,26 @@ char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff
 int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_out,
                   struct skiff_error **err);
 
+/*
+ * Makes the controllers `r` needs available in the cgroup at path: enables
+ * them in the cgroup.subtree_control of the root and of every ancestor
+ * (`update`, for limits the container was not created with).
+ */
+int cgroup_enable_controllers(const char *path, const struct oci_resources *r,
+                              struct skiff_error **err);
+
+/*
+ * Cgroup ownership (runtime-spec config-linux): a container with a user
+ * namespace and a cgroup namespace of its own that mounts /sys/fs/cgroup
+ * read-write may run its own cgroup tree (systemd).  True when c mounts it
+ * so.  cgroup_delegate() then gives the host uid that process.user.uid
+ * maps to in pid's user namespace the directory and the files listed in
+ * /sys/kernel/cgroup/delegate; resource files stay the runtime's, since
+ * they hand out the parent's resources.
+ */
+bool cgroup_wants_delegation(const struct oci_config *c);
+int cgroup_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err);
+
 /* Moves pid into the cgroup (the fallback when CLONE_INTO_CGROUP is missing). */
 int cgroup_enter(int dirfd, pid_t pid, struct skiff_error **err);
 

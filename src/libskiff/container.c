@@ -210,6 +210,11 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 &&
 	    ns_write_id_maps(p->pid, l, err) < 0)
 		return -1;
+	/* Cgroup ownership: only with a cgroup namespace of its own (runtime-spec). */
+	if (p->cgroup_fd >= 0 && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
+	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&
+	    cgroup_delegate(p->cgroup_fd, p->pid, p->config->process->user.uid, err) < 0)
+		return -1;
 	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
 		return error_errno(err, "sync with container init");
 	if (sync_expect(p->sync[0], SYNC_RUNTIME_HOOKS, NULL, err) < 0)
@@ -527,6 +532,8 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 	return 0;
 }
 
+static int signal_init(const struct container_status *st, int sig, struct skiff_error **err);
+
 static int start_opened(struct opened *c, struct skiff_error **err)
 {
 	struct oci_config *cfg;
@@ -545,7 +552,8 @@ static int start_opened(struct opened *c, struct skiff_error **err)
 	else if (cfg->hooks && cfg->hooks->poststart.len) {
 		cleanup_free char *state = state_json_for(&c->st, STATE_RUNNING);
 		if (hooks_run(&cfg->hooks->poststart, "poststart", state, err) < 0) {
-			kill(c->st.pid, SIGKILL);
+			/* Through the pidfd: the init may be gone and its pid reused. */
+			signal_init(&c->st, SIGKILL, NULL);
 			r = -1;
 		}
 	}
@@ -730,7 +738,7 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 			error_wrap(err, "wait for container `%s`", o->id);
 			remove_after_run(ctx, o->id, &ignored);
 			error_free(&ignored);
-		} else {
+		} else if (!o->keep) {
 			r = remove_after_run(ctx, o->id, err);
 		}
 	}

@@ -18,6 +18,7 @@ struct create_options {
 	unsigned int preserve_fds;
 	bool no_pivot;
 	bool no_new_keyring;
+	bool keep; /* run: leave the exited container (state, cgroup) for `delete` */
 };
 
 /*

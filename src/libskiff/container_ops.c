@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cgroup.h"
-#include "cgroup_internal.h"
 #include "container.h"
 #include "container_ops.h"
 #include "log.h"
@@ -63,47 +62,6 @@ int container_resume(const struct skiff_context *ctx, const char *id, struct ski
 }
 
 /* ---- update ---- */
-
-static bool has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ' || p[-1] == '\n') &&
-		    (p[n] == '\0' || p[n] == ' ' || p[n] == '\n'))
-			return true;
-	return false;
-}
-
-/*
- * cgroup v2 only has a controller's files where the parent enabled it;
- * checking every file's controller first makes a refused update leave
- * the cgroup as it was (a missing file would fail halfway through).
- */
-static int check_controllers(int dfd, const char *dir, const struct oci_resources *r,
-                             struct skiff_error **err)
-{
-	struct cgroup_plan plan;
-	cleanup_free char *have = NULL;
-	int ret = 0;
-
-	if (cgroup_plan_resources(r, &plan, err) < 0)
-		return -1;
-	if (cgroup_read_at(dfd, "cgroup.controllers", &have) < 0)
-		have = xstrdup("");
-	for (size_t i = 0; i < plan.len && ret == 0; i++) {
-		char name[32];
-
-		if (cgroup_file_controller(plan.w[i].file, name, sizeof(name)) &&
-		    !has_word(have, name))
-			ret = error_set(err, 0,
-			                "%s needs the %s controller, which is not enabled for the "
-			                "cgroup %s",
-			                plan.w[i].what, name, dir);
-	}
-	cgroup_plan_free(&plan);
-	return ret;
-}
 
 /*
  * A value that only makes sense next to another one (swap next to the
@@ -275,8 +233,16 @@ static int update_opened(const struct opened *c, const struct oci_resources *r,
 		goto out;
 	}
 	fill_companions(r, saved_resources(cfg), &f);
-	if (check_controllers(dfd, dir, &f.r, err) < 0 ||
-	    cgroup_apply_resources(dfd, &f.r, err) < 0)
+	/*
+	 * cgroup v2 only has a controller's files where the parent enabled it:
+	 * enabling first makes a refused update leave the limits as they were
+	 * (a missing file would fail halfway through).
+	 */
+	if (cgroup_enable_controllers(c->st.cgroup_path, &f.r, err) < 0) {
+		error_wrap(err, "cgroup %s", dir);
+		goto out;
+	}
+	if (cgroup_apply_resources(dfd, &f.r, err) < 0)
 		goto out;
 	record_update(c, cfg, r);
 	ret = 0;

@@ -56,7 +56,7 @@ static int reap_forwarding(pid_t pid, int pidfd, int sfd)
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo != SIGCHLD)
-			syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
+			sys_pidfd_signal(pidfd, (int)si.ssi_signo);
 	}
 }
 
@@ -69,7 +69,7 @@ int foreground_wait(const struct foreground *fg, pid_t pid, int pidfd, int pty_m
 		return error_errno(err, "signalfd");
 	if (pty_master >= 0) {
 		struct skiff_error *ignored = NULL;
-		terminal_proxy(pty_master, pidfd, &ignored);
+		terminal_proxy(pty_master, pidfd, sfd, &ignored);
 		error_free(&ignored);
 	}
 	*exit_code = exit_code_of(reap_forwarding(pid, pidfd, sfd));

@@ -197,12 +197,17 @@ int ns_plan_before_clone(struct ns_plan *plan, const struct oci_linux *l, struct
 	bool new_time = plan->present[NS_TIME] && plan->join_fd[NS_TIME] < 0;
 
 	if (plan->join_fd[NS_PID] >= 0) {
+		/* Without a way back, skiff's own later children (hooks) would be born in there. */
 		plan->saved_pid_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (plan->saved_pid_fd < 0)
+			return error_errno(err, "open /proc/self/ns/pid");
 		if (setns(plan->join_fd[NS_PID], CLONE_NEWPID) < 0)
 			return error_errno(err, "join pid namespace");
 	}
 	if (plan->join_fd[NS_TIME] >= 0 || new_time) {
 		plan->saved_time_fd = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+		if (plan->saved_time_fd < 0)
+			return error_errno(err, "open /proc/self/ns/time");
 		if (plan->join_fd[NS_TIME] >= 0 && setns(plan->join_fd[NS_TIME], CLONE_NEWTIME) < 0)
 			return error_errno(err, "join time namespace");
 		if (new_time) {

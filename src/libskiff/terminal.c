@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -129,29 +131,54 @@ static int copy_once(int from, int to)
 	return write_all(to, buf, (size_t)n);
 }
 
-int terminal_proxy(int master, int done_fd, struct skiff_error **err)
+static void copy_window_size(int master)
+{
+	struct winsize ws;
+
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/*
+ * A signal skiff received while proxying: a resize is the pty's (the kernel
+ * then tells the container's foreground group), anything else the process's.
+ */
+static void relay_signal(int sig_fd, int master, int pidfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGWINCH)
+		copy_window_size(master);
+	else if (si.ssi_signo != SIGCHLD)
+		sys_pidfd_signal(pidfd, (int)si.ssi_signo);
+}
+
+int terminal_proxy(int master, int pidfd, int sig_fd, struct skiff_error **err)
 {
 	struct termios saved, raw;
 	bool have_tty = tcgetattr(0, &saved) == 0;
 	bool stdin_open = true;
 
 	if (have_tty) {
-		struct winsize ws;
 		raw = saved;
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSANOW, &raw);
-		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-			ioctl(master, TIOCSWINSZ, &ws);
+		copy_window_size(master);
 	}
 	for (;;) {
-		struct pollfd p[3] = {{.fd = master, .events = POLLIN},
+		struct pollfd p[4] = {{.fd = master, .events = POLLIN},
 		                      {.fd = stdin_open ? 0 : -1, .events = POLLIN},
-		                      {.fd = done_fd, .events = POLLIN}};
-		if (poll(p, 3, -1) < 0) {
+		                      {.fd = pidfd, .events = POLLIN},
+		                      {.fd = sig_fd, .events = POLLIN}};
+		if (poll(p, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (p[3].revents & POLLIN)
+			relay_signal(sig_fd, master, pidfd);
 		if (p[0].revents & POLLIN) {
 			if (copy_once(master, 1) < 0)
 				break;

@@ -20,9 +20,10 @@ int terminal_setup_exec(const struct oci_process *p, int *master, struct skiff_e
 /*
  * `run` with a tty and no console socket: copies between the caller's
  * terminal and the master until the master hangs up.  The caller's
- * terminal is in raw mode meanwhile.  Returns when `done_fd` (a pidfd)
- * becomes readable and the master is drained.
+ * terminal is in raw mode meanwhile.  Signals read from `sig_fd` (a
+ * signalfd, or -1) go to the process, SIGWINCH as a resize of the pty.
+ * Returns when `pidfd` becomes readable and the master is drained.
  */
-int terminal_proxy(int master, int done_fd, struct skiff_error **err);
+int terminal_proxy(int master, int pidfd, int sig_fd, struct skiff_error **err);
 
 #endif

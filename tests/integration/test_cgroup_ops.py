@@ -34,6 +34,15 @@ def _last_count(path):
     return int(lines[-1]) if lines else 0
 
 
+def _wait_for(cond, what, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def _sleeping(*global_args):
     b = lib.Bundle(["probe", "sleep", "inf"])
     cid = lib.new_id("o")
@@ -50,8 +59,7 @@ def _fails(r, *needles):
 
 def test_pause_stops_the_processes_and_resume_restarts_them():
     cid, count = _counting()
-    time.sleep(0.5)
-    assert _last_count(count) > 0
+    _wait_for(lambda: _last_count(count) > 0, "the count to start")
     lib.skiff_ok("pause", cid)
     assert lib.state(cid)["status"] == "paused"
     frozen_at = _last_count(count)
@@ -60,8 +68,7 @@ def test_pause_stops_the_processes_and_resume_restarts_them():
     _fails(lib.skiff("pause", cid), "is paused, not running")
     lib.skiff_ok("resume", cid)
     assert lib.state(cid)["status"] == "running"
-    time.sleep(0.8)
-    assert _last_count(count) >= frozen_at + 3, "the count did not resume"
+    _wait_for(lambda: _last_count(count) >= frozen_at + 3, "the count to resume")
     _fails(lib.skiff("resume", cid), "is running, not paused")
 
 
@@ -120,8 +127,12 @@ def test_events_stream_ends_when_the_container_stops():
     out = open(os.path.join(lib.WORK, f"events-{cid}"), "w+")
     ev = subprocess.Popen([lib.SKIFF, "--root", lib.ROOT, "events", "--interval", "100ms", cid],
                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def records_so_far():
+        with open(out.name) as f:
+            return len(f.read().splitlines())
     try:
-        time.sleep(0.6)
+        _wait_for(lambda: records_so_far() >= 2 or ev.poll() is not None, "two stats records")
         assert ev.poll() is None, "events ended while the container runs"
         lib.skiff_ok("kill", cid, "KILL")
         assert ev.wait(timeout=10) == 0
@@ -189,6 +200,70 @@ def test_commands_without_a_cgroup():
     _fails(lib.skiff("update", "--memory", "1g", cid), "has no cgroup")
     _fails(lib.skiff("events", "--stats", cid), "has no cgroup")
     assert json.loads(lib.skiff_ok("ps", "--format", "json", cid).stdout) == [pid]
+
+
+MAPPED = 100000
+
+
+def _delegated(args, cgroup_options=("nosuid", "noexec", "nodev"), cgroupns=True, uid=0):
+    """A running userns container mounting /sys/fs/cgroup; returns (cid, its host cgroup dir)."""
+    def edit(c):
+        c["root"]["readonly"] = False
+        c["process"]["user"] = {"uid": uid, "gid": uid}
+        c["linux"]["namespaces"] += [{"type": "user"}] + ([{"type": "cgroup"}] if cgroupns else [])
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": MAPPED, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": MAPPED, "size": 65536}]
+        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                            "source": "cgroup", "options": list(cgroup_options)})
+    b = lib.Bundle(args, edit=edit)
+    for d, dirs, files in os.walk(b.rootfs):
+        for name in [d] + [os.path.join(d, n) for n in dirs + files]:
+            os.lchown(name, MAPPED, MAPPED)
+    # The mapped root needs search rights on the way to the rootfs.
+    os.chmod(lib.WORK, 0o711)
+    os.chmod(b.path, 0o711)
+    cid = lib.new_id("d")
+    lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+    pid = lib.state(cid)["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        rel = [l[3:].strip() for l in f if l.startswith("0::")][0]
+    cg = next(m + rel for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+              if os.path.exists(m + rel + "/cgroup.procs"))
+    return cid, b, cg
+
+
+def test_userns_cgroupns_rw_cgroup_is_delegated_to_the_mapped_user():
+    script = "mkdir /sys/fs/cgroup/sub && echo made > /made; exec probe sleep inf"
+    cid, b, cg = _delegated(["sh", "-c", script])
+    try:
+        for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            st = os.stat(os.path.join(cg, name))
+            assert st.st_uid == MAPPED, f"{cg}/{name} is owned by {st.st_uid}"
+            assert st.st_gid == 0, f"{cg}/{name} group changed to {st.st_gid}"
+        # Files that hand out the parent's resources stay the runtime's.
+        for name in ("cgroup.max.depth", "cgroup.freeze", "cgroup.type"):
+            assert os.stat(os.path.join(cg, name)).st_uid == 0, name
+        # The container's root could make a cgroup of its own (what systemd does).
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(b.rootfs, "made")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert os.path.isdir(os.path.join(cg, "sub")), "the container could not mkdir its cgroup"
+        assert os.stat(os.path.join(cg, "sub")).st_uid == MAPPED
+    finally:
+        lib.skiff("delete", "--force", cid)
+    assert not os.path.exists(cg), f"{cg} left behind"
+
+
+def test_a_non_root_process_user_gets_its_own_mapped_uid():
+    cid, b, cg = _delegated(["probe", "sleep", "inf"], uid=1000)
+    assert os.stat(cg).st_uid == MAPPED + 1000
+
+
+def test_no_delegation_without_cgroupns_or_with_a_ro_cgroup_mount():
+    for kw in ({"cgroupns": False}, {"cgroup_options": ("nosuid", "ro")}):
+        cid, b, cg = _delegated(["probe", "sleep", "inf"], **kw)
+        for name in ("", "cgroup.procs"):
+            assert os.stat(os.path.join(cg, name)).st_uid == 0, (kw, name)
 
 
 def test_cgroup_commands_in_vm():

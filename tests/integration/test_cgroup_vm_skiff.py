@@ -104,7 +104,13 @@ def test_events_reports_the_oom_kill():
     ev = subprocess.Popen([lib.SKIFF, "--root", lib.ROOT, "events", "--interval", "200ms", cid],
                           stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        time.sleep(0.5)  # let it read the baseline before anything happens
+        # The first stats record comes one interval after events read the OOM
+        # baseline: start the hog only then, or its kill would be the baseline.
+        def started():
+            with open(out.name) as f:  # its own offset: `out`'s is the writer's too
+                return f.read().strip() != "" or ev.poll() is not None
+        _wait_for(started, timeout=60, what="the first stats record")
+        assert ev.poll() is None, "events ended before the container started"
         lib.skiff_ok("start", cid)
         # The stream ends by itself when the container stops.
         assert ev.wait(timeout=60) == 0
@@ -188,3 +194,27 @@ def test_kill_all_empties_and_delete_removes_the_cgroup():
     _wait_for(lambda: lib.state(cid)["status"] == "stopped", what="stopped")
     lib.skiff_ok("delete", cid)
     assert not os.path.exists(cg), f"{cg} is left behind"
+
+
+def test_update_enables_a_controller_the_parents_lack():
+    """A limit the container was not created with gets its controller enabled, as create does."""
+    _need_vm()
+    parent = f"/skiff-upd-{os.getpid()}"
+    b = lib.Bundle(["probe", "sleep", "inf"],
+                   edit=lambda c: c["linux"].update(cgroupsPath=f"{parent}/c"))
+    cid = lib.new_id("v")
+    try:
+        lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+        cg = _cgroup_of(lib.state(cid)["pid"])
+        assert cg == f"{MNT}{parent}/c", cg
+        assert "memory" not in _read(f"{MNT}{parent}/cgroup.subtree_control").split()
+        assert not os.path.exists(f"{cg}/memory.max")
+        lib.skiff_ok("update", "--memory", "24m", "--pids-limit", "9", cid)
+        enabled = _read(f"{MNT}{parent}/cgroup.subtree_control").split()
+        assert "memory" in enabled and "pids" in enabled, enabled
+        assert _read(f"{cg}/memory.max") == str(24 * MiB)
+        assert _read(f"{cg}/pids.max") == "9"
+    finally:
+        lib.skiff("delete", "--force", cid)
+        if os.path.isdir(MNT + parent):
+            os.rmdir(MNT + parent)
