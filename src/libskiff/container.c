@@ -230,7 +230,9 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
+	cleanup_free char *path = NULL;
 	const char *mount;
+	bool existed;
 
 	if (!cgroups_enabled(p->ctx))
 		return 0;
@@ -244,9 +246,12 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	p->st.cgroup_path = cgroup_resolve_path(l->cgroups_path, p->o->id, err);
 	if (p->st.cgroup_path == NULL)
 		return -1;
+	/* A cgroup that was there before is not ours to remove if create fails. */
+	path = xasprintf("%s%s", mount, p->st.cgroup_path);
+	existed = access(path, F_OK) == 0;
 	if (cgroup_create(p->st.cgroup_path, l->resources, &p->cgroup_fd, err) < 0)
 		return -1;
-	p->cgroup_made = true;
+	p->cgroup_made = !existed;
 	return 0;
 }
 

@@ -454,3 +454,21 @@ def test_run_forwards_signals_to_the_container():
             p.wait()
         out.close()
     assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_failed_create_keeps_a_cgroup_that_existed_before():
+    unified = "/sys/fs/cgroup/unified"
+    if not os.path.isdir(unified):
+        raise lib.Skip("no cgroup2 mount at /sys/fs/cgroup/unified on this host")
+    mine = os.path.join(unified, f"skiff-pre-{os.getpid()}")
+    os.mkdir(mine)
+    try:
+        cid = new_id()
+        b = Bundle(["no-such-command"], edit=lambda c: c["linux"].update(
+            cgroupsPath="/" + os.path.basename(mine)))
+        r = skiff("create", "--bundle", b.path, cid)
+        assert r.returncode == 1 and "no-such-command" in r.stderr, r
+        assert os.path.isdir(mine), "a failed create removed a cgroup it did not make"
+        assert not os.path.exists(os.path.join(ROOT, cid))
+    finally:
+        os.rmdir(mine)
