@@ -773,11 +773,21 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 	for (size_t i = 0; ids[i]; i++) {
 		struct skiff_error *skip = NULL;
 		struct container_status st;
-		int dirfd;
+		int dirfd, r;
 
-		/* A container whose create is failing right now just isn't listed. */
-		if (status_open(rootfd, ids[i], &dirfd, &st, &skip) < 0) {
+		/* Without the lock: a create running slow hooks must not hold up `list`. */
+		r = status_peek(rootfd, ids[i], &dirfd, &st, &skip);
+		if (r < 0) {
 			error_free(&skip);
+			continue;
+		}
+		if (r == 1) {
+			(*out)[count++] = (struct listed_container){
+			    .id = xstrdup(ids[i]),
+			    .bundle = xstrdup(""),
+			    .created = xstrdup(""),
+			    .status = xstrdup(status_name(STATE_CREATING)),
+			};
 			continue;
 		}
 		enum container_state s = status_derive(&st, dirfd);

@@ -42,6 +42,13 @@ int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **e
 /* Opens and locks <root>/<id> and reads its state. */
 int status_open(int rootfd, const char *id, int *dirfd, struct container_status *st,
                 struct skiff_error **err);
+/*
+ * Reads the state without taking the lock (for `list`, which must not wait
+ * on a create running its hooks).  Returns 1 when the container is still
+ * being created (no state yet), 0 with *st filled, <0 on error.
+ */
+int status_peek(int rootfd, const char *id, int *dirfd, struct container_status *st,
+                struct skiff_error **err);
 int status_write(int dirfd, const struct container_status *st, struct skiff_error **err);
 /* Removes <root>/<id> and everything in it. */
 int status_remove(int rootfd, const char *id, struct skiff_error **err);

@@ -472,3 +472,26 @@ def test_failed_create_keeps_a_cgroup_that_existed_before():
         assert not os.path.exists(os.path.join(ROOT, cid))
     finally:
         os.rmdir(mine)
+
+
+def test_list_does_not_wait_for_a_create_in_progress():
+    cid = new_id()
+    b = Bundle(["true"])
+    gate = b.file("gate")
+    b.config["hooks"] = {"createRuntime": [
+        {"path": "/bin/sh", "args": ["sh", "-c", f"while [ ! -e {gate} ]; do sleep 0.05; done"]}]}
+    b.write()
+    p = subprocess.Popen([lib.SKIFF, "--root", ROOT, "create", "--bundle", b.path, cid],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: os.path.isdir(os.path.join(ROOT, cid)), timeout=20)
+        start = time.monotonic()
+        r = skiff("list", "--format", "json", timeout=10)
+        assert r.returncode == 0, r
+        entries = {e["id"]: e for e in json.loads(r.stdout)}
+        assert entries[cid]["status"] == "creating", entries
+        assert time.monotonic() - start < 5
+    finally:
+        open(gate, "w").close()
+        assert p.wait(timeout=30) == 0
+    assert state(cid)["status"] == "created"
