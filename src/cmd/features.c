@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "libocispec/runtime_spec.h"
 #include "libskiff/capabilities.h"
+#include "libskiff/mempolicy.h"
 #include "libskiff/mounts.h"
 #include "libskiff/seccomp.h"
 #include "libskiff/utils.h"
@@ -92,6 +93,9 @@ static int build(struct oci_features *f, struct skiff_error **err)
 	/* Labels: what this host's kernel offers, since the label code is always built. */
 	l->apparmor = enabled(path_exists("/sys/kernel/security/apparmor"));
 	l->selinux = enabled(path_exists("/sys/fs/selinux/enforce"));
+	l->memory_policy = xcalloc(1, sizeof(*l->memory_policy));
+	l->memory_policy->modes = strv_of(mempolicy_mode_names());
+	l->memory_policy->flags = strv_of(mempolicy_flag_names());
 	l->intel_rdt = enabled(false);
 	l->net_devices = enabled(false);
 	l->mount_extensions = xcalloc(1, sizeof(*l->mount_extensions));

@@ -28,6 +28,7 @@
 #include "create_plan.h"
 #include "hooks.h"
 #include "label.h"
+#include "mempolicy.h"
 #include "log.h"
 #include "devices.h"
 #include "foreground.h"
@@ -142,8 +143,14 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 
 	if (process_validate(c->process, err) < 0 || mounts_validate(c, err) < 0 ||
 	    process_validate_personality(c->linux_->personality, err) < 0 ||
-	    sysctl_validate(c, err) < 0 || label_validate(c, err) < 0)
+	    sysctl_validate(c, err) < 0 || label_validate(c, err) < 0 ||
+	    mempolicy_validate(c->linux_->memory_policy, err) < 0)
 		return error_wrap(err, "config.json");
+	/* Parsed, but nothing applies them yet: refuse rather than ignore. */
+	if (c->linux_->intel_rdt)
+		return error_set(err, 0, "config.json: linux.intelRdt: not supported by skiff");
+	if (c->linux_->net_devices_len)
+		return error_set(err, 0, "config.json: linux.netDevices: not supported by skiff");
 	if (ns_plan_make(c, &p->ns, err) < 0)
 		return error_wrap(err, "config.json");
 	if (!p->ns.present[NS_MOUNT])

@@ -21,6 +21,7 @@
 #include "hooks.h"
 #include "label.h"
 #include "log.h"
+#include "mempolicy.h"
 #include "mounts.h"
 #include "process.h"
 #include "rootfs.h"
@@ -151,6 +152,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		close(master);
 	}
 	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)
+		return -1;
+	if (mempolicy_apply(c->linux_->memory_policy, err) < 0)
 		return -1;
 	if (c->linux_->personality && process_apply_personality(c->linux_->personality, err) < 0)
 		return -1;

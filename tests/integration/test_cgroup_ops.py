@@ -29,8 +29,12 @@ def _counting():
 
 
 def _last_count(path):
-    with open(path) as f:
-        lines = f.read().split()
+    # The container's shell creates the file: before its first line there is nothing to read.
+    try:
+        with open(path) as f:
+            lines = f.read().split()
+    except FileNotFoundError:
+        return 0
     return int(lines[-1]) if lines else 0
 
 

@@ -625,3 +625,30 @@ def test_zz_module_left_host_as_found():
     assert host_mounts() == MODULE_MOUNTS
     assert state_root_entries() == []
     assert not [p for p in host_mounts() if p.startswith(lib.WORK)]
+
+
+def test_memory_policy_is_applied_and_bad_ones_are_refused():
+    if not os.path.exists("/proc/self/numa_maps"):
+        raise lib.Skip("this kernel has no NUMA support (/proc/self/numa_maps)")
+    b = lib.Bundle(["cat", "/proc/self/numa_maps"], edit=lambda c: c["linux"].update(
+        memoryPolicy={"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]}))
+    r = lib.skiff("run", "--bundle", b.path, lib.new_id())
+    assert r.returncode == 0, r
+    assert "bind=static:0" in r.stdout, r.stdout[:500]
+    for policy, field in (({"mode": "MPOL_NOPE", "nodes": "0"}, "mode"),
+                          ({"mode": "MPOL_BIND", "nodes": "0-"}, "nodes"),
+                          ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["X"]}, "flags")):
+        cid = lib.new_id()
+        b = lib.Bundle(["true"], edit=lambda c: c["linux"].update(memoryPolicy=policy))
+        r = lib.skiff("run", "--bundle", b.path, cid)
+        assert r.returncode == 1 and f"linux.memoryPolicy.{field}" in r.stderr, r
+        assert r.stderr.count("\n") == 1
+
+
+def test_unsupported_linux_features_are_refused_not_ignored():
+    for key, value in (("intelRdt", {"closID": "x"}),
+                       ("netDevices", {"eth1": {"name": "eth1"}})):
+        cid = lib.new_id()
+        b = lib.Bundle(["true"], edit=lambda c: c["linux"].update({key: value}))
+        r = lib.skiff("run", "--bundle", b.path, cid)
+        assert r.returncode == 1 and f"linux.{key}: not supported" in r.stderr, r
