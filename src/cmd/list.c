@@ -40,6 +40,11 @@ static void gen_kv(yajl_gen g, const char *k, const char *v)
 	yajl_gen_string(g, (const unsigned char *)v, strlen(v));
 }
 
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
 static void print_json(const struct listed_container *v, size_t n)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -48,15 +53,24 @@ static void print_json(const struct listed_container *v, size_t n)
 
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < n; i++) {
+		const struct container_status *st = &v[i].st;
 		yajl_gen_map_open(g);
 		gen_kv(g, "ociVersion", OCI_SPEC_VERSION);
-		gen_kv(g, "id", v[i].id);
+		gen_kv(g, "id", st->id);
 		yajl_gen_string(g, (const unsigned char *)"pid", 3);
-		yajl_gen_integer(g, v[i].pid);
-		gen_kv(g, "status", v[i].status);
-		gen_kv(g, "bundle", v[i].bundle);
-		gen_kv(g, "created", v[i].created);
-		gen_kv(g, "owner", "root");
+		yajl_gen_integer(g, st->pid);
+		gen_kv(g, "status", status_name(v[i].status));
+		gen_kv(g, "bundle", or_empty(st->bundle));
+		gen_kv(g, "rootfs", or_empty(st->rootfs));
+		gen_kv(g, "created", or_empty(st->created));
+		if (st->annotations.len) {
+			yajl_gen_string(g, (const unsigned char *)"annotations", 11);
+			yajl_gen_map_open(g);
+			for (size_t a = 0; a < st->annotations.len; a++)
+				gen_kv(g, st->annotations.keys[a], st->annotations.values[a]);
+			yajl_gen_map_close(g);
+		}
+		gen_kv(g, "owner", v[i].owner);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -81,15 +95,16 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 		return -1;
 	if (a.quiet)
 		for (size_t i = 0; i < n; i++)
-			printf("%s\n", v[i].id);
+			printf("%s\n", v[i].st.id);
 	else if (strcmp(a.format, "json") == 0)
 		print_json(v, n);
 	else {
 		printf("%-20s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE",
 		       "CREATED", "OWNER");
 		for (size_t i = 0; i < n; i++)
-			printf("%-20s %-8d %-10s %-40s %-31s %s\n", v[i].id, v[i].pid, v[i].status,
-			       v[i].bundle, v[i].created, "root");
+			printf("%-20s %-8d %-10s %-40s %-31s %s\n", v[i].st.id, v[i].st.pid,
+			       status_name(v[i].status), or_empty(v[i].st.bundle),
+			       or_empty(v[i].st.created), v[i].owner);
 	}
 	container_list_free(v, n);
 	return 0;

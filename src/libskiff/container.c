@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -761,6 +762,20 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 
 /* ---- list ---- */
 
+/* The state directory's owner, as runc's `list` shows it. */
+static char *owner_of(int dirfd)
+{
+	struct stat sb;
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+
+	if (fstat(dirfd, &sb) < 0)
+		return xstrdup("");
+	if (getpwuid_r(sb.st_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+		return xstrdup(found->pw_name);
+	return xasprintf("#%u", (unsigned int)sb.st_uid);
+}
+
 int container_list(const struct skiff_context *ctx, struct listed_container **out, size_t *n,
                    struct skiff_error **err)
 {
@@ -778,34 +793,29 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 		return -1;
 	*out = xcalloc(strv_len(ids) + 1, sizeof(**out));
 	for (size_t i = 0; ids[i]; i++) {
+		struct listed_container *e = &(*out)[count];
 		struct skiff_error *skip = NULL;
-		struct container_status st;
-		int dirfd, r;
+		int dirfd = -1, r;
 
 		/* Without the lock: a create running slow hooks must not hold up `list`. */
-		r = status_peek(rootfd, ids[i], &dirfd, &st, &skip);
+		r = status_peek(rootfd, ids[i], &dirfd, &e->st, &skip);
 		if (r < 0) {
 			error_free(&skip);
 			continue;
 		}
+		count++;
 		if (r == 1) {
-			(*out)[count++] = (struct listed_container){
-			    .id = xstrdup(ids[i]),
-			    .bundle = xstrdup(""),
-			    .created = xstrdup(""),
-			    .status = xstrdup(status_name(STATE_CREATING)),
-			};
+			memset(&e->st, 0, sizeof(e->st));
+			e->st.id = xstrdup(ids[i]);
+			e->status = STATE_CREATING;
+			e->owner = xstrdup("");
 			continue;
 		}
-		enum container_state s = status_derive(&st, dirfd);
-		(*out)[count].id = xstrdup(st.id);
-		(*out)[count].bundle = xstrdup(st.bundle ? st.bundle : "");
-		(*out)[count].created = xstrdup(st.created ? st.created : "");
-		(*out)[count].status = xstrdup(status_name(s));
-		(*out)[count].pid = s == STATE_STOPPED ? 0 : st.pid;
-		count++;
+		e->status = status_derive(&e->st, dirfd);
+		e->owner = owner_of(dirfd);
+		if (e->status == STATE_STOPPED)
+			e->st.pid = 0;
 		close(dirfd);
-		status_free(&st);
 	}
 	*n = count;
 	return 0;
@@ -814,10 +824,8 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 void container_list_free(struct listed_container *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(v[i].id);
-		free(v[i].bundle);
-		free(v[i].created);
-		free(v[i].status);
+		status_free(&v[i].st);
+		free(v[i].owner);
 	}
 	free(v);
 }

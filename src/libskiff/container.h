@@ -58,8 +58,9 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
                   int *exit_status, struct skiff_error **err);
 
 struct listed_container {
-	char *id, *bundle, *created, *status;
-	int pid;
+	struct container_status st; /* only st.id while it is being created */
+	enum container_state status;
+	char *owner; /* of the state directory */
 };
 /* Every container under the root with its live status; a missing root is an empty list. */
 int container_list(const struct skiff_context *ctx, struct listed_container **out, size_t *n,

@@ -65,11 +65,16 @@ def test_split_lifecycle_with_pid_file():
 
 def test_list_shows_live_status():
     cid = new_id()
-    b = Bundle(["sleep", "1000"])
+    b = Bundle(["sleep", "1000"],
+               edit=lambda c: c.update(annotations={"org.skiff.test": "yes"}))
     skiff_ok("create", "--bundle", b.path, cid)
     r = skiff_ok("list", "--format", "json")
     entries = {e["id"]: e for e in json.loads(r.stdout)}
     assert entries[cid]["status"] == "created", entries
+    e = entries[cid]
+    assert e["rootfs"] == b.rootfs and e["bundle"] == b.path and e["owner"] == "root", e
+    assert e["annotations"] == {"org.skiff.test": "yes"}, e
+    assert e["pid"] == state(cid)["pid"] > 0
     assert cid in skiff_ok("list", "-q").stdout.split()
     assert cid in skiff_ok("list").stdout
     skiff_ok("delete", "--force", cid)
