@@ -22,17 +22,28 @@
 
 /* ---- freeze ---- */
 
+/* Opens the container's cgroup directory; *dir gets its full path for messages. */
+static int open_dir(const char *path, char **dir, struct skiff_error **err)
+{
+	int fd;
+
+	*dir = cgroup_dir(path, err);
+	if (*dir == NULL)
+		return -1;
+	fd = open(*dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "cgroup: open %s", *dir);
+	return fd;
+}
+
 int cgroup_freeze(const char *path, bool frozen, struct skiff_error **err)
 {
-	cleanup_free char *dir = cgroup_dir(path, err);
-	cleanup_close int dfd = -1;
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = open_dir(path, &dir, err);
 	const char *v = frozen ? "1" : "0";
 
-	if (dir == NULL)
-		return -1;
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)
-		return error_errno(err, "cgroup: open %s", dir);
+		return -1;
 	if (faccessat(dfd, "cgroup.freeze", F_OK, 0) < 0)
 		return error_set(err, 0, "cgroup: %s has no cgroup.freeze (needs Linux 5.2)", dir);
 	if (write_file_at(dfd, "cgroup.freeze", v, NULL) < 0)
@@ -50,15 +61,12 @@ int cgroup_freeze(const char *path, bool frozen, struct skiff_error **err)
 
 int cgroup_is_frozen(const char *path, bool *out, struct skiff_error **err)
 {
-	cleanup_free char *dir = cgroup_dir(path, err);
+	cleanup_free char *dir = NULL;
 	cleanup_free char *data = NULL;
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = open_dir(path, &dir, err);
 
-	if (dir == NULL)
-		return -1;
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)
-		return error_errno(err, "cgroup: open %s", dir);
+		return -1;
 	if (cgroup_read_at(dfd, "cgroup.freeze", &data) < 0) {
 		if (errno != ENOENT)
 			return error_errno(err, "cgroup: read %s/cgroup.freeze", dir);
@@ -109,16 +117,14 @@ static void collect_pids(int dfd, pid_t **pids, size_t *n)
 
 int cgroup_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err)
 {
-	cleanup_free char *dir = cgroup_dir(path, err);
+	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = -1;
 
 	*pids = NULL;
 	*n = 0;
-	if (dir == NULL)
-		return -1;
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	dfd = open_dir(path, &dir, err);
 	if (dfd < 0)
-		return error_errno(err, "cgroup: open %s", dir);
+		return -1;
 	collect_pids(dfd, pids, n);
 	return 0;
 }
@@ -140,16 +146,13 @@ static int signal_pids(const char *path, int sig, size_t *count, struct skiff_er
 
 int cgroup_kill_all(const char *path, int sig, struct skiff_error **err)
 {
-	cleanup_free char *dir = cgroup_dir(path, err);
-	cleanup_close int dfd = -1, kfd = -1;
+	cleanup_free char *dir = NULL;
+	cleanup_close int dfd = open_dir(path, &dir, err), kfd = -1;
 	long deadline = cgroup_now_ms() + SETTLE_TIMEOUT_MS;
 	size_t n;
 
-	if (dir == NULL)
-		return -1;
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)
-		return error_errno(err, "cgroup: open %s", dir);
+		return -1;
 	if (sig != SIGKILL)
 		return signal_pids(path, sig, &n, err);
 	kfd = openat(dfd, "cgroup.kill", O_WRONLY | O_CLOEXEC);

@@ -45,8 +45,6 @@
 #include "terminal.h"
 #include "utils.h"
 
-#define CONFIG_COPY "config.json"
-
 /* ---- small helpers ---- */
 
 static char *rfc3339_now(void)
@@ -408,7 +406,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	if (status_create(p->rootfd, o->id, &p->dirfd, err) < 0)
 		return -1;
 	fill_status(p);
-	if (write_file_atomic(p->dirfd, CONFIG_COPY, p->config_data, p->config_len, 0600, err) < 0)
+	if (write_file_atomic(p->dirfd, SAVED_CONFIG, p->config_data, p->config_len, 0600, err) < 0)
 		return -1;
 	if (make_exec_fifo(p, err) < 0 || make_cgroup(p, err) < 0)
 		return -1;
@@ -490,7 +488,7 @@ void container_close(struct opened *c)
 
 struct oci_config *container_saved_config(const struct opened *c, struct skiff_error **err)
 {
-	cleanup_close int fd = openat(c->dirfd, CONFIG_COPY, O_RDONLY | O_CLOEXEC);
+	cleanup_close int fd = openat(c->dirfd, SAVED_CONFIG, O_RDONLY | O_CLOEXEC);
 	cleanup_free char *data = NULL;
 	size_t len;
 	char *perr = NULL;

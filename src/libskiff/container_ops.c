@@ -19,8 +19,6 @@
 #include "status.h"
 #include "utils.h"
 
-#define CONFIG_COPY "config.json"
-
 /* ---- pause / resume ---- */
 
 int container_need_cgroup(const struct opened *c, const char *what, struct skiff_error **err)
@@ -209,7 +207,7 @@ static void record_update(const struct opened *c, struct oci_config *cfg,
 	merge_resources(cfg->linux_->resources, r);
 	json = oci_config_generate(cfg, &gerr);
 	if (json == NULL ||
-	    write_file_atomic(c->dirfd, CONFIG_COPY, json, strlen(json), 0600, &err) < 0) {
+	    write_file_atomic(c->dirfd, SAVED_CONFIG, json, strlen(json), 0600, &err) < 0) {
 		cleanup_free char *text = err ? error_text(err) : xstrdup(gerr ? gerr : "");
 		log_warning("update: container `%s`: the update is applied but not recorded: %s",
 		            c->st.id, text);

@@ -13,6 +13,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "cgroup.h"
 #include "status.h"
 #include "utils.h"
 
@@ -445,27 +446,16 @@ bool pid_is_same(pid_t pid, unsigned long long start)
 	return pid > 0 && pid_start_time(pid, &now) == 0 && now == start;
 }
 
-static bool cgroup_frozen(const struct container_status *st)
-{
-	cleanup_free char *path = NULL, *data = NULL;
-
-	if (st->cgroup_path == NULL || st->cgroup_mount == NULL)
-		return false;
-	path = xasprintf("%s%s/cgroup.freeze", st->cgroup_mount, st->cgroup_path);
-	if (read_file(path, &data, NULL, NULL) < 0)
-		return false;
-	return data[0] == '1';
-}
-
 enum container_state status_derive(const struct container_status *st, int dirfd)
 {
 	struct stat sb;
+	bool frozen;
 
 	if (!pid_is_same(st->pid, st->pid_start))
 		return STATE_STOPPED;
 	if (fstatat(dirfd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		return STATE_CREATED;
-	if (cgroup_frozen(st))
+	if (st->cgroup_path && cgroup_is_frozen(st->cgroup_path, &frozen, NULL) == 0 && frozen)
 		return STATE_PAUSED;
 	return STATE_RUNNING;
 }

@@ -32,6 +32,8 @@ struct container_status {
 
 #define EXEC_FIFO  "exec.fifo"
 #define STATE_FILE "state.json"
+/* The config as create read it: later steps need its hooks, seccomp and resources. */
+#define SAVED_CONFIG "config.json"
 
 /* Refuses ids that are empty, too long, or could escape the root. */
 int status_validate_id(const char *id, struct skiff_error **err);
