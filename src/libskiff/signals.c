@@ -34,7 +34,7 @@ static int cmp_name(const void *key, const void *elem)
 static int parse_number(const char *s)
 {
 	long long v;
-	if (parse_int64(s, &v) < 0 || v < 1 || v > SIGRTMAX)
+	if (parse_int64(s, &v) < 0 || v < 0 || v > SIGRTMAX)
 		return -1;
 	return (int)v;
 }

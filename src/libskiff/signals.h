@@ -2,7 +2,11 @@
 #ifndef SKIFF_SIGNALS_H
 #define SKIFF_SIGNALS_H
 
-/* "TERM", "SIGTERM", "15", "RTMIN+3" -> the number; -1 if unknown. */
+/*
+ * "TERM", "SIGTERM", "15", "RTMIN+3" -> the number; -1 if unknown.  "0" is
+ * accepted: callers (containerd, runc's users) send it to ask whether the
+ * container is alive.
+ */
 int signal_parse(const char *s);
 
 #endif

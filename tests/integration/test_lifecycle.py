@@ -126,6 +126,27 @@ def test_kill_signal_forms():
     assert r.returncode == 1 and "SIGNOPE" in r.stderr
 
 
+def test_kill_signal_0_probes_liveness_as_runc():
+    # runc sends signal 0 ("is it alive?"): 0 while the container runs, with
+    # or without --all; on a stopped container plain kill says "not running"
+    # and --all succeeds (nothing left to signal).  "SIG0" is no signal name.
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    skiff_ok("create", "--bundle", b.path, cid)
+    skiff_ok("start", cid)
+    skiff_ok("kill", cid, "0")
+    skiff_ok("kill", "--all", cid, "0")
+    assert state(cid)["status"] == "running"
+    r = skiff("kill", cid, "SIG0")
+    assert r.returncode == 1 and "SIG0" in r.stderr, r
+    skiff_ok("kill", cid, "KILL")
+    assert wait_for(lambda: state(cid)["status"] == "stopped")
+    r = skiff("kill", cid, "0")
+    assert r.returncode == 1 and "not running" in r.stderr, r
+    skiff_ok("kill", "--all", cid, "0")
+    skiff_ok("delete", cid)
+
+
 def test_delete_force_of_unknown_id_is_not_an_error():
     assert skiff("delete", "--force", "nope-never-made").returncode == 0
     r = skiff("delete", "nope-never-made")
