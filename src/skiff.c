@@ -140,7 +140,8 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 
 int main(int argc, char **argv)
 {
-	struct global_state g = {.ctx = {.root = SKIFF_DEFAULT_ROOT, .log_format = "text"}};
+	struct global_state g = {
+	    .ctx = {.root = SKIFF_DEFAULT_ROOT, .log_format = "text", .failure_status = 1}};
 	struct skiff_error *err = NULL;
 
 	if (run_main(&g, argc, argv, &err) < 0) {
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 			error_set(&err, 0, "failed");
 		log_error(err);
 		error_free(&err);
-		return 1;
+		return g.ctx.failure_status;
 	}
 	return 0;
 }

@@ -120,6 +120,8 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	if (r == 0 && cli_want_args(&cmd_exec, npos, 1, -1, err) < 0)
 		r = -1;
 	if (r == 0) {
+		/* From here on a failure is skiff's, not the process's (see context.h). */
+		ctx->failure_status = 255;
 		/* Everything after ID is the command line, options included. */
 		argv[npos] = NULL;
 		a.o.id = argv[0];

@@ -13,6 +13,12 @@ struct skiff_context {
 	bool systemd_cgroup;
 	const char *rootless;       /* true | false | auto */
 	const char *cgroup_manager; /* cgroupfs | disabled */
+	/*
+	 * The exit status for skiff's own failures: 1, but 255 once exec has
+	 * parsed its options, as runc, so a caller can tell a failed exec from a
+	 * process that exited 1.
+	 */
+	int failure_status;
 };
 
 #define SKIFF_DEFAULT_ROOT "/run/skiff"

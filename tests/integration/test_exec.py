@@ -40,8 +40,10 @@ def probe(cid, *args, exec_opts=()):
     return json.loads(r.stdout)
 
 
-def one_line_error(r):
-    assert r.returncode == 1, r
+def one_line_error(r, status=255):
+    # exec's own failures exit 255 (runc's code), so callers can tell them
+    # from a process that exits 1; errors in exec's own options exit 1.
+    assert r.returncode == status, r
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     return lines[0]
@@ -63,6 +65,22 @@ def test_exec_output_and_exit_status():
     assert r.returncode == 7, r
     r = skiff("exec", cid, "sh", "-c", "kill -9 $$")
     assert r.returncode == 137, r
+
+
+def test_exec_own_failures_exit_255_and_the_process_status_passes_through():
+    # runc 1.1.5 on the same inputs: 255 for a missing container, a missing
+    # executable, a bad --user, a bad cwd, no command; 1 for an unknown option
+    # or a missing ID (usage errors), and the process's own 1 stays 1.
+    cid, _, _ = running()
+    assert skiff("exec", cid, "sh", "-c", "exit 1").returncode == 1
+    assert skiff("exec", cid, "sh", "-c", "exit 255").returncode == 255
+    for args in (("no-such-container", "true"), (cid, "/no/such/binary"),
+                 ("--user", "abc", cid, "true"), ("--cwd", "/nonexistent", cid, "true"),
+                 (cid,), ("--process", "/nonexistent.json", cid)):
+        one_line_error(skiff("exec", *args), 255)
+    one_line_error(skiff("exec", "--bogus", cid, "true"), 1)
+    one_line_error(skiff("exec"), 1)
+    one_line_error(skiff("exec", "--preserve-fds", "x", cid, "true"), 1)
 
 
 def test_exec_options_after_id_belong_to_the_command():
