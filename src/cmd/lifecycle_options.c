@@ -10,6 +10,9 @@ int lifecycle_option(void *data, int id, const char *value, struct skiff_error *
 	case LO_BUNDLE:
 		a->o.bundle = value;
 		return 0;
+	case LO_CONFIG:
+		a->o.config = value;
+		return 0;
 	case LO_PID_FILE:
 		a->o.pid_file = value;
 		return 0;

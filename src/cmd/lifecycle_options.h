@@ -16,6 +16,7 @@ enum {
 	LO_DETACH,
 	LO_NO_SUBREAPER,
 	LO_KEEP,
+	LO_CONFIG,
 };
 
 #define LIFECYCLE_OPTIONS                                                                          \
@@ -25,6 +26,7 @@ enum {
 	     "unix socket that receives the pty master (process.terminal)"},                       \
 	    {"preserve-fds", 0, true, LO_PRESERVE_FDS, "pass fds 3..3+N-1 to the container"},      \
 	    {"no-pivot", 0, false, LO_NO_PIVOT, "use chroot instead of pivot_root (ramfs)"},       \
+	    {"config", 'f', true, LO_CONFIG, "read FILE instead of the bundle's config.json"},     \
 	{                                                                                          \
 		"no-new-keyring", 0, false, LO_NO_NEW_KEYRING, "keep the caller's session keyring" \
 	}

@@ -83,29 +83,33 @@ static int load_bundle(struct create_plan *p, struct skiff_error **err)
 	if (realpath(bundle, resolved) == NULL)
 		return error_errno(err, "--bundle: `%s`", bundle);
 	p->bundle = xstrdup(resolved);
-	path = xasprintf("%s/config.json", p->bundle);
+	/* --config is relative to the caller's directory, as crun's; the rootfs stays the bundle's.
+	 */
+	p->config_name = p->o->config ? p->o->config : "config.json";
+	path = p->o->config ? xstrdup(p->o->config) : xasprintf("%s/config.json", p->bundle);
 	if (read_file(path, &p->config_data, &p->config_len, err) < 0)
-		return -1;
-	p->config = oci_config_parse_data(p->config_data, p->config_len, "config.json", &perr);
+		return p->o->config ? error_wrap(err, "--config") : -1;
+	p->config = oci_config_parse_data(p->config_data, p->config_len, p->config_name, &perr);
 	if (p->config == NULL) {
-		error_set(err, 0, "%s", perr ? perr : "config.json: cannot parse");
+		error_set(err, 0, "%s%s", perr ? perr : p->config_name,
+		          perr ? "" : ": cannot parse");
 		free(perr);
 		return -1;
 	}
 	if (p->config->process == NULL)
-		return error_set(err, 0,
-		                 "config.json: process: missing (needed to create a container)");
+		return error_set(err, 0, "%s: process: missing (needed to create a container)",
+		                 p->config_name);
 	if (p->config->root == NULL || p->config->root->path == NULL)
-		return error_set(err, 0, "config.json: root.path: missing");
+		return error_set(err, 0, "%s: root.path: missing", p->config_name);
 	if (p->config->linux_ == NULL)
-		return error_set(err, 0,
-		                 "config.json: linux: missing (skiff runs Linux containers)");
+		return error_set(err, 0, "%s: linux: missing (skiff runs Linux containers)",
+		                 p->config_name);
 	if (p->config->root->path[0] == '/')
 		p->rootfs = xstrdup(p->config->root->path);
 	else
 		p->rootfs = xasprintf("%s/%s", p->bundle, p->config->root->path);
 	if (realpath(p->rootfs, resolved) == NULL)
-		return error_errno(err, "config.json: root.path: `%s`", p->rootfs);
+		return error_errno(err, "%s: root.path: `%s`", p->config_name, p->rootfs);
 	free(p->rootfs);
 	p->rootfs = xstrdup(resolved);
 	return 0;
@@ -144,14 +148,14 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 	    process_validate_personality(c->linux_->personality, err) < 0 ||
 	    sysctl_validate(c, err) < 0 || label_validate(c, err) < 0 ||
 	    mempolicy_validate(c->linux_->memory_policy, err) < 0)
-		return error_wrap(err, "config.json");
+		return error_wrap(err, "%s", p->config_name);
 	/* Parsed, but nothing applies them yet: refuse rather than ignore. */
 	if (c->linux_->intel_rdt)
 		return error_set(err, 0, "config.json: linux.intelRdt: not supported by skiff");
 	if (c->linux_->net_devices_len)
 		return error_set(err, 0, "config.json: linux.netDevices: not supported by skiff");
 	if (ns_plan_make(c, &p->ns, err) < 0)
-		return error_wrap(err, "config.json");
+		return error_wrap(err, "%s", p->config_name);
 	if (!p->ns.present[NS_MOUNT])
 		return error_set(err, 0,
 		                 "config.json: linux.namespaces: a mount namespace is required");
@@ -390,7 +394,7 @@ static int seccomp_prepare(struct create_plan *p, struct skiff_error **err)
 		return 0;
 	cache = xasprintf("%s/.seccomp-cache", p->ctx->root);
 	if (seccomp_compile_cached(s, cache, &p->seccomp, err) < 0)
-		return error_wrap(err, "config.json");
+		return error_wrap(err, "%s", p->config_name);
 	return 0;
 }
 

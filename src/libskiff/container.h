@@ -13,6 +13,7 @@
 struct create_options {
 	const char *id;
 	const char *bundle; /* default: the current directory */
+	const char *config; /* crun's --config: read this file, not the bundle's config.json */
 	const char *pid_file;
 	const char *console_socket;
 	unsigned int preserve_fds;

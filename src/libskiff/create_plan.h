@@ -21,6 +21,7 @@ struct create_plan {
 	const struct skiff_context *ctx;
 	const struct create_options *o;
 	struct oci_config *config;
+	const char *config_name; /* errors name it: config.json or --config's FILE */
 	char *config_data;
 	size_t config_len;
 	char *bundle;

@@ -79,3 +79,37 @@ def test_run_detached_with_terminal_needs_a_console_socket():
         assert r.stderr.count("\n") == 1 and "--console-socket is required" in r.stderr, r
         assert cid in r.stderr, r
         assert not os.path.exists(os.path.join(ROOT, cid))
+
+
+def test_config_option_reads_another_file_as_crun():
+    # crun's `--config FILE` / `-f FILE`: FILE relative to the caller's
+    # directory, the rootfs and the state's bundle still the bundle's.
+    import json
+    b = Bundle(["sh", "-c", "echo from-bundle"])
+    alt = dict(b.config, process=dict(b.config["process"], args=["sh", "-c", "echo $WHO"],
+                                      env=["PATH=/bin", "WHO=from-alt"]))
+    with open(b.file("alt.json"), "w") as f:
+        json.dump(alt, f)
+    cid = new_id()
+    r = skiff_ok("run", "--bundle", b.path, "--config", "alt.json", cid, cwd=b.path)
+    assert r.stdout == "from-alt\n", r
+    # create -f, then exec with the saved config's process: it is the alt one.
+    alt["process"]["args"] = ["sleep", "1000"]
+    with open(b.file("alt.json"), "w") as f:
+        json.dump(alt, f)
+    cid = new_id()
+    skiff_ok("create", "--bundle", b.path, "-f", b.file("alt.json"), cid)
+    assert state(cid)["bundle"] == b.path
+    skiff_ok("start", cid)
+    assert skiff_ok("exec", cid, "sh", "-c", "echo $WHO").stdout == "from-alt\n"
+    skiff_ok("delete", "--force", cid)
+    # A missing or bad FILE is one error naming it, and nothing is left.
+    cid = new_id()
+    r = skiff("create", "--bundle", b.path, "--config", "missing.json", cid, cwd=b.path)
+    assert r.returncode == 1 and "--config" in r.stderr and "missing.json" in r.stderr, r
+    with open(b.file("bad.json"), "w") as f:
+        json.dump({"ociVersion": "1.0.0", "root": {"path": "rootfs"}}, f)
+    r = skiff("create", "--bundle", b.path, "--config", b.file("bad.json"), cid)
+    assert r.returncode == 1 and f"{b.file('bad.json')}: process: missing" in r.stderr, r
+    assert r.stderr.count("\n") == 1, r
+    assert not os.path.exists(os.path.join(ROOT, cid))
