@@ -204,7 +204,7 @@ def main():
             p = os.path.join(unit_dir, f)
             if f.endswith("_test") and os.access(p, os.X_OK):
                 run_unit(p)
-    for d in ("integration", "security"):
+    for d in ("integration", "security", "differential"):
         folder = os.path.join(HERE, d)
         if not os.path.isdir(folder):
             continue

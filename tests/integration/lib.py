@@ -23,6 +23,7 @@ ROOT = f"/run/skiff-test-{os.getpid()}"
 _ids = itertools.count(1)
 _made_ids = []
 _made_dirs = []
+_cleanups = []
 
 
 class Skip(Exception):
@@ -158,14 +159,28 @@ def mountinfo():
         return [line.split()[4] for line in f]
 
 
+def at_cleanup(fn):
+    """Has cleanup_after_test() call fn (once): for what a test made outside skiff's
+    state root, such as containers of another runtime."""
+    _cleanups.append(fn)
+
+
 def cleanup_after_test():
     """Deletes every container and file the test made (a failing test too)."""
+    failed = None
+    while _cleanups:
+        try:
+            _cleanups.pop()()
+        except Exception as e:  # the rest is still cleaned; the first failure is reported
+            failed = failed or e
     while _made_ids:
         cid = _made_ids.pop()
         if os.path.exists(SKIFF):
             skiff("delete", "--force", cid)
     while _made_dirs:
         shutil.rmtree(_made_dirs.pop(), ignore_errors=True)
+    if failed:
+        raise failed
 
 
 def final_cleanup():

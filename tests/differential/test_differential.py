@@ -1,0 +1,248 @@
+"""skiff against runc: the same bundle under both, what the container saw compared.
+
+Each test is one config variant; differ.py runs it under both runtimes and fails on any
+difference that allow.txt does not list with a reason.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import differ  # noqa: E402
+import lib  # noqa: E402
+from differ import differential, script  # noqa: E402
+
+
+def _bundle(edit=None, extra="true"):
+    def make():
+        b = lib.Bundle(script(extra))
+        if edit:
+            edit(b)
+            b.write()
+        return b
+    return make
+
+
+def test_default_config():
+    differential("default", _bundle())
+
+
+def _edit(fn):
+    """An edit of the config dict as an edit of the bundle."""
+    return lambda b: fn(b.config)
+
+
+def _user(c):
+    c["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [10, 20, 1000],
+                            "umask": 0o027}
+
+
+def test_user_with_groups_and_umask():
+    differential("user", _bundle(_edit(_user)))
+
+
+def test_user_whose_cwd_it_cannot_enter():
+    def edit(b):
+        _user(b.config)
+        b.config["process"]["cwd"] = "/root"
+        os.chmod(os.path.join(b.rootfs, "root"), 0o700)
+    differential("user-cwd", _bundle(edit))
+
+
+def test_nobody_with_no_home_in_env():
+    def edit(c):
+        c["process"]["user"] = {"uid": 65534, "gid": 65534}
+        c["process"]["env"] = ["PATH=/bin"]
+    differential("nobody", _bundle(_edit(edit)))
+
+
+ALL_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+            "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+            "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+            "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+            "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+            "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+            "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+            "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+            "CAP_CHECKPOINT_RESTORE"]  # not CAP_SYS_RESOURCE: root's bounding set here lacks it
+
+
+def test_capabilities_all_sets_differ():
+    def edit(c):
+        c["process"]["capabilities"] = {
+            "bounding": ALL_CAPS, "permitted": ALL_CAPS[:20],
+            "effective": ALL_CAPS[:10], "inheritable": ALL_CAPS[:5],
+            "ambient": ALL_CAPS[:3]}
+    differential("caps", _bundle(_edit(edit)))
+
+
+def test_capabilities_non_root_user_with_ambient():
+    def edit(c):
+        _user(c)
+        caps = ["CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_KILL"]
+        c["process"]["capabilities"] = {k: caps for k in
+                                        ("bounding", "permitted", "effective", "inheritable",
+                                         "ambient")}
+    differential("caps-user", _bundle(_edit(edit)))
+
+
+def test_capabilities_unknown_name():
+    def edit(c):
+        c["process"]["capabilities"]["bounding"].append("CAP_NOT_A_CAP")
+        c["process"]["capabilities"]["effective"].append("CAP_NOT_A_CAP")
+    differential("caps-unknown", _bundle(_edit(edit)))
+
+
+def test_no_new_privileges_false_and_no_capabilities():
+    def edit(c):
+        c["process"]["noNewPrivileges"] = False
+        del c["process"]["capabilities"]
+    differential("no-caps", _bundle(_edit(edit)))
+
+
+# ---- seccomp: profiles of several ages ----
+
+def _syscall_names(max_nr):
+    """x86_64 syscall names numbered up to max_nr: what a profile of that age could list."""
+    header = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
+    if os.uname().machine != "x86_64" or not os.path.exists(header):
+        raise lib.Skip("the seccomp profiles here are built for x86_64 from its unistd_64.h")
+    names = []
+    with open(header) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("__NR_"):
+                if int(parts[2]) <= max_nr:
+                    names.append(parts[1][5:])
+    return names
+
+
+SECCOMP_PROBES = "probe syscall mkdir /tmp/d; probe syscall personality; probe syscall personality 8"
+
+
+def _seccomp(profile, extra=SECCOMP_PROBES):
+    return _bundle(_edit(lambda c: c["linux"].__setitem__("seccomp", profile)), extra=extra)
+
+
+def test_seccomp_old_docker_style_profile():
+    # An allow-list of 2017 (up to statx, 332): nothing newer is named, default errno.
+    names = [n for n in _syscall_names(332) if n not in ("mkdir", "mkdirat", "personality")]
+    differential("seccomp-2017", _seccomp({
+        "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}))
+
+
+def test_seccomp_2019_profile_with_default_errno_ret():
+    # Up to pidfd_open (434): no clone3, close_range, openat2, faccessat2.
+    names = [n for n in _syscall_names(434) if n not in ("mkdir", "mkdirat")]
+    differential("seccomp-2019", _seccomp({
+        "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}))
+
+
+def test_seccomp_modern_deny_list_with_args():
+    differential("seccomp-denylist", _seccomp({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22,
+             "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["ptrace"], "action": "SCMP_ACT_KILL_PROCESS"}]},
+        extra=SECCOMP_PROBES + "; probe syscall ptrace; echo ptrace: $?"))
+
+
+# ---- mounts ----
+
+def _mounts(b):
+    for d in ("data", "hostdir"):
+        os.makedirs(b.file(d), exist_ok=True)
+    with open(b.file("data/file"), "w") as f:
+        f.write("x\n")
+    b.config["mounts"] += [
+        {"destination": "/data", "type": "bind", "source": b.file("data"),
+         "options": ["rbind", "ro"]},
+        {"destination": "/etc/hosts-file", "type": "bind", "source": b.file("data/file"),
+         "options": ["bind", "rw"]},
+        {"destination": "/mnt/none-bind", "type": "none", "source": b.file("hostdir"),
+         "options": ["bind", "nosuid", "noexec", "nodev", "rprivate"]},
+        {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "nodev", "mode=1777", "size=1m"]},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmp",
+         "options": ["noatime", "uid=1000", "gid=1000", "mode=0700"]},
+        {"destination": "/var", "type": "tmpfs", "source": "tmpfs", "options": ["strictatime", "ro"]},
+    ]
+
+
+def test_mounts_of_several_kinds():
+    differential("mounts", _bundle(_mounts))
+
+
+def test_read_only_dev_bind_then_devpts():
+    def edit(b):
+        # runc too needs the mount point and the devices there: it cannot create them
+        os.makedirs(b.file("devdir/pts"), exist_ok=True)
+        for name, minor in (("null", 3), ("zero", 5), ("full", 7), ("random", 8),
+                            ("urandom", 9)):
+            os.mknod(b.file(f"devdir/{name}"), 0o20666, os.makedev(1, minor))
+        os.mknod(b.file("devdir/tty"), 0o20666, os.makedev(5, 0))
+        m = b.config["mounts"]
+        m[1] = {"destination": "/dev", "type": "bind", "source": b.file("devdir"),
+                "options": ["rbind", "ro"]}
+        del m[3:5]  # /dev/shm and /dev/mqueue would need a writable /dev too
+    differential("ro-dev", _bundle(edit))
+
+
+def test_masked_and_readonly_paths_of_every_kind():
+    def edit(c):
+        c["linux"]["maskedPaths"] += ["/etc/group", "/var", "/does/not/exist"]
+        c["linux"]["readonlyPaths"] += ["/run", "/does/not/exist/either", "/proc/self/../1/attr"]
+        c["root"]["readonly"] = False
+    differential("masked", _bundle(_edit(edit)))
+
+
+# ---- the process ----
+
+def test_terminal_for_a_non_root_user():
+    def edit(c):
+        c["process"]["terminal"] = True
+        c["process"]["user"] = {"uid": 1000, "gid": 1000}
+    make = _bundle(_edit(edit))
+    differ.have_runc()
+    differential("tty", make, tty=True)
+
+
+def test_env_duplicates_and_empty_values():
+    def edit(c):
+        c["process"]["env"] += ["A=1", "A=2", "EMPTY=", "HOME=/somewhere", "X=a=b"]
+    differential("env", _bundle(_edit(edit)))
+
+
+def test_rlimits():
+    def edit(c):
+        c["process"]["rlimits"] = [
+            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200},
+            {"type": "RLIMIT_NPROC", "soft": 500, "hard": 1000},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 2 ** 64 - 1},
+            {"type": "RLIMIT_STACK", "soft": 4 << 20, "hard": 8 << 20},
+            {"type": "RLIMIT_MEMLOCK", "soft": 1 << 20, "hard": 1 << 20}]
+    differential("rlimits", _bundle(_edit(edit)))
+
+
+def test_cwd_nested_and_missing():
+    def edit(c):
+        c["process"]["cwd"] = "/var/lib/nowhere"
+        c["root"]["readonly"] = False
+    differential("cwd-missing", _bundle(_edit(edit)))
+
+
+def test_cwd_existing():
+    differential("cwd", _bundle(_edit(lambda c: c["process"].__setitem__("cwd", "/etc"))))
+
+
+def test_hostname_and_domainname_writable_rootfs():
+    def edit(c):
+        c["hostname"] = "box"
+        c["domainname"] = "example.org"
+        c["root"]["readonly"] = False
+    differential("hostname", _bundle(_edit(edit)))
