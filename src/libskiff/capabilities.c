@@ -106,7 +106,7 @@ int capability_mask(char *const *names, const char *field, uint64_t *mask, struc
 	for (size_t i = 0; names && names[i]; i++) {
 		int cap = capability_from_name(names[i]);
 		if (cap < 0)
-			return error_set(err, 0, "%s: unknown capability \"%s\"", field, names[i]);
+			continue; /* process_validate() warned about it */
 		if (cap > last) {
 			log_debug("%s: skipping %s: unknown to the running kernel", field,
 			          names[i]);

@@ -29,8 +29,8 @@ int capability_table_last(void);
 int capability_last_cap(void);
 /*
  * Turns a NULL-terminated list of names (NULL: empty) into a mask.  An
- * unknown name is an error naming `field`; a name the running kernel does
- * not know is left out with a debug message.
+ * unknown name is left out (process_validate() warns about it); a name the
+ * running kernel does not know is left out with a debug message.
  */
 int capability_mask(char *const *names, const char *field, uint64_t *mask,
                     struct skiff_error **err);

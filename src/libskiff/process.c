@@ -199,24 +199,37 @@ int process_set_cpu_affinity(pid_t pid, const char *cpus, const char *field,
 
 /* ---- validation ---- */
 
-static int validate_capabilities(const struct oci_capabilities *c, struct skiff_error **err)
+/*
+ * The spec (config.md, capabilities): a name that cannot be mapped MUST be
+ * logged as a warning and SHOULD NOT fail the container.  One line names
+ * every such name once; capability_mask() then leaves them out.
+ */
+static bool named_before(char *const *const *sets, size_t s, size_t i, const char *name)
 {
-	const struct {
-		const char *field;
-		char **names;
-	} sets[] = {
-	    {"bounding", c->bounding},       {"effective", c->effective},
-	    {"inheritable", c->inheritable}, {"permitted", c->permitted},
-	    {"ambient", c->ambient},
-	};
+	for (size_t t = 0; t <= s; t++)
+		for (size_t j = 0; sets[t] && sets[t][j] && (t < s || j < i); j++)
+			if (strcmp(sets[t][j], name) == 0)
+				return true;
+	return false;
+}
 
+static void warn_unknown_capabilities(const struct oci_capabilities *c)
+{
+	char *const *sets[] = {c->bounding, c->effective, c->inheritable, c->permitted, c->ambient};
+	cleanup_free char *list = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&list, &len);
+
+	if (f == NULL)
+		oom();
 	for (size_t s = 0; s < ARRAY_SIZE(sets); s++)
-		for (size_t i = 0; sets[s].names && sets[s].names[i]; i++)
-			if (capability_from_name(sets[s].names[i]) < 0)
-				return error_set(
-				    err, 0, "process.capabilities.%s: unknown capability \"%s\"",
-				    sets[s].field, sets[s].names[i]);
-	return 0;
+		for (size_t i = 0; sets[s] && sets[s][i]; i++)
+			if (capability_from_name(sets[s][i]) < 0 &&
+			    !named_before(sets, s, i, sets[s][i]))
+				fprintf(f, "%s%s", ftell(f) ? " " : "", sets[s][i]);
+	fclose(f);
+	if (len)
+		log_warning("process.capabilities: ignoring unknown capabilities: %s", list);
 }
 
 static int validate_rlimits(const struct oci_process *p, struct skiff_error **err)
@@ -347,8 +360,8 @@ int process_validate(const struct oci_process *p, struct skiff_error **err)
 		return error_set(err, 0, "process: must be set");
 	if (validate_basics(p, err) < 0)
 		return -1;
-	if (p->capabilities && validate_capabilities(p->capabilities, err) < 0)
-		return -1;
+	if (p->capabilities)
+		warn_unknown_capabilities(p->capabilities);
 	if (validate_rlimits(p, err) < 0)
 		return -1;
 	if (p->scheduler && validate_scheduler(p->scheduler, err) < 0)

@@ -297,6 +297,36 @@ def test_root_process_keeps_listed_caps_only():
     assert caps["inheritable"]["names"] == []
 
 
+def test_unknown_capability_is_one_warning_and_the_container_runs():
+    # config.md: a capability that cannot be mapped MUST be logged as a
+    # warning and SHOULD NOT fail; runc 1.1.5 runs this config with the known
+    # caps (CapEff 0x20000420) and one warning naming both unknown names.
+    def edit(c):
+        for s in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+            c["process"]["capabilities"].setdefault(s, [])
+            c["process"]["capabilities"][s] += ["CAP_NOPE", "cap_kill", "CAP_NOPE"]
+    b = Bundle(["probe", "caps"], edit=edit)
+    log = b.file("log.json")
+    r = skiff("--log", log, "--log-format", "json", "run", "--bundle", b.path, new_id())
+    assert r.returncode == 0, r
+    caps = json.loads(r.stdout)["caps"]
+    for s in ("effective", "permitted", "bounding"):
+        assert sorted(caps[s]["names"]) == ["CAP_AUDIT_WRITE", "CAP_KILL",
+                                            "CAP_NET_BIND_SERVICE"], (s, caps)
+    assert r.stderr.count("\n") == 1 and "warning" in r.stderr, r.stderr
+    assert r.stderr.count("CAP_NOPE") == 1 and "cap_kill" in r.stderr, r.stderr
+    with open(log) as f:
+        recs = [json.loads(line) for line in f]
+    assert [x["level"] for x in recs] == ["warning"], recs
+    assert "CAP_NOPE cap_kill" in recs[0]["msg"], recs
+    # exec --cap with an unknown name: the same warning, the process runs.
+    cid = new_id()
+    skiff_ok("run", "-d", "--bundle", Bundle(["sleep", "1000"]).path, cid)
+    r = skiff("exec", "--cap", "CAP_NOPE", cid, "probe", "caps")
+    assert r.returncode == 0 and "CAP_NOPE" in r.stderr, r
+    assert "CAP_KILL" in json.loads(r.stdout)["caps"]["effective"]["names"], r.stdout
+
+
 def test_no_fd_of_skiff_leaks_and_preserve_fds_passes_them():
     seen = _probe(("probe", "fds"))
     assert sorted(seen["fds"]) == ["0", "1", "2"], seen
