@@ -5,6 +5,7 @@
 #include "../cli.h"
 
 /* One per file in src/cmd/. */
+extern const struct cli_command cmd_check;
 extern const struct cli_command cmd_create;
 extern const struct cli_command cmd_delete;
 extern const struct cli_command cmd_events;
