@@ -3,12 +3,22 @@
 #define SKIFF_CGROUP_H
 
 /*
- * The cgroup v2 filesystem driver.
+ * A container's cgroup, behind one interface whatever the host has.
  *
- * A cgroup is named by its path relative to the cgroup2 mount, starting
- * with '/' (what cgroup_resolve_path() returns and what the state file
- * keeps).  Every function below that takes `path` joins it with
- * cgroup_mountpoint() itself.
+ * A cgroup manager ("driver") is chosen once, at create, and its name is
+ * kept in the container's state next to the cgroup's path, so every later
+ * command drives the cgroup the way it was made:
+ *   fs2  the unified hierarchy (cgroup2 at /sys/fs/cgroup);
+ *   fs1  the v1 hierarchies of a legacy or hybrid host, plus, on a hybrid
+ *        host, the cgroup2 hierarchy at /sys/fs/cgroup/unified for the
+ *        controllers that live there (hugetlb, say) and for the process's
+ *        "0::" cgroup (cgroup namespaces and delegation see that one).
+ * --cgroup-manager disabled makes no cgroup at all (a NULL path).
+ *
+ * A path names the container's cgroup relative to each hierarchy's root,
+ * starting with '/'; the same path is used in every hierarchy.  Callers
+ * never ask which cgroup version a host runs: a missing operation belongs
+ * here.
  */
 
 #include <stdbool.h>
@@ -22,86 +32,125 @@
 /* "max" in a cgroup file reads back as this. */
 #define CGROUP_MAX UINT64_MAX
 
-/* The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
-int cgroup_mountpoint(const char **out, struct skiff_error **err);
+struct cgroup_driver;
+struct cgroup_stats;
+
+struct cgroup_manager {
+	const struct cgroup_driver *drv;
+	const char *name; /* "fs2", "fs1": what the state records */
+	const char *path; /* borrowed; "/a/b" */
+};
 
 /*
- * linux.cgroupsPath -> a path relative to the mount, starting with '/'.
- *   absolute ("/a/b")   -> itself;
- *   relative ("a/b")    -> under the parent of the caller's cgroup;
- *   empty or NULL       -> "<parent of the caller's cgroup>/skiff-<id>".
- * The caller's own cgroup usually holds processes (a login scope, a
- * service), and v2's no-internal-process rule then forbids enabling
- * controllers for its children, so its parent is used, as runc does.
- * ".." components are refused.  Returns a malloc'd string, or NULL with *err.
+ * The driver for a new container: `manager` is --cgroup-manager (NULL or
+ * "cgroupfs" picks fs2 on a unified host, fs1 on a legacy or hybrid one),
+ * `systemd` is --systemd-cgroup.  *name gets NULL for "disabled".
  */
-/* Our own cgroup in the v2 hierarchy (the "0::" line of /proc/self/cgroup). */
-int cgroup_own_path(char **out, struct skiff_error **err);
-char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
+int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
+                          struct skiff_error **err);
 
 /*
- * Creates the cgroup (mkdir -p, 0755), enables in each ancestor's
- * cgroup.subtree_control exactly the controllers `r` needs, writes the
- * resource files and attaches the device filter (skiff's defaults plus
- * r->devices).  *dirfd_out gets an O_DIRECTORY fd of the cgroup, for
- * clone3(CLONE_INTO_CGROUP).  On failure every directory it made is removed
- * again (pre-existing ones are left, and so are controllers it enabled in
- * pre-existing ancestors).  `r` may be NULL.
+ * The manager a state names; name NULL is fs2 (states written before there
+ * were drivers).  path must outlive m.
  */
-int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_out,
+int cgroup_manager_load(const char *name, const char *path, struct cgroup_manager *m,
+                        struct skiff_error **err);
+
+/* What cgroup_create made. */
+struct cgroup_created {
+	char *path;   /* malloc'd, for the state */
+	char *mount;  /* malloc'd: where the hierarchy (or hierarchies) are mounted */
+	int clone_fd; /* a cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
+	bool made;    /* the leaf did not exist before: a failed create removes it */
+};
+
+/*
+ * Resolves linux.cgroupsPath for container id, creates the cgroup in every
+ * hierarchy the driver uses and writes the limits in `r` (may be NULL),
+ * devices included.  Everything that can be checked is checked before the
+ * first mkdir; on failure what it made is removed again.  m->path is set
+ * to out->path.
+ */
+int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char *id,
+                  const struct oci_resources *r, struct cgroup_created *out,
                   struct skiff_error **err);
+void cgroup_created_free(struct cgroup_created *c);
 
 /*
- * Makes the controllers `r` needs available in the cgroup at path: enables
- * them in the cgroup.subtree_control of the root and of every ancestor
- * (`update`, for limits the container was not created with).
+ * Moves pid into the container's cgroup before it runs anything of the
+ * container's: into fd's cgroup when fd >= 0 (what cgroup_exec_target
+ * gave), else into every hierarchy of m.  Not needed after a clone3 into
+ * cgroup_created.clone_fd.
  */
-int cgroup_enable_controllers(const char *path, const struct oci_resources *r,
-                              struct skiff_error **err);
+int cgroup_enter(const struct cgroup_manager *m, int fd, pid_t pid, struct skiff_error **err);
+
+/*
+ * Where a process `exec` starts goes: *fd gets a cgroup2 directory to
+ * clone into (or -1: then cgroup_enter(m, -1, pid) moves it before it
+ * runs).  init is the container's init (its cgroup may have moved down).
+ */
+int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, int *fd,
+                       struct skiff_error **err);
 
 /*
  * Cgroup ownership (runtime-spec config-linux): a container with a user
  * namespace and a cgroup namespace of its own that mounts /sys/fs/cgroup
  * read-write may run its own cgroup tree (systemd).  True when c mounts it
  * so.  cgroup_delegate() then gives the host uid that process.user.uid
- * maps to in pid's user namespace the directory and the files listed in
- * /sys/kernel/cgroup/delegate; resource files stay the runtime's, since
- * they hand out the parent's resources.
+ * maps to in pid's user namespace the container's cgroup2 directory and
+ * the files listed in /sys/kernel/cgroup/delegate; resource files stay the
+ * runtime's, since they hand out the parent's resources.
  */
 bool cgroup_wants_delegation(const struct oci_config *c);
-int cgroup_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err);
-
-/* Moves pid into the cgroup (the fallback when CLONE_INTO_CGROUP is missing). */
-int cgroup_enter(int dirfd, pid_t pid, struct skiff_error **err);
+int cgroup_delegate(const struct cgroup_manager *m, pid_t pid, uint32_t uid,
+                    struct skiff_error **err);
 
 /*
- * Writes the resource files for `r` (create and `update`).  The device
- * filter is replaced only when r->devices is non-empty.
+ * `update`: makes the controllers r needs available, then writes r.  The
+ * devices are replaced only when r->devices is non-empty.  A refused
+ * request changes nothing where it can be checked first.
  */
-int cgroup_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err);
+int cgroup_update(const struct cgroup_manager *m, const struct oci_resources *r,
+                  struct skiff_error **err);
 
-/* Writes cgroup.freeze and waits until cgroup.events agrees (thaws again on timeout). */
-int cgroup_freeze(const char *path, bool frozen, struct skiff_error **err);
-/* True when cgroup.freeze is 1 (the container was paused). */
-int cgroup_is_frozen(const char *path, bool *out, struct skiff_error **err);
+/* Pauses (frozen) or resumes every process, waiting until the kernel agrees. */
+int cgroup_freeze(const struct cgroup_manager *m, bool frozen, struct skiff_error **err);
+/* True when the container was paused. */
+int cgroup_is_frozen(const struct cgroup_manager *m, bool *out, struct skiff_error **err);
 
 /*
- * Sends sig to every process in the cgroup and its descendants.  SIGKILL
- * uses cgroup.kill where the kernel has it, else signals cgroup.procs
- * until it stays empty; for SIGKILL it returns once the cgroup is empty.
+ * Sends sig to every process in the cgroup and its descendants; for
+ * SIGKILL it returns once they are all gone.
  */
-int cgroup_kill_all(const char *path, int sig, struct skiff_error **err);
+int cgroup_kill_all(const struct cgroup_manager *m, int sig, struct skiff_error **err);
 
 /* Every pid in the cgroup and its descendants; *pids is malloc'd. */
-int cgroup_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err);
+int cgroup_pids(const struct cgroup_manager *m, pid_t **pids, size_t *n, struct skiff_error **err);
+
+/* The counters `events --stats` reports. */
+int cgroup_stats(const struct cgroup_manager *m, struct cgroup_stats *out,
+                 struct skiff_error **err);
 
 /*
- * Removes the cgroup and its descendants (depth first), SIGKILLing what is
- * left first when kill is true; EBUSY is retried for a few seconds.
- * A cgroup that does not exist is not an error.
+ * OOM kills so far (0 when the memory controller is missing), and an fd
+ * that polls readable when the count may have changed (-1: poll on a
+ * timer).  The fd is the caller's to close.
  */
-int cgroup_destroy(const char *path, bool kill, struct skiff_error **err);
+uint64_t cgroup_oom_kills(const struct cgroup_manager *m);
+int cgroup_oom_watch(const struct cgroup_manager *m);
 
+/*
+ * Removes the cgroup and its descendants in every hierarchy, SIGKILLing
+ * what is left first when kill is true.  A missing cgroup is not an error.
+ */
+int cgroup_destroy(const struct cgroup_manager *m, bool kill, struct skiff_error **err);
+
+/* ---- the hierarchies, for mounts ---- */
+
+/* The cgroup2 mount: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid). */
+int cgroup_mountpoint(const char **out, struct skiff_error **err);
+/* Our own cgroup in the v2 hierarchy (the "0::" line of /proc/self/cgroup). */
+int cgroup_own_path(char **out, struct skiff_error **err);
 /* ---- stats (for `events --stats`) ---- */
 
 struct cgroup_kv {
@@ -127,6 +176,7 @@ struct cgroup_stats {
 	uint64_t swap_current, swap_max;
 	struct cgroup_kv *memory_stat; /* every line of memory.stat, in order */
 	size_t memory_stat_len;
+	uint64_t memory_cache; /* page cache: v2 memory.stat "file", v1 "cache" */
 	bool has_memory_events;
 	uint64_t memory_events_low, memory_events_high, memory_events_max, memory_events_oom,
 	    memory_events_oom_kill;
@@ -145,7 +195,6 @@ struct cgroup_stats {
 	size_t hugetlb_len;
 };
 
-int cgroup_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);
 void cgroup_stats_free(struct cgroup_stats *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "libocispec/runtime_spec.h"
@@ -93,5 +94,117 @@ void cgroup_bpf_prog_free(struct cgroup_bpf_prog *p);
 
 /* Loads prog and attaches it to the cgroup, replacing the programs skiff attached before. */
 int cgroup_devices_install(int dirfd, const struct cgroup_bpf_prog *prog, struct skiff_error **err);
+
+/* ---- drivers (cgroup_manager.c dispatches to these) ---- */
+
+struct cgroup_created;
+struct cgroup_stats;
+
+/* One backend; every path is the container's, already resolved ("/a/b"). */
+struct cgroup_driver {
+	const char *name;
+	int (*create)(const char *path, const struct oci_resources *r, struct cgroup_created *out,
+	              struct skiff_error **err);
+	int (*enter)(const char *path, pid_t pid, struct skiff_error **err);
+	int (*exec_target)(const char *path, pid_t init, int *fd, struct skiff_error **err);
+	int (*delegate)(const char *path, pid_t pid, uint32_t uid, struct skiff_error **err);
+	int (*update)(const char *path, const struct oci_resources *r, struct skiff_error **err);
+	int (*freeze)(const char *path, bool frozen, struct skiff_error **err);
+	int (*is_frozen)(const char *path, bool *out, struct skiff_error **err);
+	int (*kill_all)(const char *path, int sig, struct skiff_error **err);
+	int (*pids)(const char *path, pid_t **pids, size_t *n, struct skiff_error **err);
+	int (*stats)(const char *path, struct cgroup_stats *out, struct skiff_error **err);
+	uint64_t (*oom_kills)(const char *path);
+	int (*oom_watch)(const char *path);
+	int (*destroy)(const char *path, bool kill, struct skiff_error **err);
+};
+
+extern const struct cgroup_driver cgroup_fs2_driver;
+extern const struct cgroup_driver cgroup_fs1_driver;
+
+/*
+ * linux.cgroupsPath -> a path relative to the hierarchy roots, starting
+ * with '/':
+ *   absolute ("/a/b")   -> itself;
+ *   relative ("a/b")    -> under the parent of the caller's cgroup2 cgroup;
+ *   empty or NULL       -> "<parent of the caller's cgroup>/skiff-<id>".
+ * The caller's own cgroup usually holds processes (a login scope, a
+ * service), and v2's no-internal-process rule then forbids enabling
+ * controllers for its children, so its parent is used, as runc does.
+ * ".." components are refused.  Returns a malloc'd string, or NULL with *err.
+ */
+char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
+
+/* ---- the cgroup v2 driver's pieces (cgroup_fs2*.c) ---- */
+
+/*
+ * Creates the cgroup (mkdir -p, 0755), enables in each ancestor's
+ * cgroup.subtree_control exactly the controllers `r` needs, writes the
+ * resource files and attaches the device filter (skiff's defaults plus
+ * r->devices).  *dirfd_out gets an O_DIRECTORY fd of the cgroup, for
+ * clone3(CLONE_INTO_CGROUP).  On failure every directory it made is removed
+ * again (pre-existing ones are left, and so are controllers it enabled in
+ * pre-existing ancestors).  `r` may be NULL.
+ */
+int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
+               struct skiff_error **err);
+
+/*
+ * Makes the controllers `r` needs available in the cgroup at path: enables
+ * them in the cgroup.subtree_control of the root and of every ancestor
+ * (`update`, for limits the container was not created with).
+ */
+int fs2_enable_controllers(const char *path, const struct oci_resources *r,
+                           struct skiff_error **err);
+
+/*
+ * Cgroup ownership (runtime-spec config-linux): a container with a user
+ * namespace and a cgroup namespace of its own that mounts /sys/fs/cgroup
+ * read-write may run its own cgroup tree (systemd).  True when c mounts it
+ * so.  fs2_delegate() then gives the host uid that process.user.uid
+ * maps to in pid's user namespace the directory and the files listed in
+ * /sys/kernel/cgroup/delegate; resource files stay the runtime's, since
+ * they hand out the parent's resources.
+ */
+bool cgroup_wants_delegation(const struct oci_config *c);
+int fs2_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err);
+
+/* Moves pid into the cgroup (the fallback when CLONE_INTO_CGROUP is missing). */
+int fs2_enter(int dirfd, pid_t pid, struct skiff_error **err);
+
+/*
+ * Writes the resource files for `r` (create and `update`).  The device
+ * filter is replaced only when r->devices is non-empty.
+ */
+int fs2_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err);
+
+/* Writes cgroup.freeze and waits until cgroup.events agrees (thaws again on timeout). */
+int fs2_freeze(const char *path, bool frozen, struct skiff_error **err);
+/* True when cgroup.freeze is 1 (the container was paused). */
+int fs2_is_frozen(const char *path, bool *out, struct skiff_error **err);
+
+/*
+ * Sends sig to every process in the cgroup and its descendants.  SIGKILL
+ * uses cgroup.kill where the kernel has it, else signals cgroup.procs
+ * until it stays empty; for SIGKILL it returns once the cgroup is empty.
+ */
+int fs2_kill_all(const char *path, int sig, struct skiff_error **err);
+
+/* Every pid in the cgroup and its descendants; *pids is malloc'd. */
+int fs2_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err);
+
+/*
+ * Removes the cgroup and its descendants (depth first), SIGKILLing what is
+ * left first when kill is true; EBUSY is retried for a few seconds.
+ * A cgroup that does not exist is not an error.
+ */
+int fs2_destroy(const char *path, bool kill, struct skiff_error **err);
+
+/* The fs2 counters (cgroup_fs2_stats.c). */
+int fs2_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);
+/* Whether a space-separated list (cgroup.controllers) holds word. */
+bool cgroup_has_word(const char *list, const char *word);
+/* The value after "key " in a flat-keyed file (cgroup.events, memory.events). */
+bool cgroup_keyed_value(const char *data, const char *key, unsigned long long *out);
 
 #endif

@@ -60,11 +60,6 @@ static char *rfc3339_now(void)
 	return xstrdup(buf);
 }
 
-static bool cgroups_enabled(const struct skiff_context *ctx)
-{
-	return !(ctx->cgroup_manager && strcmp(ctx->cgroup_manager, "disabled") == 0);
-}
-
 static char *state_json_for(const struct container_status *st, enum container_state s)
 {
 	/* Hooks read one line: compact JSON. */
@@ -221,9 +216,12 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	    ns_write_id_maps(p->pid, l, err) < 0)
 		return -1;
 	/* Cgroup ownership: only with a cgroup namespace of its own (runtime-spec). */
-	if (p->cgroup_fd >= 0 && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
+	if (p->has_cgroup && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
 	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&
-	    cgroup_delegate(p->cgroup_fd, p->pid, p->config->process->user.uid, err) < 0)
+	    cgroup_delegate(&p->cgroup, p->pid, p->config->process->user.uid, err) < 0)
+		return -1;
+	/* Not born in its cgroup (v1 hierarchies): moved before it may go on. */
+	if (p->has_cgroup && p->cgroup_fd < 0 && cgroup_enter(&p->cgroup, -1, p->pid, err) < 0)
 		return -1;
 	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
 		return error_errno(err, "sync with container init");
@@ -240,29 +238,28 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
-	cleanup_free char *path = NULL;
-	const char *mount;
-	bool existed;
+	struct cgroup_created made;
+	const char *name;
+	int ret;
 
-	if (!cgroups_enabled(p->ctx))
+	if (cgroup_manager_choose(p->ctx->cgroup_manager, p->ctx->systemd_cgroup, &name, err) < 0)
+		return -1;
+	if (name == NULL)
 		return 0;
-	if (p->ctx->systemd_cgroup)
-		return error_set(err, 0,
-		                 "--systemd-cgroup: the systemd cgroup driver is not supported yet "
-		                 "(use the default cgroupfs driver)");
-	if (cgroup_mountpoint(&mount, err) < 0)
+	if (cgroup_manager_load(name, NULL, &p->cgroup, err) < 0)
 		return -1;
-	p->st.cgroup_mount = xstrdup(mount);
-	p->st.cgroup_path = cgroup_resolve_path(l->cgroups_path, p->o->id, err);
-	if (p->st.cgroup_path == NULL)
-		return -1;
-	/* A cgroup that was there before is not ours to remove if create fails. */
-	path = xasprintf("%s%s", mount, p->st.cgroup_path);
-	existed = access(path, F_OK) == 0;
-	if (cgroup_create(p->st.cgroup_path, l->resources, &p->cgroup_fd, err) < 0)
-		return -1;
-	p->cgroup_made = !existed;
-	return 0;
+	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
+	if (ret == 0) {
+		p->st.cgroup_path = steal_ptr(&made.path);
+		p->st.cgroup_mount = steal_ptr(&made.mount);
+		p->st.cgroup_manager = xstrdup(name);
+		p->cgroup.path = p->st.cgroup_path;
+		p->cgroup_fd = steal_fd(&made.clone_fd);
+		p->cgroup_made = made.made;
+		p->has_cgroup = true;
+	}
+	cgroup_created_free(&made);
+	return ret;
 }
 
 static int make_exec_fifo(struct create_plan *p, struct skiff_error **err)
@@ -357,7 +354,7 @@ static void undo_create(struct create_plan *p)
 		p->pid = 0;
 	}
 	if (p->cgroup_made)
-		cgroup_destroy(p->st.cgroup_path, true, &ignored);
+		cgroup_destroy(&p->cgroup, true, &ignored);
 	error_free(&ignored);
 	if (p->dirfd >= 0)
 		status_remove(p->rootfd, p->o->id, &ignored);
@@ -613,8 +610,13 @@ static int signal_init(const struct container_status *st, int sig, struct skiff_
 
 static int kill_all(const struct container_status *st, int sig, struct skiff_error **err)
 {
-	if (st->cgroup_path)
-		return cgroup_kill_all(st->cgroup_path, sig, err);
+	struct cgroup_manager cg;
+	int has = status_cgroup(st, &cg, err);
+
+	if (has < 0)
+		return -1;
+	if (has)
+		return cgroup_kill_all(&cg, sig, err);
 	return signal_init(st, sig, err);
 }
 
@@ -640,8 +642,10 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 static int stop_container(struct opened *c, struct skiff_error **err)
 {
 	cleanup_close int pidfd = init_pidfd(&c->st);
+	struct cgroup_manager cg;
+	int has = status_cgroup(&c->st, &cg, err);
 
-	if (c->st.cgroup_path && cgroup_kill_all(c->st.cgroup_path, SIGKILL, err) < 0)
+	if (has < 0 || (has && cgroup_kill_all(&cg, SIGKILL, err) < 0))
 		return -1;
 	if (pidfd < 0)
 		return 0;
@@ -656,18 +660,22 @@ static int stop_container(struct opened *c, struct skiff_error **err)
 static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 {
 	struct oci_config *cfg;
+	struct cgroup_manager cg;
+	int has = status_cgroup(&c->st, &cg, err);
 
+	if (has < 0)
+		return -1;
 	if ((c->state == STATE_RUNNING || c->state == STATE_PAUSED) && !force)
 		return error_set(err, 0,
 		                 "container `%s` is %s: stop it first or use `delete --force`",
 		                 c->st.id, status_name(c->state));
-	if (c->state != STATE_STOPPED || c->st.cgroup_path) {
-		if (c->state == STATE_PAUSED && c->st.cgroup_path)
-			cgroup_freeze(c->st.cgroup_path, false, NULL);
+	if (c->state != STATE_STOPPED || has) {
+		if (c->state == STATE_PAUSED && has)
+			cgroup_freeze(&cg, false, NULL);
 		if (stop_container(c, err) < 0)
 			return -1;
 	}
-	if (c->st.cgroup_path && cgroup_destroy(c->st.cgroup_path, true, err) < 0)
+	if (has && cgroup_destroy(&cg, true, err) < 0)
 		return -1;
 	cfg = c->st.has_poststop ? container_saved_config(c, NULL) : NULL;
 	if (cfg && cfg->hooks && cfg->hooks->poststop.len) {

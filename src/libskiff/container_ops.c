@@ -21,12 +21,15 @@
 
 /* ---- pause / resume ---- */
 
-int container_need_cgroup(const struct opened *c, const char *what, struct skiff_error **err)
+int container_need_cgroup(const struct opened *c, const char *what, struct cgroup_manager *m,
+                          struct skiff_error **err)
 {
-	if (c->st.cgroup_path == NULL)
+	int has = status_cgroup(&c->st, m, err);
+
+	if (has == 0)
 		return error_set(err, 0, "container `%s` has no cgroup: %s needs one", c->st.id,
 		                 what);
-	return 0;
+	return has < 0 ? -1 : 0;
 }
 
 static int set_frozen(const struct skiff_context *ctx, const char *id, bool frozen,
@@ -34,6 +37,7 @@ static int set_frozen(const struct skiff_context *ctx, const char *id, bool froz
 {
 	enum container_state want = frozen ? STATE_RUNNING : STATE_PAUSED;
 	const char *what = frozen ? "pause" : "resume";
+	struct cgroup_manager cg;
 	struct opened c;
 	int r;
 
@@ -42,8 +46,8 @@ static int set_frozen(const struct skiff_context *ctx, const char *id, bool froz
 	if (c.state != want)
 		r = error_set(err, 0, "container `%s` is %s, not %s", id, status_name(c.state),
 		              status_name(want));
-	else if ((r = container_need_cgroup(&c, what, err)) == 0 &&
-	         (r = cgroup_freeze(c.st.cgroup_path, frozen, err)) < 0)
+	else if ((r = container_need_cgroup(&c, what, &cg, err)) == 0 &&
+	         (r = cgroup_freeze(&cg, frozen, err)) < 0)
 		error_wrap(err, "%s: container `%s`", what, id);
 	container_close(&c);
 	return r;
@@ -215,36 +219,17 @@ static void record_update(const struct opened *c, struct oci_config *cfg,
 	}
 }
 
-static int update_opened(const struct opened *c, const struct oci_resources *r,
-                         struct skiff_error **err)
+static int update_opened(const struct opened *c, const struct cgroup_manager *cg,
+                         const struct oci_resources *r, struct skiff_error **err)
 {
 	struct oci_config *cfg = container_saved_config(c, NULL);
-	cleanup_free char *dir = NULL;
-	cleanup_close int dfd = -1;
 	struct filled f = {0};
-	int ret = -1;
+	int ret;
 
-	dir = xasprintf("%s%s", c->st.cgroup_mount, c->st.cgroup_path);
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (dfd < 0) {
-		error_errno(err, "open the cgroup %s", dir);
-		goto out;
-	}
 	fill_companions(r, saved_resources(cfg), &f);
-	/*
-	 * cgroup v2 only has a controller's files where the parent enabled it:
-	 * enabling first makes a refused update leave the limits as they were
-	 * (a missing file would fail halfway through).
-	 */
-	if (cgroup_enable_controllers(c->st.cgroup_path, &f.r, err) < 0) {
-		error_wrap(err, "cgroup %s", dir);
-		goto out;
-	}
-	if (cgroup_apply_resources(dfd, &f.r, err) < 0)
-		goto out;
-	record_update(c, cfg, r);
-	ret = 0;
-out:
+	ret = cgroup_update(cg, &f.r, err);
+	if (ret == 0)
+		record_update(c, cfg, r);
 	oci_config_free(cfg);
 	return ret;
 }
@@ -252,6 +237,7 @@ out:
 int container_update(const struct skiff_context *ctx, const char *id, const struct oci_resources *r,
                      struct skiff_error **err)
 {
+	struct cgroup_manager cg;
 	struct opened c;
 	int ret;
 
@@ -259,8 +245,8 @@ int container_update(const struct skiff_context *ctx, const char *id, const stru
 		return -1;
 	if (c.state == STATE_STOPPED || c.state == STATE_CREATING)
 		ret = error_set(err, 0, "container `%s` is %s", id, status_name(c.state));
-	else if ((ret = container_need_cgroup(&c, "update", err)) == 0 &&
-	         (ret = update_opened(&c, r, err)) < 0)
+	else if ((ret = container_need_cgroup(&c, "update", &cg, err)) == 0 &&
+	         (ret = update_opened(&c, &cg, r, err)) < 0)
 		error_wrap(err, "update: container `%s`", id);
 	container_close(&c);
 	return ret;
@@ -271,15 +257,17 @@ int container_update(const struct skiff_context *ctx, const char *id, const stru
 int container_pids(const struct skiff_context *ctx, const char *id, pid_t **pids, size_t *n,
                    struct skiff_error **err)
 {
+	struct cgroup_manager cg;
 	struct opened c;
-	int ret = 0;
+	int ret = 0, has;
 
 	*pids = NULL;
 	*n = 0;
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
-	if (c.st.cgroup_path) {
-		ret = cgroup_pids(c.st.cgroup_path, pids, n, err);
+	has = status_cgroup(&c.st, &cg, err);
+	if (has != 0) {
+		ret = has < 0 ? -1 : cgroup_pids(&cg, pids, n, err);
 	} else if (c.state != STATE_STOPPED) {
 		*pids = xmalloc(sizeof(pid_t));
 		(*pids)[(*n)++] = c.st.pid;

@@ -17,8 +17,10 @@
 #include "libocispec/runtime_spec.h"
 
 struct opened;
-/* Fails with a clear message when the container was made without a cgroup. */
-int container_need_cgroup(const struct opened *c, const char *what, struct skiff_error **err);
+struct cgroup_manager;
+/* The container's cgroup in *m; a clear message when it was made without one. */
+int container_need_cgroup(const struct opened *c, const char *what, struct cgroup_manager *m,
+                          struct skiff_error **err);
 int container_pause(const struct skiff_context *ctx, const char *id, struct skiff_error **err);
 int container_resume(const struct skiff_context *ctx, const char *id, struct skiff_error **err);
 

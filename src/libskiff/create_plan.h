@@ -29,7 +29,10 @@ struct create_plan {
 	struct ns_plan ns;
 	struct seccomp_program *seccomp;
 	struct container_status st;
-	int rootfd, dirfd, fifo_fd, console_fd, cgroup_fd;
+	int rootfd, dirfd, fifo_fd, console_fd;
+	int cgroup_fd;                /* the cgroup2 directory the init is cloned into, or -1 */
+	struct cgroup_manager cgroup; /* valid when has_cgroup */
+	bool has_cgroup;
 	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
 	int sync[2];
 	bool cgroup_made;

@@ -88,20 +88,12 @@ static void gen_entry(yajl_gen g, const char *key, uint64_t limit, uint64_t usag
 	yajl_gen_map_close(g);
 }
 
-static uint64_t memory_stat(const struct cgroup_stats *s, const char *key)
-{
-	for (size_t i = 0; i < s->memory_stat_len; i++)
-		if (strcmp(s->memory_stat[i].key, key) == 0)
-			return s->memory_stat[i].value;
-	return 0;
-}
-
 static void gen_memory(yajl_gen g, const struct cgroup_stats *s)
 {
 	gen_key(g, "memory");
 	yajl_gen_map_open(g);
 	if (s->has_memory) {
-		gen_u64(g, "cache", memory_stat(s, "file"));
+		gen_u64(g, "cache", s->memory_cache);
 		gen_entry(g, "usage", s->memory_max, s->memory_current, s->memory_peak,
 		          s->memory_events_max);
 		/* runc keeps v1's meaning: swap is memory+swap. */
@@ -120,14 +112,14 @@ static void gen_memory(yajl_gen g, const struct cgroup_stats *s)
 }
 
 /* Without the pids controller runc counts cgroup.procs; so do we. */
-static void gen_pids(yajl_gen g, const struct cgroup_stats *s, const char *path)
+static void gen_pids(yajl_gen g, const struct cgroup_stats *s, const struct cgroup_manager *cg)
 {
 	uint64_t current = s->pids_current, limit = s->has_pids ? s->pids_max : 0;
 
 	if (!s->has_pids) {
 		cleanup_free pid_t *pids = NULL;
 		size_t n = 0;
-		if (cgroup_pids(path, &pids, &n, NULL) == 0)
+		if (cgroup_pids(cg, &pids, &n, NULL) == 0)
 			current = n;
 	}
 	gen_key(g, "pids");
@@ -182,7 +174,7 @@ static void gen_blkio_hugetlb(yajl_gen g, const struct cgroup_stats *s)
 
 /* One record as a line: {"type":TYPE,"id":ID[,"data":{...}]}. */
 static char *record(const char *type, const char *id, const struct cgroup_stats *s,
-                    const char *path)
+                    const struct cgroup_manager *cg)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	const unsigned char *buf;
@@ -199,7 +191,7 @@ static char *record(const char *type, const char *id, const struct cgroup_stats 
 		yajl_gen_map_open(g);
 		gen_cpu(g, s);
 		gen_memory(g, s);
-		gen_pids(g, s, path);
+		gen_pids(g, s, cg);
 		gen_blkio_hugetlb(g, s);
 		yajl_gen_map_close(g);
 	}
@@ -219,14 +211,15 @@ static int print_record(char *line, struct skiff_error **err)
 	return 0;
 }
 
-static int print_stats(const struct container_status *st, struct skiff_error **err)
+static int print_stats(const struct container_status *st, const struct cgroup_manager *cg,
+                       struct skiff_error **err)
 {
 	struct cgroup_stats s;
 	int ret;
 
-	if (cgroup_stats(st->cgroup_path, &s, err) < 0)
+	if (cgroup_stats(cg, &s, err) < 0)
 		return -1;
-	ret = print_record(record("stats", st->id, &s, st->cgroup_path), err);
+	ret = print_record(record("stats", st->id, &s, cg), err);
 	cgroup_stats_free(&s);
 	return ret;
 }
@@ -235,29 +228,16 @@ static int print_stats(const struct container_status *st, struct skiff_error **e
 
 struct watch {
 	const struct container_status *st;
-	char *events_file; /* <cgroup>/memory.events */
-	int pidfd, inotify;
+	const struct cgroup_manager *cg;
+	int pidfd;
+	int oom_fd; /* readable when the OOM count may have moved, or -1 */
 	uint64_t oom_kills;
 };
-
-/* memory.events' oom_kill (the processes the kernel killed), or 0 without it. */
-static uint64_t read_oom_kills(const char *file)
-{
-	cleanup_free char *data = NULL;
-	const char *p;
-
-	if (read_file(file, &data, NULL, NULL) < 0)
-		return 0;
-	for (p = data; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (str_has_prefix(p, "oom_kill "))
-			return strtoull(p + strlen("oom_kill "), NULL, 10);
-	return 0;
-}
 
 /* runc sends one "oom" record each time the count goes up. */
 static int check_oom(struct watch *w, struct skiff_error **err)
 {
-	uint64_t now = read_oom_kills(w->events_file);
+	uint64_t now = cgroup_oom_kills(w->cg);
 
 	if (now <= w->oom_kills)
 		return 0;
@@ -265,31 +245,27 @@ static int check_oom(struct watch *w, struct skiff_error **err)
 	return print_record(record("oom", w->st->id, NULL, NULL), err);
 }
 
-static int watch_init(struct watch *w, const struct container_status *st, struct skiff_error **err)
+static int watch_init(struct watch *w, const struct container_status *st,
+                      const struct cgroup_manager *cg, struct skiff_error **err)
 {
 	w->st = st;
-	w->events_file = xasprintf("%s%s/memory.events", st->cgroup_mount, st->cgroup_path);
-	w->oom_kills = read_oom_kills(w->events_file);
+	w->cg = cg;
+	w->oom_kills = cgroup_oom_kills(cg);
 	/* Without pidfds (ENOSYS), liveness is polled instead. */
 	w->pidfd = (int)syscall(SYS_pidfd_open, st->pid, 0);
 	if (w->pidfd < 0 && errno != ESRCH && errno != ENOSYS)
 		return error_errno(err, "events: container `%s`: pidfd_open", st->id);
-	/* Without inotify the file is still read at every tick. */
-	w->inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (w->inotify >= 0 && inotify_add_watch(w->inotify, w->events_file, IN_MODIFY) < 0) {
-		close(w->inotify);
-		w->inotify = -1;
-	}
+	/* Without a notifier the count is still read at every tick. */
+	w->oom_fd = cgroup_oom_watch(cg);
 	return 0;
 }
 
 static void watch_free(struct watch *w)
 {
-	free(w->events_file);
 	if (w->pidfd >= 0)
 		close(w->pidfd);
-	if (w->inotify >= 0)
-		close(w->inotify);
+	if (w->oom_fd >= 0)
+		close(w->oom_fd);
 }
 
 static long now_ms(void)
@@ -310,7 +286,7 @@ static int stream(struct watch *w, long interval_ms, struct skiff_error **err)
 
 	while (!stopped(w)) {
 		struct pollfd pf[2] = {{.fd = w->pidfd, .events = POLLIN},
-		                       {.fd = w->inotify, .events = POLLIN}};
+		                       {.fd = w->oom_fd, .events = POLLIN}};
 		long wait = next - now_ms();
 		int r;
 
@@ -324,7 +300,7 @@ static int stream(struct watch *w, long interval_ms, struct skiff_error **err)
 			return error_errno(err, "events: poll");
 		if (r > 0 && (pf[1].revents & POLLIN)) {
 			char buf[4096];
-			while (read(w->inotify, buf, sizeof(buf)) > 0)
+			while (read(w->oom_fd, buf, sizeof(buf)) > 0)
 				;
 		}
 		if (check_oom(w, err) < 0)
@@ -334,7 +310,7 @@ static int stream(struct watch *w, long interval_ms, struct skiff_error **err)
 		if (now_ms() >= next) {
 			next += interval_ms;
 			/* A cgroup removed under us means the container is gone. */
-			if (print_stats(w->st, NULL) < 0)
+			if (print_stats(w->st, w->cg, NULL) < 0)
 				break;
 		}
 	}
@@ -345,7 +321,8 @@ int container_events(const struct skiff_context *ctx, const char *id,
                      const struct events_options *o, struct skiff_error **err)
 {
 	struct container_status st;
-	struct watch w = {.pidfd = -1, .inotify = -1};
+	struct watch w = {.pidfd = -1, .oom_fd = -1};
+	struct cgroup_manager cg;
 	struct opened c;
 	int ret;
 
@@ -354,18 +331,19 @@ int container_events(const struct skiff_context *ctx, const char *id,
 	if (c.state == STATE_STOPPED)
 		ret = error_set(err, 0, "container `%s` is not running", id);
 	else
-		ret = container_need_cgroup(&c, "events", err);
+		ret = container_need_cgroup(&c, "events", &cg, err);
 	if (ret < 0) {
 		container_close(&c);
 		return -1;
 	}
-	/* Keep the state, drop the lock: a watcher must not block kill or delete. */
+	/* Keep the state (cg borrows its path), drop the lock: a watcher must not block kill or
+	 * delete. */
 	st = c.st;
 	memset(&c.st, 0, sizeof(c.st));
 	container_close(&c);
 	if (o->stats_only)
-		ret = print_stats(&st, err);
-	else if ((ret = watch_init(&w, &st, err)) == 0)
+		ret = print_stats(&st, &cg, err);
+	else if ((ret = watch_init(&w, &st, &cg, err)) == 0)
 		ret = stream(&w, o->interval_ms, err);
 	watch_free(&w);
 	status_free(&st);

@@ -33,7 +33,8 @@
  * A paused container (--ignore-paused) would freeze a process born in its
  * cgroup before it could report anything: there the process is moved into
  * the cgroup after READY and then told GO; it runs once the container is
- * resumed.
+ * resumed.  A cgroup that cannot be cloned into (v1 hierarchies) is
+ * entered the same way, before GO, so the program never runs outside it.
  */
 #include <config.h>
 #include <errno.h>
@@ -70,9 +71,6 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-/* Where a new cgroup-v2 process goes when the container's cgroup has children with controllers. */
-#define EXEC_SUBCGROUP "skiff-exec"
-
 struct exec_plan {
 	const struct skiff_context *ctx;
 	const struct exec_options *o;
@@ -81,13 +79,16 @@ struct exec_plan {
 	struct oci_config *cfg;
 	struct oci_process *proc; /* owned */
 	struct seccomp_program *seccomp;
-	int init_pidfd;   /* the container's init */
-	int root_fd;      /* /proc/<init>/root */
-	int cgroup_fd;    /* where the process is born (or moved, when paused) */
+	int init_pidfd;               /* the container's init */
+	int root_fd;                  /* /proc/<init>/root */
+	struct cgroup_manager cgroup; /* valid when has_cgroup */
+	bool has_cgroup;
+	int cgroup_fd;    /* where the process is born (or moved, when paused), or -1 */
 	int own_pidns_fd; /* skiff's pid namespace, restored after the clone */
 	int join_flags;   /* CLONE_NEW* the process joins itself */
 	bool join_pidns;  /* the parent joins the pid namespace for it */
 	bool paused;
+	bool enter_late; /* paused, or no cgroup fd to be born in: moved, then GO */
 	int console_fd;
 	int listener_fd;  /* linux.seccomp.listenerPath, for SCMP_ACT_NOTIFY */
 	char *state_text; /* what the seccomp agent is told */
@@ -398,72 +399,16 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 	return 0;
 }
 
-/* The init's cgroup-v2 path (relative to the mount), from /proc/PID/cgroup's "0::" line. */
-static char *init_cgroup(pid_t pid)
-{
-	cleanup_free char *path = xasprintf("/proc/%d/cgroup", pid);
-	cleanup_free char *text = NULL;
-
-	if (read_file(path, &text, NULL, NULL) < 0)
-		return NULL;
-	for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (str_has_prefix(line, "0::/"))
-			return xstrdup(line + 3);
-	}
-	return NULL;
-}
-
-static bool has_subtree_controllers(int dirfd)
-{
-	cleanup_close int fd = openat(dirfd, "cgroup.subtree_control", O_RDONLY | O_CLOEXEC);
-	cleanup_free char *text = NULL;
-
-	if (fd < 0 || read_fd_all(fd, &text, NULL, NULL) < 0)
-		return false;
-	return strspn(text, " \n") != strlen(text);
-}
-
-/*
- * cgroup v2's no-internal-process rule: a cgroup that enables controllers
- * for its children takes no process itself.  Then the process goes where
- * the init is (if it moved below), else into a sub-cgroup of skiff's.
- */
-static int open_leaf_cgroup(struct exec_plan *p, const char *dir, struct skiff_error **err)
-{
-	const struct container_status *st = &p->c.st;
-	cleanup_free char *init_cg = init_cgroup(st->pid), *leaf = NULL;
-	size_t n = strlen(st->cgroup_path);
-
-	if (init_cg && strncmp(init_cg, st->cgroup_path, n) == 0 && init_cg[n] == '/') {
-		leaf = xasprintf("%s%s", st->cgroup_mount, init_cg);
-	} else {
-		leaf = xasprintf("%s/" EXEC_SUBCGROUP, dir);
-		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
-			return error_errno(err, "make cgroup `%s`", leaf);
-	}
-	close_fd(&p->cgroup_fd);
-	p->cgroup_fd = open(leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->cgroup_fd < 0)
-		return error_errno(err, "open cgroup `%s`", leaf);
-	return 0;
-}
-
 static int open_cgroup(struct exec_plan *p, struct skiff_error **err)
 {
-	const struct container_status *st = &p->c.st;
-	cleanup_free char *dir = NULL;
+	int has = status_cgroup(&p->c.st, &p->cgroup, err);
 
-	if (st->cgroup_path == NULL || st->cgroup_mount == NULL)
-		return 0;
-	dir = xasprintf("%s%s", st->cgroup_mount, st->cgroup_path);
-	p->cgroup_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->cgroup_fd < 0)
-		return error_errno(err, "open the container's cgroup `%s`", dir);
-	if (has_subtree_controllers(p->cgroup_fd))
-		return open_leaf_cgroup(p, dir, err);
+	if (has <= 0)
+		return has;
+	p->has_cgroup = true;
+	if (cgroup_exec_target(&p->cgroup, p->c.st.pid, &p->cgroup_fd, err) < 0)
+		return -1;
+	p->enter_late = p->paused || p->cgroup_fd < 0;
 	return 0;
 }
 
@@ -551,7 +496,7 @@ __attribute__((noreturn)) static void exec_child(struct exec_plan *p)
 		goto fail;
 	if (sync_send(sock, SYNC_READY, 0, NULL, -1) < 0)
 		_exit(127);
-	if (p->paused && sync_expect(sock, SYNC_GO, NULL, &err) < 0)
+	if (p->enter_late && sync_expect(sock, SYNC_GO, NULL, &err) < 0)
 		goto fail;
 	/* With no_new_privs the filter goes last: fewer of our own syscalls run under it. */
 	if (p->seccomp && p->proc->no_new_privileges && load_seccomp(p, &err) < 0)
@@ -659,12 +604,13 @@ static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	if (expect(sock, SYNC_READY, NULL, err) < 0)
 		return -1;
-	if (p->paused) {
-		if (p->cgroup_fd >= 0 && cgroup_enter(p->cgroup_fd, p->pid, err) < 0)
+	if (p->enter_late) {
+		if (p->has_cgroup && cgroup_enter(&p->cgroup, p->cgroup_fd, p->pid, err) < 0)
 			return -1;
 		if (sync_send(sock, SYNC_GO, 0, NULL, -1) < 0)
 			return error_errno(err, "sync with the process");
-		return 0;
+		if (p->paused)
+			return 0;
 	}
 	if (expect(sock, 0, NULL, err) < 0)
 		return -1;

@@ -159,6 +159,7 @@ static int parse_status(const char *id, const char *data, struct container_statu
 	st->created = dup_or_null(tree_str(root, "created"));
 	st->cgroup_path = dup_or_null(tree_str(root, "cgroupPath"));
 	st->cgroup_mount = dup_or_null(tree_str(root, "cgroupMount"));
+	st->cgroup_manager = dup_or_null(tree_str(root, "cgroupManager"));
 	st->pid = (pid_t)tree_int(root, "pid");
 	st->pid_start = (unsigned long long)tree_int(root, "pidStart");
 	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
@@ -290,6 +291,7 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_str(g, "created", st->created);
 	gen_str(g, "cgroupPath", st->cgroup_path);
 	gen_str(g, "cgroupMount", st->cgroup_mount);
+	gen_str(g, "cgroupManager", st->cgroup_manager);
 	gen_int(g, "newPidNamespace", st->has_new_pidns);
 	gen_int(g, "poststartHooks", st->has_poststart);
 	gen_int(g, "poststopHooks", st->has_poststop);
@@ -398,6 +400,7 @@ void status_free(struct container_status *st)
 	free(st->created);
 	free(st->cgroup_path);
 	free(st->cgroup_mount);
+	free(st->cgroup_manager);
 	for (size_t i = 0; i < st->annotations.len; i++) {
 		free(st->annotations.keys[i]);
 		free(st->annotations.values[i]);
@@ -446,8 +449,19 @@ bool pid_is_same(pid_t pid, unsigned long long start)
 	return pid > 0 && pid_start_time(pid, &now) == 0 && now == start;
 }
 
+int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
+                  struct skiff_error **err)
+{
+	if (st->cgroup_path == NULL)
+		return 0;
+	if (cgroup_manager_load(st->cgroup_manager, st->cgroup_path, m, err) < 0)
+		return -1;
+	return 1;
+}
+
 enum container_state status_derive(const struct container_status *st, int dirfd)
 {
+	struct cgroup_manager cg;
 	struct stat sb;
 	bool frozen;
 
@@ -455,7 +469,7 @@ enum container_state status_derive(const struct container_status *st, int dirfd)
 		return STATE_STOPPED;
 	if (fstatat(dirfd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		return STATE_CREATED;
-	if (st->cgroup_path && cgroup_is_frozen(st->cgroup_path, &frozen, NULL) == 0 && frozen)
+	if (status_cgroup(st, &cg, NULL) > 0 && cgroup_is_frozen(&cg, &frozen, NULL) == 0 && frozen)
 		return STATE_PAUSED;
 	return STATE_RUNNING;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "libocispec/runtime_spec.h"
 
@@ -21,8 +22,9 @@ struct container_status {
 	pid_t pid;
 	/* /proc/PID/stat starttime: a reused pid has another one. */
 	unsigned long long pid_start;
-	char *created;     /* RFC 3339 */
-	char *cgroup_path; /* relative to the cgroup2 mount; NULL without cgroups */
+	char *created;        /* RFC 3339 */
+	char *cgroup_path;    /* relative to each hierarchy's root; NULL without cgroups */
+	char *cgroup_manager; /* the driver that made it (cgroup.h); NULL: fs2 */
 	char *cgroup_mount;
 	bool has_new_pidns;
 	/* Whether start/delete must read the saved config for hooks at all. */
@@ -65,6 +67,9 @@ enum container_state {
 	STATE_PAUSED,
 	STATE_STOPPED,
 };
+/* The container's cgroup: 1 and *m set, 0 when it has none, -1 with *err. */
+int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
+                  struct skiff_error **err);
 /* The live state: from the process (pid + start time), the fifo and the freezer. */
 enum container_state status_derive(const struct container_status *st, int dirfd);
 const char *status_name(enum container_state s);

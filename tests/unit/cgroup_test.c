@@ -574,7 +574,7 @@ static void test_create_failures(void)
 	if (has_controller("memory")) {
 		skip("the memory controller is enabled here", "memory on a host without it");
 	} else {
-		ok(cgroup_create(path, &r, &fd, &err) < 0,
+		ok(fs2_create(path, &r, &fd, &err) < 0,
 		   "memory limit without the controller fails");
 		snprintf(want, sizeof(want),
 		         "cgroup: memory limit requested but the memory controller is not enabled "
@@ -586,7 +586,7 @@ static void test_create_failures(void)
 	}
 
 	snprintf(path, sizeof(path), "%s/a/b", base);
-	ok(cgroup_create(path, &ru, &fd, &err) < 0, "a missing unified file fails");
+	ok(fs2_create(path, &ru, &fd, &err) < 0, "a missing unified file fails");
 	ok_str(errmsg(&err),
 	       "cgroup: linux.resources.unified: \"nosuch.file\" does not exist in the cgroup",
 	       "... naming the key");
@@ -618,7 +618,7 @@ static void test_devices_live(int dfd, const char *path)
 	mknod(node, S_IFCHR | 0600, makedev(1, 1));
 
 	start_child(&c, true);
-	ok(cgroup_enter(dfd, c.pid, &err) == 0, "cgroup_enter moves a child in: %s", errmsg(&err));
+	ok(fs2_enter(dfd, c.pid, &err) == 0, "cgroup_enter moves a child in: %s", errmsg(&err));
 	release(&c);
 	ok(read(c.report, res, sizeof(res)) == sizeof(res), "child reported");
 	ok(res[0] == 0, "filter: /dev/null opens (default rule), errno %d", res[0]);
@@ -630,10 +630,10 @@ static void test_devices_live(int dfd, const char *path)
 	snprintf(node, sizeof(node), "%s/made", tmpdir);
 	unlink(node);
 
-	ok(cgroup_apply_resources(dfd, &upd, &err) == 0, "update replaces the device filter: %s",
+	ok(fs2_apply_resources(dfd, &upd, &err) == 0, "update replaces the device filter: %s",
 	   errmsg(&err));
 	start_child(&c, true);
-	cgroup_enter(dfd, c.pid, &err);
+	fs2_enter(dfd, c.pid, &err);
 	error_free(&err);
 	release(&c);
 	ok(read(c.report, res, sizeof(res)) == sizeof(res), "child reported");
@@ -670,8 +670,8 @@ static void test_lifecycle(void)
 	char *v;
 
 	snprintf(path, sizeof(path), "%s/ctr", base);
-	ok(cgroup_create(path, &r, &fd, &err) == 0 && fd >= 0,
-	   "create with devices and unified: %s", errmsg(&err));
+	ok(fs2_create(path, &r, &fd, &err) == 0 && fd >= 0, "create with devices and unified: %s",
+	   errmsg(&err));
 	if (fd < 0)
 		return;
 	v = read_cg(path, "cgroup.max.descendants");
@@ -679,7 +679,7 @@ static void test_lifecycle(void)
 	test_devices_live(fd, path);
 
 	start_child(&c1, false);
-	cgroup_enter(fd, c1.pid, &err);
+	fs2_enter(fd, c1.pid, &err);
 	release(&c1);
 	snprintf(sub, sizeof(sub), "%s/sub", path);
 	snprintf(subdir, sizeof(subdir), "%s%s", mnt, sub);
@@ -687,29 +687,27 @@ static void test_lifecycle(void)
 	start_child(&c2, false);
 	{
 		int sfd = open(subdir, O_DIRECTORY | O_RDONLY);
-		cgroup_enter(sfd, c2.pid, &err);
+		fs2_enter(sfd, c2.pid, &err);
 		close(sfd);
 	}
 	release(&c2);
-	ok(cgroup_pids(path, &pids, &n, &err) == 0 && n == 2, "pids are listed recursively (%zu)",
-	   n);
+	ok(fs2_pids(path, &pids, &n, &err) == 0 && n == 2, "pids are listed recursively (%zu)", n);
 	free(pids);
 
-	ok(cgroup_freeze(path, true, &err) == 0, "freeze: %s", errmsg(&err));
-	ok(cgroup_is_frozen(path, &frozen, &err) == 0 && frozen, "is_frozen after freeze");
-	ok(cgroup_freeze(path, false, &err) == 0, "thaw: %s", errmsg(&err));
-	ok(cgroup_is_frozen(path, &frozen, &err) == 0 && !frozen, "not frozen after thaw");
+	ok(fs2_freeze(path, true, &err) == 0, "freeze: %s", errmsg(&err));
+	ok(fs2_is_frozen(path, &frozen, &err) == 0 && frozen, "is_frozen after freeze");
+	ok(fs2_freeze(path, false, &err) == 0, "thaw: %s", errmsg(&err));
+	ok(fs2_is_frozen(path, &frozen, &err) == 0 && !frozen, "not frozen after thaw");
 
-	ok(cgroup_stats(path, &st, &err) == 0, "stats: %s", errmsg(&err));
+	ok(fs2_stats(path, &st, &err) == 0, "stats: %s", errmsg(&err));
 	ok(st.has_cpu, "stats: cpu.stat is read (usage %llu usec)",
 	   (unsigned long long)st.cpu_usage_usec);
 	ok(st.has_memory == (read_cg(path, "memory.current") != NULL),
 	   "stats: memory only with the controller");
 	cgroup_stats_free(&st);
 
-	ok(cgroup_freeze(path, true, &err) == 0, "freeze again before kill");
-	ok(cgroup_kill_all(path, SIGKILL, &err) == 0, "kill_all SIGKILL (frozen): %s",
-	   errmsg(&err));
+	ok(fs2_freeze(path, true, &err) == 0, "freeze again before kill");
+	ok(fs2_kill_all(path, SIGKILL, &err) == 0, "kill_all SIGKILL (frozen): %s", errmsg(&err));
 	ok(waitpid(c1.pid, &status, 0) == c1.pid && WIFSIGNALED(status) &&
 	       WTERMSIG(status) == SIGKILL,
 	   "child 1 was SIGKILLed");
@@ -721,9 +719,9 @@ static void test_lifecycle(void)
 	reap(&c2);
 
 	close(fd);
-	ok(cgroup_destroy(path, true, &err) == 0, "destroy: %s", errmsg(&err));
+	ok(fs2_destroy(path, true, &err) == 0, "destroy: %s", errmsg(&err));
 	ok(!exists(path), "destroy removed the cgroup and its children");
-	ok(cgroup_destroy(path, true, &err) == 0, "destroying a missing cgroup is fine");
+	ok(fs2_destroy(path, true, &err) == 0, "destroying a missing cgroup is fine");
 }
 
 /* ---- with real controllers (in the test VM: pure v2, all controllers) ---- */
@@ -767,7 +765,7 @@ static int run_hog(int dfd, int mb)
 		_exit(0);
 	}
 	close(go[0]);
-	cgroup_enter(dfd, pid, &err);
+	fs2_enter(dfd, pid, &err);
 	error_free(&err);
 	if (write(go[1], "x", 1) != 1)
 		return -1;
@@ -812,7 +810,7 @@ static int fork_many(int dfd, int n)
 	}
 	close(go[0]);
 	close(rep[1]);
-	cgroup_enter(dfd, pid, &err);
+	fs2_enter(dfd, pid, &err);
 	error_free(&err);
 	if (write(go[1], "x", 1) == 1 && read(rep[0], &made, sizeof(made)) != sizeof(made))
 		made = -1;
@@ -845,7 +843,7 @@ static void vm_test_values(void)
 	int fd = -1, st, made;
 
 	snprintf(path, sizeof(path), "%s/a/ctr", base);
-	ok(cgroup_create(path, &r, &fd, &err) == 0, "vm: create with memory, cpu, pids: %s",
+	ok(fs2_create(path, &r, &fd, &err) == 0, "vm: create with memory, cpu, pids: %s",
 	   errmsg(&err));
 	if (fd < 0)
 		return;
@@ -874,13 +872,12 @@ static void vm_test_values(void)
 		struct oci_resources r2 = {.memory = &m2};
 		struct cgroup_stats s;
 
-		ok(cgroup_apply_resources(fd, &r2, &err) == 0, "vm: update memory: %s",
-		   errmsg(&err));
+		ok(fs2_apply_resources(fd, &r2, &err) == 0, "vm: update memory: %s", errmsg(&err));
 		ok_str(read_cg(path, "memory.max"), "16777216", "vm: updated memory.max");
 		st = run_hog(fd, 64);
 		ok(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
 		   "vm: 64M hog OOM-killed (status %#x)", st);
-		ok(cgroup_stats(path, &s, &err) == 0 && s.has_memory && s.has_pids && s.has_cpu,
+		ok(fs2_stats(path, &s, &err) == 0 && s.has_memory && s.has_pids && s.has_cpu,
 		   "vm: stats with memory, pids, cpu: %s", errmsg(&err));
 		ok(s.memory_max == 16 << 20, "vm: stats memory_max");
 		ok(s.memory_events_oom_kill >= 1, "vm: stats oom_kill %llu",
@@ -904,13 +901,13 @@ static void vm_test_values(void)
 		char b;
 
 		start_child(&ch, false);
-		cgroup_enter(fd, ch.pid, &err);
+		fs2_enter(fd, ch.pid, &err);
 		error_free(&err);
 		/* Charged to the cgroup: pages the child touches after it moved in. */
 		ch.hold_mb = 8;
 		release(&ch);
 		ok(read(ch.report, &b, 1) == 1, "vm: child holds 8M");
-		ok(cgroup_apply_resources(fd, &r3, &err) < 0, "vm: checkBeforeUpdate refuses");
+		ok(fs2_apply_resources(fd, &r3, &err) < 0, "vm: checkBeforeUpdate refuses");
 		v = errmsg(&err);
 		ok(v && strstr(v, "below the current usage"), "... saying why: %s", v);
 		reap(&ch);
@@ -925,13 +922,13 @@ static void vm_test_values(void)
 	{
 		char *k[] = {"memory.max"}, *val[] = {"bogus"};
 		struct oci_resources bad = {.unified = {1, k, val}};
-		ok(cgroup_apply_resources(fd, &bad, &err) < 0, "vm: kernel refuses a value");
+		ok(fs2_apply_resources(fd, &bad, &err) < 0, "vm: kernel refuses a value");
 		ok_str(errmsg(&err), "cgroup: write \"bogus\" to memory.max: Invalid argument",
 		       "... error names file and value");
 	}
 	close(fd);
-	ok(cgroup_destroy(path, true, &err) == 0, "vm: destroy: %s", errmsg(&err));
-	ok(cgroup_destroy(parent, true, &err) == 0, "vm: destroy parent: %s", errmsg(&err));
+	ok(fs2_destroy(path, true, &err) == 0, "vm: destroy: %s", errmsg(&err));
+	ok(fs2_destroy(parent, true, &err) == 0, "vm: destroy parent: %s", errmsg(&err));
 }
 
 static void vm_test_failures(void)
@@ -948,31 +945,31 @@ static void vm_test_failures(void)
 
 	snprintf(parent, sizeof(parent), "%s/f", base);
 	snprintf(path, sizeof(path), "%s/f/ctr", base);
-	ok(cgroup_create(path, &bad, &fd, &err) < 0, "vm: a refused value fails create");
+	ok(fs2_create(path, &bad, &fd, &err) < 0, "vm: a refused value fails create");
 	ok_str(errmsg(&err), "cgroup: write \"-5\" to pids.max: Invalid argument",
 	       "... naming file and value");
 	ok(!exists(parent), "... and leaves no directory");
 
 	if (read_file_str("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")) {
-		ok(cgroup_create(path, &rh, &fd, &err) == 0, "vm: hugetlb limit: %s", errmsg(&err));
+		ok(fs2_create(path, &rh, &fd, &err) == 0, "vm: hugetlb limit: %s", errmsg(&err));
 		ok_str(read_cg(path, "hugetlb.2MB.max"), "4194304", "vm: hugetlb.2MB.max");
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
-		cgroup_destroy(path, true, &err);
+		fs2_destroy(path, true, &err);
 		error_free(&err);
 	} else {
 		skip("no 2MB huge pages", "vm: hugetlb");
 	}
 
-	ok(cgroup_create(path, &rb, &fd, &err) == 0 || strstr(errmsg(&err) ?: "", "io.weight"),
+	ok(fs2_create(path, &rb, &fd, &err) == 0 || strstr(errmsg(&err) ?: "", "io.weight"),
 	   "vm: blockIO weight is written or refused by name");
 	error_free(&err);
 	if (fd >= 0) {
 		ok_str(read_cg(path, "io.weight"), "default 4950", "vm: io.weight");
 		close(fd);
 	}
-	cgroup_destroy(parent, true, &err);
+	fs2_destroy(parent, true, &err);
 	error_free(&err);
 	ok(!exists(parent), "vm: cleaned up");
 }
@@ -993,7 +990,7 @@ static void vm_tests(void)
 	}
 	vm_test_values();
 	vm_test_failures();
-	ok(cgroup_destroy(base, true, &err) == 0 && !exists(base), "vm: test cgroup removed: %s",
+	ok(fs2_destroy(base, true, &err) == 0 && !exists(base), "vm: test cgroup removed: %s",
 	   errmsg(&err));
 }
 
@@ -1027,7 +1024,7 @@ static void host_tests(bool vm)
 	}
 	test_create_failures();
 	test_lifecycle();
-	ok(cgroup_destroy(base, true, &err) == 0 && !exists(base), "test cgroup removed: %s",
+	ok(fs2_destroy(base, true, &err) == 0 && !exists(base), "test cgroup removed: %s",
 	   errmsg(&err));
 	if (vm)
 		vm_tests();

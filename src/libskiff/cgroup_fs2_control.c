@@ -36,7 +36,7 @@ static int open_dir(const char *path, char **dir, struct skiff_error **err)
 	return fd;
 }
 
-int cgroup_freeze(const char *path, bool frozen, struct skiff_error **err)
+int fs2_freeze(const char *path, bool frozen, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = open_dir(path, &dir, err);
@@ -59,7 +59,7 @@ int cgroup_freeze(const char *path, bool frozen, struct skiff_error **err)
 	return 0;
 }
 
-int cgroup_is_frozen(const char *path, bool *out, struct skiff_error **err)
+int fs2_is_frozen(const char *path, bool *out, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
 	cleanup_free char *data = NULL;
@@ -115,7 +115,7 @@ static void collect_pids(int dfd, pid_t **pids, size_t *n)
 	closedir(d);
 }
 
-int cgroup_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err)
+int fs2_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = -1;
@@ -134,7 +134,7 @@ static int signal_pids(const char *path, int sig, size_t *count, struct skiff_er
 	cleanup_free pid_t *pids = NULL;
 	size_t n;
 
-	if (cgroup_pids(path, &pids, &n, err) < 0)
+	if (fs2_pids(path, &pids, &n, err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (kill(pids[i], sig) < 0 && errno != ESRCH)
@@ -144,7 +144,7 @@ static int signal_pids(const char *path, int sig, size_t *count, struct skiff_er
 	return 0;
 }
 
-int cgroup_kill_all(const char *path, int sig, struct skiff_error **err)
+int fs2_kill_all(const char *path, int sig, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = open_dir(path, &dir, err), kfd = -1;
@@ -233,7 +233,7 @@ static int remove_children(int dfd, const char *shown, struct skiff_error **err)
 	return ret;
 }
 
-int cgroup_destroy(const char *path, bool kill, struct skiff_error **err)
+int fs2_destroy(const char *path, bool kill, struct skiff_error **err)
 {
 	cleanup_free char *dir = cgroup_dir(path, err);
 	cleanup_close int dfd = -1;
@@ -246,7 +246,7 @@ int cgroup_destroy(const char *path, bool kill, struct skiff_error **err)
 			return 0;
 		return error_errno(err, "cgroup: open %s", dir);
 	}
-	if (kill && cgroup_kill_all(path, SIGKILL, err) < 0)
+	if (kill && fs2_kill_all(path, SIGKILL, err) < 0)
 		return -1;
 	if (remove_children(dfd, dir, err) < 0)
 		return -1;

@@ -122,6 +122,9 @@ static void read_memory(int dfd, struct cgroup_stats *s)
 	s->has_swap = read_value(dfd, "memory.swap.current", &s->swap_current) &&
 	              read_value(dfd, "memory.swap.max", &s->swap_max);
 	read_keyed(dfd, "memory.stat", add_memory_stat, s);
+	for (size_t i = 0; i < s->memory_stat_len; i++)
+		if (strcmp(s->memory_stat[i].key, "file") == 0)
+			s->memory_cache = s->memory_stat[i].value;
 	s->has_memory_events = read_keyed(dfd, "memory.events", set_memory_event, s);
 }
 
@@ -205,7 +208,7 @@ static void read_hugetlb(int dfd, struct cgroup_stats *s)
 	closedir(d);
 }
 
-int cgroup_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err)
+int fs2_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err)
 {
 	const char *mnt;
 	cleanup_free char *dir = NULL;

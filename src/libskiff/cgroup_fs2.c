@@ -171,7 +171,7 @@ int cgroup_read_at(int dirfd, const char *file, char **out)
 }
 
 /* Whether a space-separated list (cgroup.controllers) holds word. */
-static bool has_word(const char *list, const char *word)
+bool cgroup_has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 
@@ -185,7 +185,7 @@ static bool has_word(const char *list, const char *word)
 }
 
 /* The value after "key " in a flat-keyed file (cgroup.events, memory.events). */
-static bool keyed_value(const char *data, const char *key, unsigned long long *out)
+bool cgroup_keyed_value(const char *data, const char *key, unsigned long long *out)
 {
 	size_t n = strlen(key);
 
@@ -221,7 +221,7 @@ int cgroup_wait_events(int dirfd, const char *key, unsigned long long want)
 
 		if (cgroup_read_at(dirfd, "cgroup.events", &data) < 0)
 			return -1;
-		if (keyed_value(data, key, &v) && v == want)
+		if (cgroup_keyed_value(data, key, &v) && v == want)
 			return 0;
 		if (cgroup_now_ms() > deadline) {
 			errno = ETIMEDOUT;
@@ -318,7 +318,7 @@ static int install_devices(int dirfd, const struct oci_resources *r, struct skif
 	return ret;
 }
 
-int cgroup_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err)
+int fs2_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err)
 {
 	struct cgroup_plan plan;
 	int ret;
@@ -334,7 +334,7 @@ int cgroup_apply_resources(int dirfd, const struct oci_resources *r, struct skif
 	return ret;
 }
 
-int cgroup_enter(int dirfd, pid_t pid, struct skiff_error **err)
+int fs2_enter(int dirfd, pid_t pid, struct skiff_error **err)
 {
 	char buf[32];
 	cleanup_close int fd = openat(dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
@@ -384,7 +384,7 @@ static int check_available(const char *mnt, const struct needed *need, size_t n,
 	if (read_file(path, &list, NULL, err) < 0)
 		return error_wrap(err, "cgroup");
 	for (size_t i = 0; i < n; i++)
-		if (!has_word(list, need[i].name))
+		if (!cgroup_has_word(list, need[i].name))
 			return error_set(err, 0,
 			                 "cgroup: %s requested but the %s controller is not "
 			                 "enabled in the cgroup v2 hierarchy at %s",
@@ -411,9 +411,9 @@ static int enable_in(int mntfd, const char *mnt, const char *anc, const struct n
 		char buf[40];
 		cleanup_close int fd = -1;
 
-		if (has_word(have, need[i].name))
+		if (cgroup_has_word(have, need[i].name))
 			continue;
-		if (!has_word(avail, need[i].name))
+		if (!cgroup_has_word(avail, need[i].name))
 			return error_set(err, 0,
 			                 "cgroup: %s requested but the %s controller is not "
 			                 "available in %s/%s",
@@ -503,8 +503,8 @@ static int open_mount(const char *path, const char **mnt, char **clean, int *mnt
 	return 0;
 }
 
-int cgroup_enable_controllers(const char *path, const struct oci_resources *r,
-                              struct skiff_error **err)
+int fs2_enable_controllers(const char *path, const struct oci_resources *r,
+                           struct skiff_error **err)
 {
 	const char *mnt;
 	cleanup_free char *clean = NULL;
@@ -526,8 +526,8 @@ int cgroup_enable_controllers(const char *path, const struct oci_resources *r,
 	return ret;
 }
 
-int cgroup_create(const char *path, const struct oci_resources *r, int *dirfd_out,
-                  struct skiff_error **err)
+int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
+               struct skiff_error **err)
 {
 	const char *mnt;
 	struct cgroup_plan plan = {0};
@@ -620,7 +620,7 @@ static int host_uid(pid_t pid, uint32_t uid, uid_t *out, struct skiff_error **er
 	                 uid);
 }
 
-int cgroup_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err)
+int fs2_delegate(int dirfd, pid_t pid, uint32_t uid, struct skiff_error **err)
 {
 	static const char fallback[] = "cgroup.procs\ncgroup.subtree_control\ncgroup.threads\n";
 	cleanup_free char *list = NULL;

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Which cgroup driver a container gets, and the one place that calls
+ * through the driver table: callers see cgroup.h only.
+ */
+#include <config.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cgroup_internal.h"
+#include "utils.h"
+
+static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver};
+
+int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
+                          struct skiff_error **err)
+{
+	*name = NULL;
+	if (manager && strcmp(manager, "disabled") == 0)
+		return 0;
+	if (systemd || (manager && strcmp(manager, "systemd") == 0))
+		return error_set(err, 0,
+		                 "%s: the systemd cgroup driver is not supported yet (use the "
+		                 "default cgroupfs driver)",
+		                 systemd ? "--systemd-cgroup" : "--cgroup-manager systemd");
+	*name = cgroup_fs2_driver.name;
+	return 0;
+}
+
+int cgroup_manager_load(const char *name, const char *path, struct cgroup_manager *m,
+                        struct skiff_error **err)
+{
+	if (name == NULL)
+		name = cgroup_fs2_driver.name;
+	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
+		if (strcmp(drivers[i]->name, name) == 0) {
+			m->drv = drivers[i];
+			m->name = drivers[i]->name;
+			m->path = path;
+			return 0;
+		}
+	}
+	return error_set(err, 0, "cgroup: unknown cgroup manager \"%s\" in the state", name);
+}
+
+int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char *id,
+                  const struct oci_resources *r, struct cgroup_created *out,
+                  struct skiff_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	out->clone_fd = -1;
+	out->path = cgroup_resolve_path(cgroups_path, id, err);
+	if (out->path == NULL)
+		return -1;
+	m->path = out->path;
+	return m->drv->create(out->path, r, out, err);
+}
+
+void cgroup_created_free(struct cgroup_created *c)
+{
+	free(c->path);
+	free(c->mount);
+	if (c->clone_fd >= 0)
+		close(c->clone_fd);
+	memset(c, 0, sizeof(*c));
+	c->clone_fd = -1;
+}
+
+int cgroup_enter(const struct cgroup_manager *m, int fd, pid_t pid, struct skiff_error **err)
+{
+	if (fd >= 0)
+		return fs2_enter(fd, pid, err);
+	return m->drv->enter(m->path, pid, err);
+}
+
+int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, int *fd,
+                       struct skiff_error **err)
+{
+	*fd = -1;
+	return m->drv->exec_target(m->path, init, fd, err);
+}
+
+int cgroup_delegate(const struct cgroup_manager *m, pid_t pid, uint32_t uid,
+                    struct skiff_error **err)
+{
+	return m->drv->delegate(m->path, pid, uid, err);
+}
+
+int cgroup_update(const struct cgroup_manager *m, const struct oci_resources *r,
+                  struct skiff_error **err)
+{
+	return m->drv->update(m->path, r, err);
+}
+
+int cgroup_freeze(const struct cgroup_manager *m, bool frozen, struct skiff_error **err)
+{
+	return m->drv->freeze(m->path, frozen, err);
+}
+
+int cgroup_is_frozen(const struct cgroup_manager *m, bool *out, struct skiff_error **err)
+{
+	return m->drv->is_frozen(m->path, out, err);
+}
+
+int cgroup_kill_all(const struct cgroup_manager *m, int sig, struct skiff_error **err)
+{
+	return m->drv->kill_all(m->path, sig, err);
+}
+
+int cgroup_pids(const struct cgroup_manager *m, pid_t **pids, size_t *n, struct skiff_error **err)
+{
+	return m->drv->pids(m->path, pids, n, err);
+}
+
+int cgroup_stats(const struct cgroup_manager *m, struct cgroup_stats *out, struct skiff_error **err)
+{
+	return m->drv->stats(m->path, out, err);
+}
+
+uint64_t cgroup_oom_kills(const struct cgroup_manager *m)
+{
+	return m->drv->oom_kills(m->path);
+}
+
+int cgroup_oom_watch(const struct cgroup_manager *m)
+{
+	return m->drv->oom_watch(m->path);
+}
+
+int cgroup_destroy(const struct cgroup_manager *m, bool kill, struct skiff_error **err)
+{
+	return m->drv->destroy(m->path, kill, err);
+}
