@@ -134,6 +134,8 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 	cmd = find_command(argv[1]);
 	if (cmd == NULL)
 		return error_set(err, 0, "unknown command `%s` (see `skiff --help`)", argv[1]);
+	log_debug("skiff %s (spec %s): %s, state root %s", PACKAGE_VERSION, OCI_SPEC_VERSION,
+	          cmd->name, g->ctx.root);
 	/* The command sees its own arguments: argv[2..]. */
 	return cmd->run(&g->ctx, npos - 1, argv + 2, err);
 }

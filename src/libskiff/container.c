@@ -212,9 +212,11 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
 
-	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 &&
-	    ns_write_id_maps(p->pid, l, err) < 0)
-		return -1;
+	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0) {
+		if (ns_write_id_maps(p->pid, l, err) < 0)
+			return -1;
+		log_debug("create `%s`: user namespace maps written", p->o->id);
+	}
 	/* Cgroup ownership: only with a cgroup namespace of its own (runtime-spec). */
 	if (p->has_cgroup && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
 	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&
@@ -401,6 +403,8 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 
 	if (load_bundle(p, err) < 0 || validate_config(p, err) < 0 || seccomp_prepare(p, err) < 0)
 		return -1;
+	log_debug("create `%s`: bundle %s, config %s, rootfs %s", o->id, p->bundle, p->config_name,
+	          p->rootfs);
 	take_listen_fds(p);
 	if (status_open_root(p->ctx->root, true, &p->rootfd, err) < 0)
 		return -1;
@@ -411,6 +415,8 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	if (make_exec_fifo(p, err) < 0 || make_cgroup(p, err) < 0)
 		return -1;
+	log_debug("create `%s`: state in %s/%s, cgroup %s", o->id, p->ctx->root, o->id,
+	          p->st.cgroup_path ? p->st.cgroup_path : "none");
 	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
 		return -1;
 	/* The agent's socket is a host path: connect here, the init only sends on it. */
@@ -421,12 +427,15 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return error_errno(err, "socketpair");
 	if (clone_init(p, err) < 0)
 		return -1;
+	log_debug("create `%s`: init cloned, pid %d, clone flags %#x", o->id, (int)p->pid,
+	          (unsigned int)p->ns.clone_flags);
 	close_fd(&p->sync[1]);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
 	p->st.pid = p->pid;
 	if (talk_to_init(p, err) < 0)
 		return -1;
+	log_debug("create `%s`: init ready, waiting for start", o->id);
 	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
 		return error_set(err, 0, "container init exited during create");
 	if (status_write(p->dirfd, &p->st, err) < 0)
@@ -541,6 +550,7 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 			return error_set(err, 0, "the container init exited before start");
 	}
 	unlinkat(c->dirfd, EXEC_FIFO, 0);
+	log_debug("start `%s`: init (pid %d) released", c->st.id, (int)c->st.pid);
 	return 0;
 }
 
@@ -628,6 +638,8 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
+	log_debug("kill `%s` (%s): signal %d to %s", id, status_name(c.state), sig,
+	          all ? "every process" : "the init");
 	if (c.state == STATE_STOPPED && !all)
 		r = error_set(err, 0, "container `%s` is not running", id);
 	else if (all)
@@ -669,6 +681,7 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 		return error_set(err, 0,
 		                 "container `%s` is %s: stop it first or use `delete --force`",
 		                 c->st.id, status_name(c->state));
+	log_debug("delete `%s` (%s)", c->st.id, status_name(c->state));
 	if (c->state != STATE_STOPPED || has) {
 		if (c->state == STATE_PAUSED && has)
 			cgroup_freeze(&cg, false, NULL);
@@ -755,6 +768,7 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 		}
 	}
 	if (r == 0 && !detach) {
+		log_debug("run `%s`: waiting for the init (pid %d)", o->id, (int)p.pid);
 		r = foreground_wait(&fg, p.pid, p.pidfd, p.pty_master, exit_status, err);
 		if (r < 0) {
 			struct skiff_error *ignored = NULL;

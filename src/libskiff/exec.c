@@ -639,6 +639,7 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 		return error_errno(err, "pipe");
 	if (clone_process(p, err) < 0)
 		return -1;
+	log_debug("exec in `%s`: process cloned, pid %d", p->o->id, (int)p->pid);
 	close_fd(&p->sync[1]);
 	close_fd(&p->status[1]);
 	close_fd(&p->console_fd);
@@ -731,6 +732,8 @@ static int start_process(struct exec_plan *p, struct skiff_error **err)
 	p->opened = true;
 	if (check_state(p, err) < 0)
 		return -1;
+	log_debug("exec in `%s` (%s): init pid %d", o->id, status_name(p->c.state),
+	          (int)p->c.st.pid);
 	if (exec_steps(p, err) < 0) {
 		kill_process(p);
 		return error_wrap(err, "exec in `%s`", o->id);

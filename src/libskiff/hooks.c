@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "log.h"
 #include "process.h"
 #include "utils.h"
 
@@ -178,8 +179,10 @@ static int run_one(const struct oci_hook *h, const char *which, const char *stat
 int hooks_run(const struct oci_hook_list *list, const char *which, const char *state_json,
               struct skiff_error **err)
 {
-	for (size_t i = 0; list && i < list->len; i++)
+	for (size_t i = 0; list && i < list->len; i++) {
+		log_debug("%s hook %zu: run `%s`", which, i, list->hooks[i].path);
 		if (run_one(&list->hooks[i], which, state_json, err) < 0)
 			return -1;
+	}
 	return 0;
 }

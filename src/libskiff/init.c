@@ -107,6 +107,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return error_errno(err, "become root in the new user namespace");
 	if (ns_plan_enter(&p->ns, err) < 0)
 		return -1;
+	log_debug("init: namespaces entered");
 	if (p->ns.present[NS_UTS]) {
 		if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
 			return error_errno(err, "hostname: set `%s`", c->hostname);
@@ -123,6 +124,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return -1;
 	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
 		return -1;
+	log_debug("init: mounts and devices set up in %s", p->rootfs);
 	if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)
 		return error_errno(err, "sync with skiff");
 	{
@@ -142,6 +144,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return -1;
 	if (rootfs_finalize(c, err) < 0)
 		return -1;
+	log_debug("init: root is %s (%s), sysctls applied", p->rootfs,
+	          p->o->no_pivot ? "chroot" : "pivot_root");
 	if (proc->terminal) {
 		if (terminal_setup(proc, &master, err) < 0)
 			return -1;
@@ -197,6 +201,8 @@ void container_init(struct create_plan *p)
 		sync_send_error(p->sync[1], err);
 		_exit(1);
 	}
+	log_debug("init: ready");
+	log_debug_stop(); /* create returns now: the caller's stderr is not ours to hold */
 	if (sync_send(p->sync[1], SYNC_READY, 0, NULL, -1) < 0)
 		_exit(1);
 	close(p->sync[1]);

@@ -14,13 +14,14 @@
 
 static int log_file = -1;
 static bool log_json;
-static bool log_debug_on;
+/* Where debug records go: the --log file, or a copy of the caller's stderr. */
+static int debug_fd = -1;
+bool log_debug_enabled;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 int log_init(const char *path, const char *format, bool debug, struct skiff_error **err)
 {
-	log_debug_on = debug;
 	if (format == NULL || strcmp(format, "text") == 0)
 		log_json = false;
 	else if (strcmp(format, "json") == 0)
@@ -33,12 +34,24 @@ int log_init(const char *path, const char *format, bool debug, struct skiff_erro
 		if (log_file < 0)
 			return error_errno(err, "--log: open `%s`", path);
 	}
+	if (debug) {
+		/*
+		 * A copy, so that records still reach the caller when the init has
+		 * put the container's pty on fd 2; CLOEXEC, so no container process
+		 * inherits it.
+		 */
+		debug_fd = log_file >= 0 ? log_file : fcntl(2, F_DUPFD_CLOEXEC, 3);
+		log_debug_enabled = debug_fd >= 0;
+	}
 	return 0;
 }
 
-int log_fd(void)
+void log_debug_stop(void)
 {
-	return log_file;
+	if (debug_fd >= 0 && debug_fd != log_file)
+		close(debug_fd);
+	debug_fd = -1;
+	log_debug_enabled = false;
 }
 
 static void json_escape(FILE *f, const char *s)
@@ -58,7 +71,7 @@ static void json_escape(FILE *f, const char *s)
 	}
 }
 
-static void write_record(enum log_level level, const char *msg)
+static void write_record(int fd, enum log_level level, const char *msg)
 {
 	char stamp[64];
 	struct timespec ts;
@@ -85,7 +98,7 @@ static void write_record(enum log_level level, const char *msg)
 	}
 	fclose(f);
 	/* One write per record: O_APPEND keeps concurrent writers' records whole. */
-	if (write_all(log_file, buf, len) < 0) {
+	if (write_all(fd, buf, len) < 0) {
 		/* nothing better to do than drop it */
 	}
 	free(buf);
@@ -96,14 +109,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	cleanup_free char *msg = NULL;
 	va_list ap;
 
-	if (level == LOG_LEVEL_DEBUG && !log_debug_on)
+	if (level == LOG_LEVEL_DEBUG && !log_debug_enabled)
 		return;
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		oom();
 	va_end(ap);
+	if (level == LOG_LEVEL_DEBUG) {
+		write_record(debug_fd, level, msg);
+		return;
+	}
 	if (log_file >= 0)
-		write_record(level, msg);
+		write_record(log_file, level, msg);
 	if (log_file < 0 || level <= LOG_LEVEL_WARNING)
 		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "",
 		        msg);
@@ -112,10 +129,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_error(const struct skiff_error *err)
 {
 	cleanup_free char *text = error_text(err);
-	int saved = log_file;
 
 	if (log_file >= 0)
-		write_record(LOG_LEVEL_ERROR, text);
-	log_file = saved;
+		write_record(log_file, LOG_LEVEL_ERROR, text);
 	fprintf(stderr, "skiff: %s\n", text);
 }

@@ -12,14 +12,26 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
  * users see, so with --log-format json every error and warning becomes a
  * record {"level":..,"msg":..,"time":..} there.  stderr always gets the
  * plain line as well.
+ *
+ * With --debug each step adds a debug record (text: time=.. level=debug
+ * msg=..; or JSON) to the --log file, or to stderr without one.
  */
 int log_init(const char *path, const char *format, bool debug, struct skiff_error **err);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define log_debug(...)   log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+/* Off (the default), a debug record costs one test: its arguments are not evaluated. */
+extern bool log_debug_enabled;
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_debug_enabled)                                                             \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                     \
+	} while (0)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 /* Reports a failed command: one line on stderr, one record in the log. */
 void log_error(const struct skiff_error *err);
-/* Closes the log fd (children that exec must not inherit it). */
-int log_fd(void);
+/*
+ * Ends debug records in a process that outlives skiff's command (the init
+ * once create has returned): it must not hold the caller's stderr open.
+ */
+void log_debug_stop(void);
 
 #endif

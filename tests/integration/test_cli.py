@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 import lib
 
@@ -136,3 +137,74 @@ def test_cgroup_manager_disabled_runs_without_a_cgroup():
         mine = [line for line in f.read().splitlines() if line.startswith("0::")]
     theirs = [line for line in r.stdout.splitlines() if line.startswith("0::")]
     assert theirs == mine, (theirs, mine)
+
+
+DEBUG_STEPS = ("create `", "init: namespaces entered", "init: ready", "start `", "delete `")
+
+
+def test_debug_logs_each_step_in_the_chosen_format():
+    b = lib.Bundle(["sh", "-c", "echo out; echo err >&2"])
+    # Off: nothing but the container's own output.
+    r = skiff("run", "--bundle", b.path, lib.new_id())
+    assert (r.returncode, r.stdout, r.stderr) == (0, "out\n", "err\n"), r
+    # --debug, no --log: text records on stderr, one per step, in order.
+    r = skiff("--debug", "run", "--bundle", b.path, lib.new_id())
+    assert r.returncode == 0 and r.stdout == "out\n", r
+    lines = r.stderr.splitlines()
+    assert "err" in lines, lines
+    recs = [x for x in lines if x != "err"]
+    assert all(re.match(r'^time="\d{4}-[^"]+" level=debug msg=".*"$', x) for x in recs), recs
+    at = [next((i for i, x in enumerate(recs) if step in x), -1) for step in DEBUG_STEPS]
+    assert -1 not in at and at == sorted(at), (at, recs)
+    # --debug --log FILE --log-format json: JSON records in the file, stderr the container's.
+    log = b.file("debug.json")
+    r = skiff("--debug", "--log", log, "--log-format", "json", "run", "--bundle", b.path,
+              lib.new_id())
+    assert (r.returncode, r.stdout, r.stderr) == (0, "out\n", "err\n"), r
+    with open(log) as f:
+        recs = [json.loads(line) for line in f]
+    assert {x["level"] for x in recs} == {"debug"}, recs
+    for step in DEBUG_STEPS:
+        assert any(step in x["msg"] for x in recs), (step, recs)
+    # Without --debug the log gets no debug record.
+    os.unlink(log)
+    skiff("--log", log, "--log-format", "json", "run", "--bundle", b.path, lib.new_id())
+    assert not os.path.exists(log) or open(log).read() == ""
+
+
+def test_debug_does_not_keep_the_callers_stderr_open_after_create():
+    # With a console socket the init's fd 2 is the pty; its copy of skiff's
+    # stderr (where debug records go) must be closed when create returns, or
+    # a caller that reads stderr to EOF (conmon) would wait for `start`.
+    import select
+    import socket
+    b = lib.Bundle(["sleep", "1000"], edit=lambda c: c["process"].update(terminal=True))
+    sock_path = b.file("console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    cid = lib.new_id()
+    p = subprocess.Popen([SKIFF, "--root", lib.ROOT, "--debug", "create", "--console-socket",
+                          sock_path, "--bundle", b.path, cid], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        srv.settimeout(30)
+        conn, _ = srv.accept()
+        conn.recvmsg(64, socket.CMSG_SPACE(4))
+        assert p.wait(timeout=30) == 0
+        fd, err, deadline = p.stderr.fileno(), b"", time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                err += chunk
+        else:
+            raise AssertionError("stderr still open 10 s after create returned")
+        err = err.decode()
+        assert "level=debug" in err and "init: ready" in err, err
+        assert lib.state(cid)["status"] == "created"
+    finally:
+        p.kill()
+        p.wait()
+        srv.close()
