@@ -201,7 +201,7 @@ static void test_pids_blkio_misc(void)
 	cgroup_plan_free(&p);
 	pids.limit = 0;
 	plan(&r, &p);
-	ok_str(plan_str(&p), "pids.max=max", "pids.limit 0 -> max");
+	ok_str(plan_str(&p), "pids.max=1", "pids.limit 0 is a limit (spec 1.3.0): only the init");
 	cgroup_plan_free(&p);
 	pids.limit = -1;
 	plan(&r, &p);
