@@ -154,8 +154,14 @@ static int base_process(struct exec_plan *p, struct skiff_error **err)
 {
 	const struct exec_options *o = p->o;
 
-	if (o->process_file)
-		return load_process_file(o->process_file, &p->proc, err);
+	if (o->process_file) {
+		if (load_process_file(o->process_file, &p->proc, err) < 0)
+			return -1;
+		/* As runc: the config's execCPUAffinity unless the process brings its own. */
+		if (p->proc->exec_cpu_affinity == NULL && p->cfg->process)
+			p->proc->exec_cpu_affinity = steal_ptr(&p->cfg->process->exec_cpu_affinity);
+		return 0;
+	}
 	if (p->cfg->process == NULL)
 		return error_set(err, 0, "the saved config.json has no process: use --process");
 	p->proc = steal_ptr(&p->cfg->process);

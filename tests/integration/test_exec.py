@@ -571,3 +571,38 @@ def test_exec_with_controllers_delegated_below_the_container_cgroup():
     got = json.loads(lines[-1][len("RESULT "):])
     assert got["rc"] == 0, got
     assert v2_cgroup(json.loads(got["stdout"])["cgroup"]) == got["cg"] + "/init", got
+
+
+def _allowed_cpus(text):
+    return [line.split(":", 1)[1].strip() for line in text.splitlines()
+            if line.startswith("Cpus_allowed_list:")][0]
+
+
+def test_exec_cpu_affinity_initial_and_final():
+    # process.execCPUAffinity (spec 1.3.0): `initial` is the runtime's affinity
+    # before the process joins the container's cgroup (the process inherits it),
+    # `final` is set once it has joined; the init is not affected.
+    if len(os.sched_getaffinity(0)) < 2 or not {0, 1} <= os.sched_getaffinity(0):
+        raise lib.Skip("needs CPUs 0 and 1")
+    aff = {"initial": "1", "final": "0"}
+    cid, b, pid = running(edit=lambda c: c["process"].update(execCPUAffinity=aff))
+    with open(f"/proc/{pid}/status") as f:
+        assert _allowed_cpus(f.read()) != "0", "the init got execCPUAffinity"
+    status = "grep Cpus_allowed_list /proc/self/status"
+    r = skiff_ok("exec", cid, "sh", "-c", status)
+    assert _allowed_cpus(r.stdout) == "0", r.stdout
+    # --process: its own execCPUAffinity, else the config's.
+    for own, want in (({"initial": "1"}, "1"), (None, "0"), ({"final": "1"}, "1")):
+        proc = {"args": ["sh", "-c", status], "cwd": "/", "env": ["PATH=/bin"]}
+        if own is not None:
+            proc["execCPUAffinity"] = own
+        path = b.file("process.json")
+        with open(path, "w") as f:
+            json.dump(proc, f)
+        r = skiff_ok("exec", "--process", path, cid)
+        assert _allowed_cpus(r.stdout) == want, (own, r.stdout)
+    proc["execCPUAffinity"] = {"final": "0-x"}
+    with open(path, "w") as f:
+        json.dump(proc, f)
+    line = one_line_error(skiff("exec", "--process", path, cid))
+    assert "process.execCPUAffinity.final" in line and "0-x" in line, line
