@@ -129,12 +129,20 @@ void cli_print_help(const struct cli_command *cmd)
 	printf("usage: skiff %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
 	if (cmd->options && cmd->options->name)
 		printf("\noptions:\n");
-	for (const struct cli_option *o = cmd->options; o && o->name; o++) {
+	cli_print_options(cmd->options);
+}
+
+void cli_print_options(const struct cli_option *opts)
+{
+	for (const struct cli_option *o = opts; o && o->name; o++) {
 		char left[64];
-		snprintf(left, sizeof(left), "%s%c%s--%s%s", o->short_name ? "-" : "",
-		         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-		         o->has_arg ? " VALUE" : "");
-		printf("  %-32s %s\n", o->short_name ? left : left + 2, o->help);
+		const char *value = o->has_arg ? " VALUE" : "";
+
+		if (o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s", o->short_name, o->name, value);
+		else
+			snprintf(left, sizeof(left), "    --%s%s", o->name, value);
+		printf("  %-32s %s\n", left, o->help);
 	}
 }
 

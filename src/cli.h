@@ -53,6 +53,8 @@ struct cli_command {
 };
 
 void cli_print_help(const struct cli_command *cmd);
+/* One line per option: "  -b, --bundle VALUE   help" (also for the global options). */
+void cli_print_options(const struct cli_option *opts);
 /* cli_parse with the command's own table; prints its help and returns 1 on --help. */
 int cli_command_parse(const struct cli_command *cmd, enum cli_mode mode, int argc, char **argv,
                       cli_option_fn fn, void *data, int *npos, struct skiff_error **err);

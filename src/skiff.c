@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cmd/commands.h"
+#include "completion.h"
 #include "libskiff/log.h"
 #include "libskiff/utils.h"
 #include "libocispec/runtime_spec.h"
@@ -99,8 +100,7 @@ static void print_usage(void)
 	for (size_t i = 0; commands[i]; i++)
 		printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	printf("\nglobal options:\n");
-	for (const struct cli_option *o = global_options; o->name; o++)
-		printf("  --%-18s %s\n", o->name, o->help);
+	cli_print_options(global_options);
 }
 
 static const struct cli_command *find_command(const char *name)
@@ -131,6 +131,9 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 			return 0;
 		return error_set(err, 0, "no command given");
 	}
+	/* Hidden: completion scripts from the tables above (the build installs them). */
+	if (strcmp(argv[1], "__completion") == 0)
+		return completion_print(npos > 1 ? argv[2] : NULL, commands, global_options, err);
 	cmd = find_command(argv[1]);
 	if (cmd == NULL)
 		return error_set(err, 0, "unknown command `%s` (see `skiff --help`)", argv[1]);
