@@ -659,6 +659,8 @@ static int check_state(struct exec_plan *p, struct skiff_error **err)
 
 	switch (p->c.state) {
 	case STATE_RUNNING:
+	/* runc allows it: the init waits on the exec fifo inside its namespaces already. */
+	case STATE_CREATED:
 		return 0;
 	case STATE_PAUSED:
 		if (!p->o->ignore_paused)

@@ -209,7 +209,6 @@ static bool is_bind_type(const char *type)
 int mount_spec_parse(const struct oci_mount *m, const char *field, struct mount_spec *out,
                      struct skiff_error **err)
 {
-	const char *first_unknown = NULL;
 	size_t data_len = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -224,20 +223,17 @@ int mount_spec_parse(const struct oci_mount *m, const char *field, struct mount_
 		}
 		if (**p == '\0')
 			continue;
-		if (first_unknown == NULL)
-			first_unknown = *p;
-		/* Anything else is filesystem data: "mode=755", "size=64k", "newinstance". */
+		/*
+		 * Anything else is filesystem data: "mode=755", "size=64k", "newinstance".
+		 * A bind mount has no filesystem to hand it to: mount(2) ignores it there,
+		 * and so does skiff (configs written for runc carry such options on binds).
+		 */
 		size_t n = strlen(*p);
 		out->data = xrealloc(out->data, data_len + n + 2);
 		if (data_len)
 			out->data[data_len++] = ',';
 		memcpy(out->data + data_len, *p, n + 1);
 		data_len += n;
-	}
-	/* A bind mount has no filesystem to hand data to: an unknown name is a typo. */
-	if (out->bind && first_unknown != NULL) {
-		mount_spec_free(out);
-		return error_set(err, 0, "%s.options: unknown option \"%s\"", field, first_unknown);
 	}
 	if (out->idmap && !out->bind) {
 		mount_spec_free(out);

@@ -22,9 +22,9 @@
 
 /*
  * Pure checks, run by the parent before anything exists: absolute mount
- * destinations, option names (for bind mounts every option must be known;
- * for other filesystems unknown options are filesystem data such as
- * "mode=755"), linux.rootfsPropagation, linux.devices types and numbers,
+ * destinations, options (a name that is no mount flag is filesystem data
+ * such as "mode=755", passed to the filesystem, ignored on a bind mount as
+ * mount(2) ignores it), linux.rootfsPropagation, linux.devices types and numbers,
  * absolute maskedPaths and readonlyPaths.
  */
 int mounts_validate(const struct oci_config *c, struct skiff_error **err);

@@ -414,16 +414,6 @@ def test_exec_into_a_stopped_container_fails():
     assert "stopped" in line and "not running" in line, line
 
 
-def test_exec_into_a_created_container_fails():
-    b = Bundle(["true"])
-    cid = new_id()
-    skiff_ok("create", "--bundle", b.path, cid)
-    line = one_line_error(skiff("exec", cid, "true"))
-    assert "created" in line and "not running" in line, line
-    # Still created: exec did not start it.
-    assert state(cid)["status"] == "created"
-
-
 def test_exec_without_command_fails():
     cid, _, _ = running()
     line = one_line_error(skiff("exec", cid))
