@@ -344,10 +344,25 @@ static void plan_free(struct create_plan *p)
 	status_free(&p->st);
 }
 
-/* A failed create leaves nothing: no process, cgroup, fifo or state directory. */
+/* The spec's last lifecycle step, after the container is destroyed: failures only warn. */
+static void run_poststop(const struct oci_config *cfg, const struct container_status *st)
+{
+	if (cfg->hooks && cfg->hooks->poststop.len) {
+		cleanup_free char *state = state_json_for(st, STATE_STOPPED);
+		hooks_run_warn(&cfg->hooks->poststop, "poststop", state);
+	}
+}
+
+/*
+ * A failed create leaves nothing: no process, cgroup, fifo or state directory.
+ * Once the init exists the container's environment was (partly) made: like a
+ * failing create hook, any failure then continues the lifecycle at its
+ * destruction, poststop hooks included (runtime-spec lifecycle steps 3-5, 12, 13).
+ */
 static void undo_create(struct create_plan *p)
 {
 	struct skiff_error *ignored = NULL;
+	bool made = p->pid > 0;
 
 	if (p->pid > 0) {
 		kill(p->pid, SIGKILL);
@@ -361,6 +376,8 @@ static void undo_create(struct create_plan *p)
 	if (p->dirfd >= 0)
 		status_remove(p->rootfd, p->o->id, &ignored);
 	error_free(&ignored);
+	if (made)
+		run_poststop(p->config, &p->st);
 }
 
 static int fill_status(struct create_plan *p)
@@ -530,6 +547,39 @@ static int init_pidfd(const struct container_status *st)
 	return fd;
 }
 
+/*
+ * After its "0" the init keeps the fifo's write end open until execve closes
+ * it: EOF means the process runs; "1" and a message mean the init failed first
+ * (a startContainer hook, say) and start fails with that message, before any
+ * poststart hook (runtime-spec lifecycle steps 7 to 9).
+ */
+static int wait_for_exec(const struct opened *c, int fifo, struct skiff_error **err)
+{
+	char msg[1024];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd pf = {.fd = fifo, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return error_errno(err, "wait on exec fifo");
+		n = read(fifo, msg + len, sizeof(msg) - 1 - len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(msg) - 1)
+			break;
+	}
+	msg[len] = '\0';
+	if (len > 0 && msg[0] == '1')
+		return error_set(err, 0, "container `%s`: %s", c->st.id,
+		                 len > 1 ? msg + 1 : "the process failed before it ran");
+	return 0;
+}
+
 static int release_fifo(struct opened *c, struct skiff_error **err)
 {
 	cleanup_close int fifo = openat(c->dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -551,7 +601,7 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 	}
 	unlinkat(c->dirfd, EXEC_FIFO, 0);
 	log_debug("start `%s`: init (pid %d) released", c->st.id, (int)c->st.pid);
-	return 0;
+	return wait_for_exec(c, fifo, err);
 }
 
 static int signal_init(const struct container_status *st, int sig, struct skiff_error **err);
@@ -691,16 +741,8 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	if (has && cgroup_destroy(&cg, true, err) < 0)
 		return -1;
 	cfg = c->st.has_poststop ? container_saved_config(c, NULL) : NULL;
-	if (cfg && cfg->hooks && cfg->hooks->poststop.len) {
-		cleanup_free char *state = state_json_for(&c->st, STATE_STOPPED);
-		struct skiff_error *hook_err = NULL;
-		/* The spec: a failing poststop hook is only a warning. */
-		if (hooks_run(&cfg->hooks->poststop, "poststop", state, &hook_err) < 0) {
-			cleanup_free char *text = error_text(hook_err);
-			log_warning("%s", text);
-			error_free(&hook_err);
-		}
-	}
+	if (cfg)
+		run_poststop(cfg, &c->st);
 	oci_config_free(cfg);
 	return status_remove(c->rootfd, c->st.id, err);
 }

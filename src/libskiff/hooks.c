@@ -186,3 +186,15 @@ int hooks_run(const struct oci_hook_list *list, const char *which, const char *s
 	}
 	return 0;
 }
+
+void hooks_run_warn(const struct oci_hook_list *list, const char *which, const char *state_json)
+{
+	for (size_t i = 0; list && i < list->len; i++) {
+		struct skiff_error *err = NULL;
+		if (run_one(&list->hooks[i], which, state_json, &err) < 0) {
+			cleanup_free char *text = error_text(err);
+			log_warning("%s", text);
+			error_free(&err);
+		}
+	}
+}

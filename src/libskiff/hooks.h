@@ -13,4 +13,10 @@
 int hooks_run(const struct oci_hook_list *list, const char *which, const char *state_json,
               struct skiff_error **err);
 
+/*
+ * Runs every hook of a list (poststop): a failing one is logged as a warning
+ * and the rest still run (runtime-spec, lifecycle step 13).
+ */
+void hooks_run_warn(const struct oci_hook_list *list, const char *which, const char *state_json);
+
 #endif

@@ -54,12 +54,16 @@ static int join_session_keyring(const char *id, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * Blocks until `start` opens the fifo for reading, then says "0".  Returns the
+ * fifo's write end, left open: execve closes it (close-on-exec), which tells
+ * `start` the process runs; fail_start() reports a failure before that.
+ */
 static int wait_for_start(int fifo_fd, struct skiff_error **err)
 {
 	char path[64];
 	int fd;
 
-	/* Blocks until `start` opens the fifo for reading. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -68,9 +72,34 @@ static int wait_for_start(int fifo_fd, struct skiff_error **err)
 		close(fd);
 		return error_errno(err, "write exec fifo");
 	}
-	close(fd);
 	close(fifo_fd);
-	return 0;
+	return fd;
+}
+
+/* Hands the error to `start`, which fails with it: "1" then the message. */
+static void fail_start(int fifo, struct skiff_error **err)
+{
+	cleanup_free char *text = error_text(*err);
+	cleanup_free char *msg = xasprintf("1%s", text);
+
+	if (write_all(fifo, msg, strlen(msg)) == 0)
+		error_free(err);
+}
+
+/* Hooks in the container's namespaces read the pid as the container sees it (runtime-spec). */
+static int run_container_hooks(const struct create_plan *p, const struct oci_hook_list *list,
+                               const char *which, enum container_state s, struct skiff_error **err)
+{
+	struct container_status st = p->st;
+	cleanup_free char *state = NULL;
+
+	if (list->len == 0)
+		return 0;
+	st.pid = getpid();
+	state = status_spec_json(&st, s, false, err);
+	if (state == NULL)
+		return -1;
+	return hooks_run(list, which, state, err);
 }
 
 /* Loads the filter and, with SCMP_ACT_NOTIFY, hands its listener to the agent. */
@@ -135,8 +164,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		if (type != SYNC_HOOKS_DONE)
 			return error_set(err, 0, "createRuntime hooks failed");
 	}
-	if (c->hooks &&
-	    hooks_run(&c->hooks->create_container, "createContainer", *state_text, err) < 0)
+	if (c->hooks && run_container_hooks(p, &c->hooks->create_container, "createContainer",
+	                                    STATE_CREATING, err) < 0)
 		return -1;
 	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
 		return -1;
@@ -182,6 +211,7 @@ void container_init(struct create_plan *p)
 	struct skiff_error *err = NULL;
 	cleanup_free char *state_text = NULL;
 	const struct oci_config *c = p->config;
+	int started;
 
 	/*
 	 * The init is a clone of skiff: until execve its /proc/PID/exe is the skiff binary on
@@ -207,15 +237,20 @@ void container_init(struct create_plan *p)
 		_exit(1);
 	close(p->sync[1]);
 	/* From here on skiff create has returned: errors go to the process's stderr. */
-	if (wait_for_start(p->fifo_fd, &err) < 0)
+	started = wait_for_start(p->fifo_fd, &err);
+	if (started < 0)
 		goto fail;
-	if (c->hooks &&
-	    hooks_run(&c->hooks->start_container, "startContainer", state_text, &err) < 0)
+	if ((c->hooks && run_container_hooks(p, &c->hooks->start_container, "startContainer",
+	                                     STATE_CREATED, &err) < 0) ||
+	    (p->seccomp && c->process->no_new_privileges &&
+	     load_seccomp(p, state_text, &err) < 0)) {
+		fail_start(started, &err);
 		goto fail;
-	if (p->seccomp && c->process->no_new_privileges && load_seccomp(p, state_text, &err) < 0)
-		goto fail;
+	}
+	/* Past the filter a write may be refused or sent to an agent: start sees EOF only. */
 	process_exec(c->process, -1, &err);
 fail:
-	log_error(err);
+	if (err) /* not when start took it */
+		log_error(err);
 	_exit(127);
 }

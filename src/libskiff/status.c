@@ -319,7 +319,8 @@ char *status_spec_json(const struct container_status *st, enum container_state s
 	gen_str(g, "id", st->id);
 	gen_str(g, "status", status_name(s));
 	/* The spec: pid is required while the process exists. */
-	gen_int(g, "pid", s == STATE_STOPPED ? 0 : st->pid);
+	if (s != STATE_STOPPED || pretty)
+		gen_int(g, "pid", s == STATE_STOPPED ? 0 : st->pid);
 	gen_str(g, "bundle", st->bundle);
 	gen_str(g, "rootfs", st->rootfs);
 	gen_str(g, "created", st->created);

@@ -73,7 +73,12 @@ int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
 /* The live state: from the process (pid + start time), the fifo and the freezer. */
 enum container_state status_derive(const struct container_status *st, int dirfd);
 const char *status_name(enum container_state s);
-/* The spec's state JSON (what `state` prints and hooks read on stdin). */
+/*
+ * The spec's state JSON: pretty is what `state` prints (pid 0 once stopped, as
+ * runc's), compact what hooks and agents read on stdin (no pid once stopped:
+ * the spec makes it optional, and a hook that signals "$pid" must not signal
+ * 0, its own process group).
+ */
 char *status_spec_json(const struct container_status *st, enum container_state s, bool pretty,
                        struct skiff_error **err);
 

@@ -166,7 +166,7 @@ def observe(code, out, err, bundle_path, cid_hint=None):
     return seen
 
 
-def _hook_state(path):
+def _hook_state(path, bundle_path):
     """The state a hook read on stdin, with what differs per run replaced by its kind."""
     try:
         with open(path) as f:
@@ -180,6 +180,7 @@ def _hook_state(path):
     pid = st.get("pid")
     st["pid"] = "absent" if pid is None else pid if pid in (0, 1) else "host pid"
     st["id"] = "ID" if st.get("id") else st.get("id")
+    st["bundle"] = st.get("bundle", "").replace(bundle_path, "BUNDLE")
     for k in ("ociVersion", "created", "rootfs", "owner"):  # runtime-specific extras
         st.pop(k, None)
     return json.dumps(st, sort_keys=True)
@@ -189,7 +190,7 @@ def observe_hooks(bundle, names):
     """Adds hook:NAME (the state it saw) and hook order, from files the hooks wrote."""
     seen = {}
     for n in names:
-        seen[f"hook:{n}"] = _hook_state(bundle.file(f"hookout/{n}.json"))
+        seen[f"hook:{n}"] = _hook_state(bundle.file(f"hookout/{n}.json"), bundle.path)
     try:
         with open(bundle.file("hookout/order")) as f:
             seen["hook order"] = " ".join(f.read().split())

@@ -3,6 +3,7 @@
 Each test is one config variant; differ.py runs it under both runtimes and fails on any
 difference that allow.txt does not list with a reason.
 """
+import json
 import os
 import sys
 
@@ -246,3 +247,85 @@ def test_hostname_and_domainname_writable_rootfs():
         c["domainname"] = "example.org"
         c["root"]["readonly"] = False
     differential("hostname", _bundle(_edit(edit)))
+
+
+# ---- hooks: the state each one reads, their order, what a failure does ----
+
+HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop")
+
+
+def _hook(b, name, fail=False):
+    """A hook that saves the state it read and appends its name to the order file.
+
+    startContainer's path resolves in the container and it writes to /hookout (the
+    bundle's hookout/, bound there); the others run host binaries on host paths."""
+    out = "/hookout" if name == "startContainer" else b.file("hookout")
+    cmd = f"cat > {out}/{name}.json; echo {name} >> {out}/order"
+    if fail:
+        cmd += "; exit 3"
+    return {"path": "/bin/sh", "args": ["sh", "-c", cmd]}
+
+
+def _hooks(fail=(), extra_poststop=False):
+    def edit(b):
+        os.makedirs(b.file("hookout"), exist_ok=True)
+        b.config["annotations"] = {"org.example.key": "value"}
+        b.config["mounts"].append({"destination": "/hookout", "type": "bind",
+                                   "source": b.file("hookout"), "options": ["bind", "rw"]})
+        b.config["hooks"] = {n: [_hook(b, n, n in fail)] for n in HOOK_NAMES}
+        if extra_poststop:  # a second one: must run after a failing first
+            b.config["hooks"]["poststop"].append(
+                {"path": "/bin/sh",
+                 "args": ["sh", "-c", f"echo poststop2 >> {b.file('hookout')}/order"]})
+    return edit
+
+
+# What the spec (runtime.md, State) gives each hook: status, and pid as seen from the
+# namespace the hook runs in (1 inside the container's pid namespace), none once stopped.
+SPEC_STATE = {"prestart": ("creating", "host pid"), "createRuntime": ("creating", "host pid"),
+              "createContainer": ("creating", 1), "startContainer": ("created", 1),
+              "poststart": ("running", "host pid"), "poststop": ("stopped", "absent")}
+
+
+def _spec_check(seen, order):
+    """skiff's side against the spec itself, where runc 1.1.5 differs from it."""
+    assert seen["hook order"] == " ".join(order), seen["hook order"]
+    for name in order:
+        if name in SPEC_STATE:
+            st = json.loads(seen[f"hook:{name}"])
+            assert (st["status"], st["pid"]) == SPEC_STATE[name], (name, st)
+            assert st["bundle"] == "BUNDLE" and st["annotations"] == {
+                "org.example.key": "value"}, (name, st)
+
+
+def test_hooks_state_and_order():
+    seen = differential("hooks", _bundle(_hooks()), hooks=HOOK_NAMES)
+    _spec_check(seen["skiff"], HOOK_NAMES)
+
+
+def test_hooks_failing_poststop_lets_the_next_run():
+    seen = differential("hooks-poststop-fails", _bundle(_hooks(("poststop",), True)),
+                        hooks=HOOK_NAMES)
+    _spec_check(seen["skiff"], HOOK_NAMES + ("poststop2",))
+
+
+def test_hooks_failing_prestart():
+    # Spec step 3: error, stop the container, continue at step 12 (destroy, poststop).
+    seen = differential("hooks-prestart-fails", _bundle(_hooks(("prestart",))),
+                        hooks=HOOK_NAMES, runc_runs=False)
+    _spec_check(seen["skiff"], ("prestart", "poststop"))
+
+
+def test_hooks_failing_create_container():
+    seen = differential("hooks-createContainer-fails", _bundle(_hooks(("createContainer",))),
+                        hooks=HOOK_NAMES, runc_runs=False)
+    _spec_check(seen["skiff"], ("prestart", "createRuntime", "createContainer", "poststop"))
+
+
+def test_hooks_failing_start_container():
+    seen = differential("hooks-startContainer-fails", _bundle(_hooks(("startContainer",))),
+                        hooks=HOOK_NAMES, runc_runs=False)
+    _spec_check(seen["skiff"], ("prestart", "createRuntime", "createContainer",
+                                "startContainer", "poststop"))
+    assert seen["skiff"]["exit"] != "0" and seen["skiff"]["runtime stderr"] == "present"
