@@ -97,7 +97,7 @@ static int build(struct oci_features *f, struct skiff_error **err)
 	l->memory_policy->modes = strv_of(mempolicy_mode_names());
 	l->memory_policy->flags = strv_of(mempolicy_flag_names());
 	l->intel_rdt = enabled(false);
-	l->net_devices = enabled(false);
+	l->net_devices = enabled(true);
 	l->mount_extensions = xcalloc(1, sizeof(*l->mount_extensions));
 	l->mount_extensions->idmap = enabled(false);
 	return 0;

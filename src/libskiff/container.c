@@ -36,6 +36,7 @@
 #include "mounts.h"
 #include "rootfs.h"
 #include "namespaces.h"
+#include "netdev.h"
 #include "process.h"
 #include "seccomp.h"
 #include "seccomp_notify.h"
@@ -147,9 +148,8 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 	/* Parsed, but nothing applies them yet: refuse rather than ignore. */
 	if (c->linux_->intel_rdt)
 		return error_set(err, 0, "config.json: linux.intelRdt: not supported by skiff");
-	if (c->linux_->net_devices_len)
-		return error_set(err, 0, "config.json: linux.netDevices: not supported by skiff");
-	if (ns_plan_make(c, &p->ns, err) < 0)
+	if (ns_plan_make(c, &p->ns, err) < 0 ||
+	    netdev_validate(c->linux_, !ns_plan_shares_host(&p->ns, NS_NET), err) < 0)
 		return error_wrap(err, "%s", p->config_name);
 	if (!p->ns.present[NS_MOUNT])
 		return error_set(err, 0,
@@ -228,6 +228,9 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
 		return error_errno(err, "sync with container init");
 	if (sync_expect(p->sync[0], SYNC_RUNTIME_HOOKS, NULL, err) < 0)
+		return -1;
+	/* The init is in its namespaces now, new or joined: the devices go there. */
+	if (netdev_move(p->pid, p->config->linux_, err) < 0)
 		return -1;
 	if (run_runtime_hooks(p, err) < 0)
 		return -1;

@@ -92,6 +92,7 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert feats["linux"]["seccomp"]["enabled"] is True
     assert "SCMP_ACT_NOTIFY" in feats["linux"]["seccomp"]["actions"]
     assert "rbind" in feats["mountOptions"]
+    assert feats["linux"]["netDevices"] == {"enabled": True}
     aa = os.path.exists("/sys/kernel/security/apparmor")
     assert feats["linux"]["apparmor"]["enabled"] is aa
 

@@ -646,8 +646,7 @@ def test_memory_policy_is_applied_and_bad_ones_are_refused():
 
 
 def test_unsupported_linux_features_are_refused_not_ignored():
-    for key, value in (("intelRdt", {"closID": "x"}),
-                       ("netDevices", {"eth1": {"name": "eth1"}})):
+    for key, value in (("intelRdt", {"closID": "x"}),):
         cid = lib.new_id()
         b = lib.Bundle(["true"], edit=lambda c: c["linux"].update({key: value}))
         r = lib.skiff("run", "--bundle", b.path, cid)
