@@ -3,33 +3,22 @@ command, every option of every command (long and short) and of the global table,
 an option that takes a value, and the ids of existing containers.  The expected sets come from
 `skiff --help` and `skiff CMD --help`, which print the parser's own tables."""
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 
 import lib
+import optiontable
 from lib import SKIFF, WORK
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OPTION = re.compile(r"^  (?:-(\w), |    )--([\w-]+)( VALUE)? ")
 
 
 def help_table():
     """(commands, global options, {command: options}); an option is (long, short, takes_value)."""
-    def options(text):
-        start = text.index("options:\n")
-        return [(m[2], m[1], bool(m[3])) for m in map(OPTION.match, text[start:].splitlines())
-                if m]
-
-    top = subprocess.run([SKIFF, "--help"], capture_output=True, text=True, check=True).stdout
-    block = top[top.index("commands:\n") + 10:top.index("\n\n", top.index("commands:\n"))]
-    commands = [line.split()[0] for line in block.splitlines()]
-    per = {}
-    for c in commands:
-        out = subprocess.run([SKIFF, c, "--help"], capture_output=True, text=True, check=True)
-        per[c] = options(out.stdout)
-    return commands, options(top[top.index("global options:"):]), per
+    names = [name for name, _ in optiontable.commands()]
+    return names, optiontable.global_options(), {c: optiontable.command_options(c)
+                                                  for c in names}
 
 
 def words(opts):
