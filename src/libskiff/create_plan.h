@@ -13,6 +13,7 @@
 
 #include "container.h"
 #include "namespaces.h"
+#include "process.h"
 #include "seccomp.h"
 #include "status.h"
 
@@ -41,6 +42,8 @@ struct create_plan {
 	pid_t pid;
 	int pidfd;
 	int pty_master;
+	struct process_launch launch;  /* the init's program, resolved before `create` returns */
+	struct process_caps held_caps; /* kept back for the seccomp load (no no_new_privs) */
 };
 
 /* The cloned child: sets the container up, reports READY, waits for start, execs. */

@@ -59,6 +59,7 @@
 #include "foreground.h"
 #include "log.h"
 #include "label.h"
+#include "launch.h"
 #include "process.h"
 #include "seccomp.h"
 #include "seccomp_notify.h"
@@ -97,6 +98,8 @@ struct exec_plan {
 	pid_t pid;     /* the exec'd process */
 	int pidfd;
 	int pty_master;
+	struct process_launch launch;  /* the program, resolved before READY */
+	struct process_caps held_caps; /* kept back for the seccomp load (no no_new_privs) */
 };
 
 static void close_fd(int *fd)
@@ -325,22 +328,6 @@ static int prepare_seccomp(struct exec_plan *p, struct skiff_error **err)
 	return seccomp_notify_connect(s, &p->listener_fd, err);
 }
 
-/* Loads the filter and, with SCMP_ACT_NOTIFY, hands the new listener to the agent. */
-static int load_seccomp(struct exec_plan *p, struct skiff_error **err)
-{
-	cleanup_close int notify_fd = -1;
-
-	if (seccomp_program_load(p->seccomp, &notify_fd, err) < 0)
-		return -1;
-	if (notify_fd < 0)
-		return 0;
-	if (seccomp_notify_send(p->listener_fd, notify_fd, p->state_text,
-	                        p->cfg->linux_->seccomp->listener_metadata, err) < 0)
-		return -1;
-	close_fd(&p->listener_fd);
-	return 0;
-}
-
 /* ---- the container's init, its namespaces and cgroup ---- */
 
 static const struct {
@@ -477,15 +464,17 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	    process_set_cpu_affinity(0, proc->exec_cpu_affinity->final,
 	                             "process.execCPUAffinity.final", err) < 0)
 		return -1;
-	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
 	/* Privileged, and before the filter, which might refuse the write. */
 	if (label_apply_exec(proc, err) < 0)
 		return -1;
-	if (p->seccomp && !proc->no_new_privileges && load_seccomp(p, err) < 0)
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: keep it until then. */
+	if (p->seccomp && !proc->no_new_privileges
+	        ? process_apply_identity_holding_admin(proc, &p->held_caps, err) < 0
+	        : process_apply_identity(proc, err) < 0)
 		return -1;
-	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
+	if (process_apply_final(proc, err) < 0)
 		return -1;
-	if (process_resolve_executable(proc, err) < 0)
+	if (process_launch_resolve(proc, &p->launch, err) < 0)
 		return -1;
 	/* Nothing of skiff's may reach the container (CVE-2024-21626, CVE-2016-9962). */
 	if (process_cloexec_fds(3 + (int)p->o->preserve_fds, NULL, 0) < 0)
@@ -504,10 +493,16 @@ __attribute__((noreturn)) static void exec_child(struct exec_plan *p)
 		_exit(127);
 	if (p->enter_late && sync_expect(sock, SYNC_GO, NULL, &err) < 0)
 		goto fail;
-	/* With no_new_privs the filter goes last: fewer of our own syscalls run under it. */
-	if (p->seccomp && p->proc->no_new_privileges && load_seccomp(p, &err) < 0)
-		goto fail;
-	process_exec(p->proc, p->status[1], &err);
+	{
+		const struct launch_seccomp s = {
+		    .filter = p->seccomp,
+		    .held = &p->held_caps,
+		    .listener_fd = p->listener_fd,
+		    .state_text = p->state_text,
+		    .metadata = p->seccomp ? p->cfg->linux_->seccomp->listener_metadata : NULL,
+		};
+		launch_program(&p->launch, p->status[1], &s, &err);
+	}
 fail:
 	sync_send_error(sock, err);
 	if (p->paused)
@@ -516,6 +511,9 @@ fail:
 }
 
 /* ---- skiff's side ---- */
+
+/* The trampoline's mark on a status that is its filter load's errno (trampoline.c). */
+#define TRAMPOLINE_STAGE_SECCOMP 0x10000
 
 /*
  * CVE-2019-5736: until its execve, the new process is skiff's image, and
@@ -597,6 +595,10 @@ static int expect_program(struct exec_plan *p, struct skiff_error **err)
 		return error_errno(err, "read the process's exec status");
 	if (n != sizeof(errnum))
 		return error_set(err, 0, "short exec status from the process");
+	if (errnum & TRAMPOLINE_STAGE_SECCOMP) {
+		errno = errnum & ~TRAMPOLINE_STAGE_SECCOMP;
+		return error_errno(err, "load seccomp filter");
+	}
 	errno = errnum;
 	return error_errno(err, "exec \"%s\"", p->proc->args[0]);
 }

@@ -20,12 +20,12 @@
 #include "devices.h"
 #include "hooks.h"
 #include "label.h"
+#include "launch.h"
 #include "log.h"
 #include "mempolicy.h"
 #include "mounts.h"
 #include "process.h"
 #include "rootfs.h"
-#include "seccomp_notify.h"
 #include "sync.h"
 #include "sysctl.h"
 #include "terminal.h"
@@ -102,24 +102,6 @@ static int run_container_hooks(const struct create_plan *p, const struct oci_hoo
 	return hooks_run(list, which, state, err);
 }
 
-/* Loads the filter and, with SCMP_ACT_NOTIFY, hands its listener to the agent. */
-static int load_seccomp(struct create_plan *p, const char *state_text, struct skiff_error **err)
-{
-	const struct oci_seccomp *s = p->config->linux_->seccomp;
-	cleanup_close int notify_fd = -1;
-
-	if (seccomp_program_load(p->seccomp, &notify_fd, err) < 0)
-		return -1;
-	if (notify_fd < 0)
-		return 0;
-	if (seccomp_notify_send(p->listener_fd, notify_fd, state_text, s->listener_metadata, err) <
-	    0)
-		return -1;
-	close(p->listener_fd);
-	p->listener_fd = -1;
-	return 0;
-}
-
 static int init_setup(struct create_plan *p, char **state_text, struct skiff_error **err)
 {
 	const struct oci_config *c = p->config;
@@ -193,12 +175,14 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	/* Privileged, and before the filter, which might refuse the write. */
 	if (label_apply_exec(proc, err) < 0)
 		return -1;
-	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: do it while we have it. */
-	if (p->seccomp && !proc->no_new_privileges && load_seccomp(p, *state_text, err) < 0)
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: keep it until then. */
+	if (p->seccomp && !proc->no_new_privileges
+	        ? process_apply_identity_holding_admin(proc, &p->held_caps, err) < 0
+	        : process_apply_identity(proc, err) < 0)
 		return -1;
-	if (process_apply_identity(proc, err) < 0 || process_apply_final(proc, err) < 0)
+	if (process_apply_final(proc, err) < 0)
 		return -1;
-	if (process_resolve_executable(proc, err) < 0)
+	if (process_launch_resolve(proc, &p->launch, err) < 0)
 		return -1;
 	/* Nothing of skiff's may reach the container (CVE-2024-21626). */
 	if (process_cloexec_fds(3 + (int)(p->listen_fds + p->o->preserve_fds), NULL, 0) < 0)
@@ -240,15 +224,22 @@ void container_init(struct create_plan *p)
 	started = wait_for_start(p->fifo_fd, &err);
 	if (started < 0)
 		goto fail;
-	if ((c->hooks && run_container_hooks(p, &c->hooks->start_container, "startContainer",
-	                                     STATE_CREATED, &err) < 0) ||
-	    (p->seccomp && c->process->no_new_privileges &&
-	     load_seccomp(p, state_text, &err) < 0)) {
+	if (c->hooks && run_container_hooks(p, &c->hooks->start_container, "startContainer",
+	                                    STATE_CREATED, &err) < 0) {
 		fail_start(started, &err);
 		goto fail;
 	}
 	/* Past the filter a write may be refused or sent to an agent: start sees EOF only. */
-	process_exec(c->process, -1, &err);
+	{
+		const struct launch_seccomp s = {
+		    .filter = p->seccomp,
+		    .held = &p->held_caps,
+		    .listener_fd = p->listener_fd,
+		    .state_text = state_text,
+		    .metadata = p->seccomp ? c->linux_->seccomp->listener_metadata : NULL,
+		};
+		launch_program(&p->launch, -1, &s, &err);
+	}
 fail:
 	if (err) /* not when start took it */
 		log_error(err);

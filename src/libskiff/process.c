@@ -652,7 +652,16 @@ static void raise_ambient(uint64_t ambient, uint64_t prm, uint64_t inh)
 	}
 }
 
-int process_apply_identity(const struct oci_process *p, struct skiff_error **err)
+/*
+ * held NULL: the configured sets now.  Otherwise CAP_SYS_ADMIN stays the one
+ * effective capability (the permitted set still holds what the runtime had)
+ * and *held gets the configured sets for process_release_admin(): a seccomp
+ * filter loaded without no_new_privs needs it, and loading it last keeps our
+ * own syscalls out of it.  Ambient capabilities are raised now either way
+ * (they need the cap in permitted and inheritable, which the final capset keeps).
+ */
+static int apply_identity(const struct oci_process *p, struct process_caps *held,
+                          struct skiff_error **err)
 {
 	struct cap_sets want;
 	uint64_t eff, prm, inh, bnd;
@@ -677,11 +686,37 @@ int process_apply_identity(const struct oci_process *p, struct skiff_error **err
 	want.inheritable = caps_grantable(
 	    want.inheritable, (inh | bnd) & ((eff & CAP_BIT(CAP_SETPCAP)) ? ~0ULL : inh | prm),
 	    "process.capabilities.inheritable", "not in the bounding and permitted sets");
+	if (held) {
+		*held =
+		    (struct process_caps){want.effective, want.permitted, want.inheritable, true};
+		want.effective = prm & CAP_BIT(CAP_SYS_ADMIN);
+		want.permitted = prm;
+	}
 	/* Exactly the configured sets: an inheritable set left as inherited from
 	 * the runtime would reach the container (CVE-2022-29162). */
 	if (caps_set(want.effective, want.permitted, want.inheritable) < 0)
 		return error_errno(err, "process.capabilities: capset");
-	raise_ambient(want.ambient, want.permitted, want.inheritable);
+	raise_ambient(want.ambient, held ? held->permitted : want.permitted, want.inheritable);
+	return 0;
+}
+
+int process_apply_identity(const struct oci_process *p, struct skiff_error **err)
+{
+	return apply_identity(p, NULL, err);
+}
+
+int process_apply_identity_holding_admin(const struct oci_process *p, struct process_caps *held,
+                                         struct skiff_error **err)
+{
+	return apply_identity(p, held, err);
+}
+
+int process_release_admin(const struct process_caps *held, struct skiff_error **err)
+{
+	if (!held->held)
+		return 0;
+	if (caps_set(held->effective, held->permitted, held->inheritable) < 0)
+		return error_errno(err, "process.capabilities: capset");
 	return 0;
 }
 
@@ -892,21 +927,32 @@ static int resolve_executable(const struct oci_process *p, char **out, struct sk
 	return 0;
 }
 
-int process_resolve_executable(const struct oci_process *p, struct skiff_error **err)
+/* Resolved as execve will see it, so a bad command fails `create`, not `start`. */
+int process_launch_resolve(const struct oci_process *p, struct process_launch *l,
+                           struct skiff_error **err)
 {
-	cleanup_free char *path = NULL;
 	struct stat st;
 
-	if (resolve_executable(p, &path, err) < 0)
+	*l = (struct process_launch){.proc = p, .status_fd = -1, .filter_fd = -1};
+	if (resolve_executable(p, &l->path, err) < 0)
 		return -1;
-	if (stat(path, &st) < 0)
+	if (stat(l->path, &st) < 0)
 		return error_errno(err, "exec \"%s\"", p->args[0]);
 	if (!S_ISREG(st.st_mode))
 		return error_set(err, S_ISDIR(st.st_mode) ? EISDIR : EACCES, "exec \"%s\"",
 		                 p->args[0]);
-	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
+	if (faccessat(AT_FDCWD, l->path, X_OK, AT_EACCESS) < 0)
 		return error_errno(err, "exec \"%s\"", p->args[0]);
 	return 0;
+}
+
+int process_resolve_executable(const struct oci_process *p, struct skiff_error **err)
+{
+	struct process_launch l;
+	int r = process_launch_resolve(p, &l, err);
+
+	process_launch_clear(&l);
+	return r;
 }
 
 /* ---- the exec trampoline (CVE-2019-5736) ---- */
@@ -973,43 +1019,84 @@ static bool trampoline_usable(const struct oci_process *p)
 	         strcmp(label_backend_name(), "selinux") == 0);
 }
 
-/*
- * argv for the trampoline: ["", status, path, args...] (see trampoline.c).
- * The status fd stays open across this exec only; the trampoline marks it
- * close-on-exec again before its own.
- */
-static void exec_trampoline(const char *path, char *const *args, char *const *env, int status_fd)
+int process_launch_prepare(struct process_launch *l, int status_fd,
+                           const struct seccomp_program *filter, struct skiff_error **err)
 {
-	size_t n = strv_len(args);
-	cleanup_free char **argv = xcalloc(n + 4, sizeof(char *));
-	char status[16] = "-";
+	size_t n = strv_len(l->proc->args);
 
-	if (status_fd >= 0 && fcntl(status_fd, F_SETFD, 0) == 0)
-		snprintf(status, sizeof(status), "%d", status_fd);
-	argv[0] = (char *)"";
-	argv[1] = status;
-	argv[2] = (char *)path;
-	memcpy(argv + 3, args, n * sizeof(char *));
-	syscall(SYS_execveat, trampoline_fd, "", argv, env, AT_EMPTY_PATH);
-	/* A seccomp profile may allow execve but not execveat (an ELF's fd may be cloexec). */
-	if (errno == EPERM || errno == ENOSYS || errno == EACCES) {
-		char fdpath[32];
-
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", trampoline_fd);
-		execve(fdpath, argv, env);
+	l->status_fd = status_fd;
+	l->trampoline = trampoline_usable(l->proc);
+	if (!l->trampoline)
+		return 0;
+	/* With no_new_privs the trampoline can load the filter itself, after its
+	 * own syscalls; a listener fd would have to reach the agent from skiff. */
+	if (filter && l->proc->no_new_privileges && !filter->needs_notify) {
+		l->filter_fd = seccomp_program_memfd(filter, err);
+		if (l->filter_fd < 0)
+			return -1;
+		snprintf(l->filter, sizeof(l->filter), "%d", l->filter_fd);
+	} else {
+		strcpy(l->filter, "-");
 	}
-	/* The program may now be executed directly: the fd must not reach it. */
-	if (status_fd >= 0)
-		fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+	strcpy(l->status, "-");
+	/* Open across the trampoline's exec only: the trampoline marks it close-on-exec. */
+	if (status_fd >= 0 && fcntl(status_fd, F_SETFD, 0) == 0)
+		snprintf(l->status, sizeof(l->status), "%d", status_fd);
+	snprintf(l->fdpath, sizeof(l->fdpath), "/proc/self/fd/%d", trampoline_fd);
+	l->argv = xcalloc(n + 5, sizeof(char *));
+	l->argv[0] = (char *)"";
+	l->argv[1] = l->status;
+	l->argv[2] = l->filter;
+	l->argv[3] = l->path;
+	memcpy(l->argv + 4, l->proc->args, n * sizeof(char *));
+	return 0;
+}
+
+bool process_launch_loads_filter(const struct process_launch *l)
+{
+	return l->filter_fd >= 0;
+}
+
+int process_launch_exec(struct process_launch *l, const struct seccomp_program *filter,
+                        struct skiff_error **err)
+{
+	char *const *env = l->proc->env ? l->proc->env : empty_env;
+
+	if (l->trampoline) {
+		syscall(SYS_execveat, trampoline_fd, "", l->argv, env, AT_EMPTY_PATH);
+		/* A profile may allow execve but not execveat (an ELF's fd may be cloexec). */
+		if (errno == EPERM || errno == ENOSYS || errno == EACCES)
+			execve(l->fdpath, l->argv, env);
+		/* The program is now executed directly: it must get neither fd, nor run
+		 * without the filter the trampoline would have loaded. */
+		if (l->status_fd >= 0)
+			fcntl(l->status_fd, F_SETFD, FD_CLOEXEC);
+		if (l->filter_fd >= 0) {
+			close(l->filter_fd);
+			l->filter_fd = -1;
+			if (seccomp_program_load(filter, NULL, err) < 0)
+				return -1;
+		}
+	}
+	execve(l->path, l->proc->args, env);
+	return error_errno(err, "exec \"%s\"", l->proc->args[0]);
+}
+
+void process_launch_clear(struct process_launch *l)
+{
+	free(l->path);
+	free(l->argv);
+	if (l->filter_fd >= 0)
+		close(l->filter_fd);
+	l->filter_fd = -1;
+	l->path = NULL;
+	l->argv = NULL;
 }
 
 int process_exec(const struct oci_process *p, int status_fd, struct skiff_error **err)
 {
-	cleanup_free char *path = NULL;
-	char *const *env = p->env ? p->env : empty_env;
+	struct process_launch l;
 
-	if (resolve_executable(p, &path, err) < 0)
-		return -1;
 	/*
 	 * Until this execve the process is skiff's image: a script whose
 	 * interpreter is /proc/self/exe would run the host's skiff binary in
@@ -1017,8 +1104,9 @@ int process_exec(const struct oci_process *p, int status_fd, struct skiff_error 
 	 * trampoline makes /proc/self/exe a sealed memfd first.  Without /proc
 	 * in the container neither the script nor the attack can name it.
 	 */
-	if (trampoline_usable(p))
-		exec_trampoline(path, p->args, env, status_fd);
-	execve(path, p->args, env);
-	return error_errno(err, "exec \"%s\"", p->args[0]);
+	if (process_launch_resolve(p, &l, err) == 0 &&
+	    process_launch_prepare(&l, status_fd, NULL, err) == 0)
+		process_launch_exec(&l, NULL, err);
+	process_launch_clear(&l);
+	return -1;
 }

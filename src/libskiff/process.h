@@ -2,11 +2,14 @@
 #ifndef SKIFF_PROCESS_H
 #define SKIFF_PROCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "libocispec/runtime_spec.h"
 #include "error.h"
+#include "seccomp.h"
 
 /*
  * Applying the runtime-spec `process` object to the calling process: the
@@ -28,9 +31,20 @@
  *      goes before it;
  *   7. process_apply_final()       umask, chdir as the container user,
  *      no_new_privs (before a seccomp filter loaded without CAP_SYS_ADMIN);
- *   8. process_resolve_executable(), process_close_fds() or
- *      process_cloexec_fds(), then process_exec().
+ *   8. process_launch_resolve(), process_close_fds() or
+ *      process_cloexec_fds(), then process_launch_prepare(), the seccomp
+ *      filter (unless the trampoline loads it), process_release_admin(),
+ *      process_launch_exec() — or all of step 8 in one: process_exec().
  * process_exec_prepare() goes in skiff itself, before the clone.
+ *
+ * Once a seccomp filter is loaded the process makes no syscall but the exec
+ * ones (execveat of the trampoline, its execve), so a profile that does not
+ * know the syscalls skiff uses cannot break the start.  Two exceptions, both
+ * calls any profile that lets a runtime start a program must allow: without
+ * noNewPrivileges the filter is loaded holding CAP_SYS_ADMIN, then one
+ * capset(2) sets the configured capabilities; with SCMP_ACT_NOTIFY one
+ * sendmsg(2) hands the listener to the agent.  `exec` adds one fcntl(2) in
+ * the trampoline, before its filter when it loads it (noNewPrivileges).
  */
 
 /* Pure checks of the process object; touches nothing. */
@@ -48,6 +62,20 @@ int process_apply_personality(const struct oci_personality *pers, struct skiff_e
  * the ambient set exactly as configured (absent: all empty).
  */
 int process_apply_identity(const struct oci_process *p, struct skiff_error **err);
+/* The configured capability sets, when process_apply_identity_holding_admin kept them back. */
+struct process_caps {
+	uint64_t effective, permitted, inheritable;
+	bool held;
+};
+/*
+ * process_apply_identity, except that CAP_SYS_ADMIN stays effective (nothing
+ * else) and the configured sets go to *held, for a seccomp filter loaded
+ * without no_new_privs as late as possible; process_release_admin() applies them.
+ */
+int process_apply_identity_holding_admin(const struct oci_process *p, struct process_caps *held,
+                                         struct skiff_error **err);
+/* capset(2) of the held sets; nothing when none are held.  Safe under the filter. */
+int process_release_admin(const struct process_caps *held, struct skiff_error **err);
 /* umask (0022 when unset), chdir(cwd) checked to stay inside the root, noNewPrivileges. */
 int process_apply_final(const struct oci_process *p, struct skiff_error **err);
 
@@ -94,5 +122,31 @@ int process_exec_prepare(void);
  * exec) is returned here as usual, and the fd closes unwritten.
  */
 int process_exec(const struct oci_process *p, int status_fd, struct skiff_error **err);
+
+/* process_exec in steps, so that everything but the exec happens before a seccomp filter. */
+struct process_launch {
+	const struct oci_process *proc;
+	char *path;  /* args[0] resolved in the container's PATH */
+	char **argv; /* the trampoline's: ["", STATUS, FILTER, PATH, ARGV0, ...] */
+	int status_fd, filter_fd;
+	bool trampoline;
+	char status[16], filter[16], fdpath[32];
+};
+/* Resolves args[0] (process_resolve_executable's checks); clear *l after, even on error. */
+int process_launch_resolve(const struct oci_process *p, struct process_launch *l,
+                           struct skiff_error **err);
+/*
+ * The trampoline's argv, status_fd made inheritable for it, and, when
+ * filter can be loaded by the trampoline (noNewPrivileges, no listener),
+ * the filter's memfd: then process_launch_loads_filter() is true and the
+ * caller must not load the filter itself.
+ */
+int process_launch_prepare(struct process_launch *l, int status_fd,
+                           const struct seccomp_program *filter, struct skiff_error **err);
+bool process_launch_loads_filter(const struct process_launch *l);
+/* Only execveat/execve (and filter's load if the trampoline cannot run); returns on failure. */
+int process_launch_exec(struct process_launch *l, const struct seccomp_program *filter,
+                        struct skiff_error **err);
+void process_launch_clear(struct process_launch *l);
 
 #endif

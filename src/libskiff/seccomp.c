@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/seccomp.h>
@@ -64,6 +65,24 @@ int seccomp_program_load(const struct seccomp_program *p, int *notify_fd, struct
 	return 0;
 }
 
+int seccomp_program_memfd(const struct seccomp_program *p, struct skiff_error **err)
+{
+	/* No listener here: the kernel would refuse the flag that needs one. */
+	uint32_t head[2] = {p->flags & ~(uint32_t)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+	                    (uint32_t)p->len};
+	int fd = memfd_create("skiff-seccomp-filter", 0);
+
+	if (fd < 0)
+		return error_errno(err, "seccomp: memfd_create");
+	if (write_all(fd, head, sizeof(head)) < 0 ||
+	    write_all(fd, p->insns, p->len * sizeof(*p->insns)) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		error_errno(err, "seccomp: write the filter for the trampoline");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void seccomp_program_free(struct seccomp_program *p)
 {
 	if (p == NULL)
@@ -105,6 +124,7 @@ void seccomp_features_clear(struct oci_features_seccomp *f)
 #include <seccomp.h>
 
 #include "log.h"
+#include "seccomp_enosys.h"
 
 /* ---- the vocabulary of linux.seccomp ---- */
 
@@ -164,7 +184,8 @@ static const struct flag_def flag_defs[] = {
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
-#define ERRNO_RET_MAX 0xffff /* the data bits of a seccomp return value */
+#define ERRNO_RET_MAX 0xffff                 /* the data bits of a seccomp return value */
+#define MAX_ARCHS     ARRAY_SIZE(arch_names) /* the native one is among them */
 
 static int resolve_action(const char *name, bool has_errno, uint32_t errno_ret,
                           const char *action_field, const char *errno_field, uint32_t *out,
@@ -229,8 +250,12 @@ static int parse_flags(char **flags, unsigned int *out, struct skiff_error **err
 	return 0;
 }
 
-static int add_archs(scmp_filter_ctx ctx, char **archs, struct skiff_error **err)
+/* Adds the profile's architectures; tokens gets the native one and them (no duplicates). */
+static int add_archs(scmp_filter_ctx ctx, char **archs, uint32_t *tokens, size_t *ntokens,
+                     struct skiff_error **err)
 {
+	tokens[0] = seccomp_arch_native();
+	*ntokens = 1;
 	for (size_t i = 0; archs && archs[i]; i++) {
 		uint32_t token = resolve_arch(archs[i]);
 		int rc;
@@ -243,9 +268,13 @@ static int add_archs(scmp_filter_ctx ctx, char **archs, struct skiff_error **err
 			                 i, archs[i], v->major, v->minor, v->micro);
 		}
 		rc = seccomp_arch_add(ctx, token);
-		if (rc < 0 && rc != -EEXIST) /* the native arch is already there */
+		if (rc == -EEXIST) /* the native arch, or listed twice */
+			continue;
+		if (rc < 0)
 			return error_set(err, -rc, "linux.seccomp.architectures[%zu]: add \"%s\"",
 			                 i, archs[i]);
+		if (*ntokens < MAX_ARCHS)
+			tokens[(*ntokens)++] = token;
 	}
 	return 0;
 }
@@ -405,6 +434,8 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 {
 	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = NULL;
 	struct compile_state st = {0};
+	uint32_t archs[MAX_ARCHS];
+	size_t narchs = 0;
 	__attribute__((cleanup(program_freep))) struct seccomp_program *p = xcalloc(1, sizeof(*p));
 	int rc;
 
@@ -425,7 +456,7 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (rc < 0)
 		return error_set(err, -rc, "seccomp: clear SCMP_FLTATR_CTL_NNP");
-	if (add_archs(ctx, s->architectures, err) < 0)
+	if (add_archs(ctx, s->architectures, archs, &narchs, err) < 0)
 		return -1;
 	st.ctx = ctx;
 	for (size_t i = 0; i < s->syscalls_len; i++)
@@ -442,6 +473,8 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 		    st.named < st.skipped ? ", ..." : "");
 	}
 	if (export_bpf(ctx, p, err) < 0)
+		return -1;
+	if (seccomp_enosys_prefix(s, st.default_action, archs, narchs, p, err) < 0)
 		return -1;
 	p->needs_notify = st.needs_notify;
 	p->skipped_syscalls = st.skipped;

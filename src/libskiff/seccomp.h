@@ -60,6 +60,14 @@ int seccomp_compile_cached(const struct oci_seccomp *s, const char *cache_dir,
  */
 int seccomp_program_load(const struct seccomp_program *p, int *notify_fd, struct skiff_error **err);
 
+/*
+ * The program for the exec trampoline to load (src/libskiff/trampoline.c):
+ * a memfd, NOT close-on-exec, at offset 0, holding two uint32 (the filter
+ * flags, the instruction count) then the instructions.  Only for programs
+ * that need no listener.  Returns the fd, or -1 with *err.
+ */
+int seccomp_program_memfd(const struct seccomp_program *p, struct skiff_error **err);
+
 void seccomp_program_free(struct seccomp_program *p);
 
 /*

@@ -124,7 +124,8 @@ static void cache_key(const struct oci_seccomp *s, struct buf *b)
 {
 	const struct scmp_version *v = seccomp_version();
 
-	put_str(b, "skiff seccomp key 1");
+	/* 2: programs start with the ENOSYS prefix (seccomp_enosys.c). */
+	put_str(b, "skiff seccomp key 2");
 	put_u32(b, v->major);
 	put_u32(b, v->minor);
 	put_u32(b, v->micro);

@@ -80,13 +80,8 @@ out:
 	return msg;
 }
 
-int seccomp_notify_send(int sock, int notify_fd, const char *state, const char *metadata,
-                        struct skiff_error **err)
+int seccomp_notify_send(int sock, int notify_fd, const char *msg, struct skiff_error **err)
 {
-	cleanup_free char *msg = seccomp_notify_message(state, metadata, err);
-
-	if (msg == NULL)
-		return -1;
 	if (send_with_fd(sock, msg, strlen(msg), notify_fd) < 0)
 		return error_errno(err, "linux.seccomp.listenerPath: send the listener fd");
 	return 0;

@@ -31,8 +31,10 @@ int seccomp_notify_connect(const struct oci_seccomp *s, int *fd, struct skiff_er
  */
 char *seccomp_notify_message(const char *state, const char *metadata, struct skiff_error **err);
 
-/* Init: sends the message with notify_fd attached. */
-int seccomp_notify_send(int sock, int notify_fd, const char *state, const char *metadata,
-                        struct skiff_error **err);
+/*
+ * Init: sends msg (seccomp_notify_message's, built before the filter was
+ * loaded) with notify_fd attached: one sendmsg(2), nothing else.
+ */
+int seccomp_notify_send(int sock, int notify_fd, const char *msg, struct skiff_error **err);
 
 #endif

@@ -9,7 +9,7 @@
  * skiff instead executes this program from a sealed memfd; from then on
  * /proc/self/exe is that memfd, and this program only execs the real one:
  *
- *   argv = ["", STATUS, PATH, ARGV0, ...]  ->  execve(PATH, [ARGV0, ...], envp)
+ *   argv = ["", STATUS, FILTER, PATH, ARGV0, ...]  ->  execve(PATH, [ARGV0, ...], envp)
  *
  * The empty argv[0] is the marker: the kernel makes a script's
  * interpreter argv[0] its (non-empty) path, so `#!/proc/self/exe` reaches
@@ -20,6 +20,13 @@
  * successful execve closes it (skiff reads EOF), and a failed one is
  * reported on it as the errno (an int) for skiff to print; only without
  * such an fd does the trampoline print the error itself.
+ *
+ * FILTER is "-" or the number of a memfd holding a seccomp filter
+ * (seccomp_program_memfd: flags, count, instructions) that skiff could not
+ * load itself without running its own last syscalls under it: the
+ * trampoline reads it, closes it, loads it (no_new_privs is already set)
+ * and makes no other syscall before its execve.  A failed load is reported
+ * like a failed execve, with STAGE_SECCOMP or'ed into the errno.
  *
  * Built freestanding (no libc, raw syscalls) so it is a few hundred bytes
  * and costs almost nothing to exec; see mk/trampoline.am.
@@ -41,6 +48,10 @@
 
 #define F_SETFD    2
 #define FD_CLOEXEC 1
+
+#define SECCOMP_SET_MODE_FILTER 1
+#define BPF_MAXINSNS            4096
+#define STAGE_SECCOMP           0x10000 /* keep in sync with exec.c */
 
 #if defined(__x86_64__)
 static long sys3(long n, long a, long b, long c)
@@ -140,7 +151,7 @@ __attribute__((noreturn)) static void refuse(void)
 }
 
 /* "-": none; a decimal fd number; anything else: -2 (refused). */
-static long status_fd(const char *s)
+static long fd_arg(const char *s)
 {
 	long fd = 0;
 
@@ -156,29 +167,82 @@ static long status_fd(const char *s)
 	return fd;
 }
 
+struct bpf_insn {
+	unsigned short code;
+	unsigned char jt, jf;
+	unsigned int k;
+};
+
+struct bpf_prog {
+	unsigned short len;
+	struct bpf_insn *filter;
+};
+
+/* The filter in memfd fd, loaded; 0 or -errno. */
+static long load_filter(long fd)
+{
+	struct {
+		unsigned int flags, count;
+		struct bpf_insn insns[BPF_MAXINSNS];
+	} buf;
+	struct bpf_prog prog;
+	unsigned long got = 0;
+	long r;
+
+	for (;;) {
+		r = sys3(__NR_read, fd, (long)((char *)&buf + got), (long)(sizeof(buf) - got));
+		if (r <= 0)
+			break;
+		got += (unsigned long)r;
+	}
+	sys3(__NR_close, fd, 0, 0);
+	if (r < 0)
+		return r;
+	if (got < 8 || buf.count == 0 || buf.count > BPF_MAXINSNS ||
+	    got != 8 + buf.count * sizeof(struct bpf_insn))
+		return -EINVAL;
+	prog.len = (unsigned short)buf.count;
+	prog.filter = buf.insns;
+	r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, buf.flags, (long)&prog);
+	return r < 0 ? r : 0;
+}
+
+/* errnum on the status fd for skiff, else the line skiff would print. */
+__attribute__((noreturn)) static void fail(long fd, int errnum, const char *what, const char *name)
+{
+	if (fd >= 0 && sys3(__NR_write, fd, (long)&errnum, sizeof(errnum)) == sizeof(errnum))
+		leave(127);
+	/* The same line skiff prints when its own execve fails (log_error). */
+	put("skiff: ");
+	put(what);
+	if (name) {
+		put(" \"");
+		put(name);
+		put("\"");
+	}
+	put(": ");
+	put(error_text(errnum & ~STAGE_SECCOMP));
+	put("\n");
+	leave(127);
+}
+
 __attribute__((noreturn, used)) void trampoline_main(long *sp)
 {
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	long fd, r;
-	int errnum;
+	long fd, filter, r;
 
-	if (argc < 4 || argv[0] == 0 || argv[0][0] != '\0')
+	if (argc < 5 || argv[0] == 0 || argv[0][0] != '\0')
 		refuse();
-	fd = status_fd(argv[1]);
+	fd = fd_arg(argv[1]);
+	filter = fd_arg(argv[2]);
 	/* Never left open to the program: a successful exec must close it. */
-	if (fd == -2 || (fd >= 0 && sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC) < 0))
+	if (fd == -2 || filter == -2 || (fd >= 0 && sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC) < 0))
 		refuse();
-	r = sys3(__NR_execve, (long)argv[2], (long)(argv + 3), (long)envp);
-	errnum = (int)-r;
-	if (fd >= 0 && sys3(__NR_write, fd, (long)&errnum, sizeof(errnum)) == sizeof(errnum))
-		leave(127);
-	/* The same line skiff prints when its own execve fails (log_error). */
-	put("skiff: exec \"");
-	put(argv[3]);
-	put("\": ");
-	put(error_text(errnum));
-	put("\n");
-	leave(127);
+	/* From here on, nothing but the execve. */
+	if (filter >= 0 && (r = load_filter(filter)) < 0)
+		fail(fd, (int)-r | STAGE_SECCOMP, "load seccomp filter", 0);
+	r = sys3(__NR_execve, (long)argv[3], (long)(argv + 4), (long)envp);
+	fail(fd, (int)-r, "exec", argv[4]);
 }

@@ -1518,6 +1518,13 @@ static int c_syscall(int argc, char **argv)
 			return 2;
 		ret = ptrace_attach((pid_t)pid, &err) ? 0 : -1;
 		errno = err;
+	} else if (strcmp(name, "nr") == 0) {
+		long long nr;
+
+		/* A bare number, zero args: for numbers the profile cannot name. */
+		if (arg == NULL || !parse_int(arg, &nr))
+			return 2;
+		ret = syscall((long)nr, 0L, 0L, 0L, 0L, 0L, 0L);
 	} else if (strcmp(name, "socket") == 0) {
 		ret = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 		err = errno;
@@ -1569,7 +1576,7 @@ static const struct command commands[] = {
     {"forkbomb", c_forkbomb, 1, 1, "N"},
     {"ptrace", c_ptrace, 1, 1, "PID"},
     {"syscall", c_syscall, 1, 2,
-     "getpid|getppid|mkdir|chmod|personality|unshare|mount|ptrace|socket [ARG]"},
+     "getpid|getppid|mkdir|chmod|personality|unshare|mount|ptrace|socket [ARG] | nr NUMBER"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -288,3 +288,124 @@ def test_notify_without_an_agent_fails_create_cleanly():
 def test_notify_without_listener_path_is_refused():
     b = Bundle(["true"], edit=with_seccomp([{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]))
     seclib.refused(b, new_id(), "linux.seccomp.listenerPath")
+
+
+# ---- profiles older than the kernel and libc (issue 12 §2 item 1) ----
+
+_libseccomp = ctypes.CDLL("libseccomp.so.2")
+_libseccomp.seccomp_syscall_resolve_num_arch.restype = ctypes.c_void_p
+NATIVE = 0  # SCMP_ARCH_NATIVE
+
+
+def names_below(limit):
+    """Every x86_64 syscall name numbered below limit: a profile written before it."""
+    names = []
+    for nr in range(limit):
+        p = _libseccomp.seccomp_syscall_resolve_num_arch(NATIVE, nr)
+        if p:
+            names.append(ctypes.string_at(p).decode())
+            libc.free(ctypes.c_void_p(p))
+    return names
+
+
+# Linux 4.13's table ends with pkey_free (331): a profile of that age names
+# nothing newer (statx is 332, clone3 435, close_range 436, faccessat2 439).
+OLD_PROFILE = [n for n in names_below(332) if n not in ("mkdir", "chmod")]
+SYS_CLONE3, SYS_FACCESSAT2 = 435, 439
+
+
+def old_profile(nnp, extra=(), **kw):
+    """Default errno (EPERM), the old names allowed, mkdir and chmod not named."""
+    return with_seccomp([{"names": OLD_PROFILE, "action": "SCMP_ACT_ALLOW"}, *extra],
+                        default="SCMP_ACT_ERRNO", nnp=nnp, **kw)
+
+
+def errnos(reports):
+    return [r["errno"] if r["ret"] == -1 else 0 for r in reports]
+
+
+def test_an_old_profile_runs_and_newer_syscalls_get_enosys():
+    # Failed before: skiff's own faccessat2/close_range after the load got EPERM
+    # ("executable file not found in $PATH" / exec: Operation not permitted), and
+    # a syscall newer than the profile got EPERM, so glibc could not fall back.
+    for nnp in (True, False):
+        for user in ({"uid": 0, "gid": 0}, {"uid": 1000, "gid": 1000}):
+            def edit(c, nnp=nnp, user=user):
+                old_profile(nnp)(c)
+                c["process"]["user"] = user
+            out = probe_calls(edit, "nr 1000", f"nr {SYS_FACCESSAT2}", f"nr {SYS_CLONE3}",
+                              "mkdir", "getpid")
+            assert errnos(out) == [errno.ENOSYS] * 3 + [errno.EPERM, 0], (nnp, user, out)
+
+
+def test_named_syscalls_keep_their_action_and_set_the_limit():
+    # faccessat2 and close_range named with EPERM: skiff must not need them after
+    # the load, clone3 (older than faccessat2) now counts as known: EPERM.
+    named = [{"names": ["faccessat2", "close_range"], "action": "SCMP_ACT_ERRNO"},
+             {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]
+    for nnp in (True, False):
+        out = probe_calls(old_profile(nnp, named), "nr 1000", f"nr {SYS_FACCESSAT2}",
+                          f"nr {SYS_CLONE3}", "mkdir", "chmod")
+        assert errnos(out) == [errno.ENOSYS, errno.EPERM, errno.EPERM, 42, errno.EPERM], \
+            (nnp, out)
+
+
+def test_enosys_only_under_a_refusing_default():
+    # Default allow, or errno with a profile naming everything up to 1000: no stub.
+    edit = with_seccomp([{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}])
+    out = probe_calls(edit, "nr 1000", "mkdir")
+    assert errnos(out) == [errno.ENOSYS, 42], out  # the kernel's own ENOSYS
+    edit = with_seccomp([{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}],
+                        default="SCMP_ACT_LOG")
+    out = probe_calls(edit, f"nr {SYS_FACCESSAT2}", "mkdir")
+    assert errnos(out) == [errno.EFAULT, 42], out  # faccessat2(0, NULL): allowed, EFAULT
+
+
+def test_exec_under_an_old_profile():
+    for nnp in (True, False):
+        b = Bundle(["sleep", "30"], edit=old_profile(nnp))
+        cid = new_id()
+        skiff("run", "-d", "--bundle", b.path, cid)
+        try:
+            r = skiff("exec", cid, "probe", "syscall", "nr", str(SYS_FACCESSAT2))
+            assert r.returncode == 0, r
+            (rep,) = seclib.json_lines(r.stdout)
+            assert rep["errno"] == errno.ENOSYS, rep
+            r = skiff("exec", cid, "/no/such/program")
+            assert r.returncode != 0 and "/no/such/program" in r.stderr, r
+        finally:
+            skiff("delete", "--force", cid)
+
+
+def test_cache_serves_the_enosys_prefix():
+    root = seclib.private_root()
+    try:
+        b = Bundle(["probe", "syscall", "nr", "1000"], edit=old_profile(True))
+        for _ in range(2):
+            r = skiff("run", "--bundle", b.path, new_id(), root=root)
+            assert r.returncode == 0, r
+            (rep,) = seclib.json_lines(r.stdout)
+            assert rep["errno"] == errno.ENOSYS, rep
+        assert len(os.listdir(os.path.join(root, ".seccomp-cache"))) == 1
+    finally:
+        seclib.rm_root(root)
+
+
+def test_no_write_of_skiffs_reaches_an_agent_notified_on_write():
+    # Failed before with noNewPrivileges false: the filter was loaded before
+    # create's READY message and start's exec fifo write, which then waited on
+    # the agent.  The agent here never answers: any write of skiff's hangs.
+    for nnp in (True, False):
+        path = os.path.join(lib.WORK, f"{new_id('agent')}.sock")
+        agent = Agent(path)
+        edit = with_seccomp([{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}], nnp=nnp,
+                            listenerPath=path)
+        b = Bundle(["true"], edit=edit)
+        try:
+            r = skiff("run", "--bundle", b.path, new_id(), timeout=20)
+            assert r.returncode == 0, (nnp, r)
+            agent.thread.join(5)
+            assert len(agent.fds) == 1, agent.msg
+        finally:
+            agent.close()
+            os.unlink(path)
