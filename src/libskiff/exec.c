@@ -57,6 +57,7 @@
 #include "container.h"
 #include "exec.h"
 #include "foreground.h"
+#include "home.h"
 #include "log.h"
 #include "label.h"
 #include "launch.h"
@@ -454,6 +455,7 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	close_fd(&p->init_pidfd);
 	if (enter_root(p, err) < 0)
 		return -1;
+	home_set_default(p->proc);
 	if (proc->terminal && setup_tty(p, err) < 0)
 		return -1;
 	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)

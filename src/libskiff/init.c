@@ -18,6 +18,7 @@
 
 #include "create_plan.h"
 #include "devices.h"
+#include "home.h"
 #include "hooks.h"
 #include "label.h"
 #include "launch.h"
@@ -151,6 +152,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return -1;
 	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
 		return -1;
+	home_set_default(p->config->process);
 	if (sysctl_apply(c, err) < 0)
 		return -1;
 	if (rootfs_finalize(c, err) < 0)

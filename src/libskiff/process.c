@@ -609,6 +609,52 @@ static int apply_groups(const struct oci_user *u, struct skiff_error **err)
 	return 0;
 }
 
+/* ---- cwd ---- */
+
+static int change_dir(const char *cwd, struct skiff_error **err)
+{
+	if (cwd == NULL)
+		return error_set(err, 0, "process.cwd: must be set");
+	if (chdir(cwd) < 0)
+		return error_errno(err, "process.cwd: chdir \"%s\"", cwd);
+	return 0;
+}
+
+/*
+ * The cwd as the runtime, before the uid changes: the container's user may
+ * work in a directory it could not enter itself (runc does the same).
+ * 1 entered, 0 refused for lack of permission (the caller tries again as
+ * the user, who may have rights the runtime lacks), <0 any other failure.
+ */
+static int enter_cwd_privileged(const char *cwd, struct skiff_error **err)
+{
+	if (cwd != NULL && chdir(cwd) == 0)
+		return 1;
+	if (cwd != NULL && (errno == EACCES || errno == EPERM))
+		return 0;
+	return change_dir(cwd, err);
+}
+
+/*
+ * A directory fd leaked from the host would put cwd outside the root;
+ * getcwd then fails with ENOENT or yields "(unreachable)/..."
+ * (CVE-2024-21626).
+ */
+static int check_cwd_inside_root(const char *cwd, struct skiff_error **err)
+{
+	char buf[PATH_MAX];
+
+	if (getcwd(buf, sizeof(buf)) == NULL) {
+		if (errno == ENOENT)
+			return error_set(
+			    err, 0, "process.cwd: \"%s\" is outside the container's root", cwd);
+	} else if (buf[0] != '/') {
+		return error_set(err, 0, "process.cwd: \"%s\" is outside the container's root",
+		                 cwd);
+	}
+	return 0;
+}
+
 static int switch_user(const struct oci_user *u, struct skiff_error **err)
 {
 	/* Keep the permitted set across the uid change; capset trims it after. */
@@ -665,13 +711,19 @@ static int apply_identity(const struct oci_process *p, struct process_caps *held
 {
 	struct cap_sets want;
 	uint64_t eff, prm, inh, bnd;
+	int entered;
 
 	if (caps_from_config(p->capabilities, &want, err) < 0)
 		return -1;
 	/* PR_CAPBSET_DROP needs CAP_SETPCAP, which the uid change may take away. */
 	if (drop_bounding(want.bounding, err) < 0)
 		return -1;
+	entered = enter_cwd_privileged(p->cwd, err);
+	if (entered < 0)
+		return -1;
 	if (switch_user(&p->user, err) < 0)
+		return -1;
+	if (!entered && change_dir(p->cwd, err) < 0)
 		return -1;
 	if (caps_get(&eff, &prm, &inh) < 0)
 		return error_errno(err, "process.capabilities: capget");
@@ -720,36 +772,10 @@ int process_release_admin(const struct process_caps *held, struct skiff_error **
 	return 0;
 }
 
-/* ---- umask, cwd, no_new_privs ---- */
-
-static int change_dir(const char *cwd, struct skiff_error **err)
-{
-	char buf[PATH_MAX];
-
-	if (cwd == NULL)
-		return error_set(err, 0, "process.cwd: must be set");
-	if (chdir(cwd) < 0)
-		return error_errno(err, "process.cwd: chdir \"%s\"", cwd);
-	/*
-	 * A directory fd leaked from the host would put cwd outside the root;
-	 * getcwd then fails with ENOENT or yields "(unreachable)/..."
-	 * (CVE-2024-21626).
-	 */
-	if (getcwd(buf, sizeof(buf)) == NULL) {
-		if (errno == ENOENT)
-			return error_set(
-			    err, 0, "process.cwd: \"%s\" is outside the container's root", cwd);
-	} else if (buf[0] != '/') {
-		return error_set(err, 0, "process.cwd: \"%s\" is outside the container's root",
-		                 cwd);
-	}
-	return 0;
-}
-
 int process_apply_final(const struct oci_process *p, struct skiff_error **err)
 {
 	umask(p->user.has_umask ? (mode_t)p->user.umask : 0022);
-	if (change_dir(p->cwd, err) < 0)
+	if (check_cwd_inside_root(p->cwd, err) < 0)
 		return -1;
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return error_errno(err, "process.noNewPrivileges: prctl PR_SET_NO_NEW_PRIVS");

@@ -28,9 +28,9 @@
  *   5. process_apply_personality();
  *   6. process_apply_identity()    drops privileges: everything privileged
  *      (mounts, hooks, LSM label, seccomp when noNewPrivileges is false)
- *      goes before it;
- *   7. process_apply_final()       umask, chdir as the container user,
- *      no_new_privs (before a seccomp filter loaded without CAP_SYS_ADMIN);
+ *      goes before it; enters the cwd;
+ *   7. process_apply_final()       umask, the cwd checked, no_new_privs
+ *      (before a seccomp filter loaded without CAP_SYS_ADMIN);
  *   8. process_launch_resolve(), process_close_fds() or
  *      process_cloexec_fds(), then process_launch_prepare(), the seccomp
  *      filter (unless the trampoline loads it), process_release_admin(),
@@ -58,8 +58,11 @@ int process_apply_attributes(const struct oci_process *p, struct skiff_error **e
 /* linux.personality (NULL: nothing to do). */
 int process_apply_personality(const struct oci_personality *pers, struct skiff_error **err);
 /*
- * Capability bounding set, groups, gid, uid, then the capability sets and
- * the ambient set exactly as configured (absent: all empty).
+ * Capability bounding set, chdir(cwd), groups, gid, uid, then the
+ * capability sets and the ambient set exactly as configured (absent: all
+ * empty).  The chdir happens as the runtime, so a user may work in a
+ * directory it cannot enter; refused for lack of permission, it is tried
+ * again as the user (who may have rights the runtime lacks), as runc does.
  */
 int process_apply_identity(const struct oci_process *p, struct skiff_error **err);
 /* The configured capability sets, when process_apply_identity_holding_admin kept them back. */
@@ -76,7 +79,7 @@ int process_apply_identity_holding_admin(const struct oci_process *p, struct pro
                                          struct skiff_error **err);
 /* capset(2) of the held sets; nothing when none are held.  Safe under the filter. */
 int process_release_admin(const struct process_caps *held, struct skiff_error **err);
-/* umask (0022 when unset), chdir(cwd) checked to stay inside the root, noNewPrivileges. */
+/* umask (0022 when unset), the cwd checked to be inside the root, noNewPrivileges. */
 int process_apply_final(const struct oci_process *p, struct skiff_error **err);
 
 /*

@@ -57,6 +57,20 @@ static int mount_config_entries(const struct oci_config *c, int rootfd, const ch
 	return 0;
 }
 
+/* A missing process.cwd is made inside the rootfs (mode 0755), as runc and crun do. */
+static int make_cwd(const struct oci_config *c, int rootfd, struct skiff_error **err)
+{
+	int fd;
+
+	if (c->process == NULL || c->process->cwd == NULL)
+		return 0;
+	fd = mkpath_in_root(rootfd, c->process->cwd, false, 0, "process.cwd", err);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
                    unsigned flags, struct skiff_error **err)
 {
@@ -73,7 +87,9 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return error_errno(err, "open the rootfs %s", rootfs);
-	return mount_config_entries(c, rootfd, bundle, flags, err);
+	if (mount_config_entries(c, rootfd, bundle, flags, err) < 0)
+		return -1;
+	return make_cwd(c, rootfd, err);
 }
 
 int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err)

@@ -109,7 +109,8 @@ def test_exec_process_json():
     assert (got["uid"], got["gid"], got["euid"], got["egid"]) == (1000, 1000, 1000, 1000), got
     assert got["groups"] == [7], got
     assert got["cwd"] == "/tmp", got
-    assert got["env"] == ["PATH=/bin", "FOO=from-json"], got
+    # HOME from the container's /etc/passwd ("/" for a uid it lacks), as runc sets it
+    assert got["env"] == ["PATH=/bin", "FOO=from-json", "HOME=/"], got
     for s in ("bounding", "effective", "permitted", "ambient"):
         assert sorted(got["caps"][s]["names"]) == caps, (s, got["caps"])
     assert got["no_new_privs"] is True, got

@@ -273,7 +273,8 @@ def test_process_setup_seen_from_inside():
     assert (seen["uid"], seen["gid"], seen["euid"]) == (1000, 1000, 1000), seen
     assert sorted(seen["groups"]) == [5, 6], seen["groups"]
     assert seen["umask"] == "0027"
-    assert seen["env"] == ["PATH=/bin", "FOO=bar"]
+    # HOME from the container's /etc/passwd ("/" for a uid it lacks), as runc sets it
+    assert seen["env"] == ["PATH=/bin", "FOO=bar", "HOME=/"]
     assert seen["cwd"] == "/tmp"
     assert seen["oom_score_adj"] == 123
     assert seen["rlimits"]["RLIMIT_NOFILE"] == {"soft": 512, "hard": 768}
@@ -345,11 +346,12 @@ def test_no_fd_of_skiff_leaks_and_preserve_fds_passes_them():
     assert sorted(fds) == ["0", "1", "2", "3"] and fds["3"].startswith("pipe:"), fds
 
 
-def test_cwd_must_exist_inside_rootfs():
+def test_cwd_must_be_a_directory_inside_rootfs():
+    # A missing cwd is made (test_runc_compat); one that is a file is an error, as in runc.
     cid = new_id()
-    b = Bundle(["true"], edit=lambda c: c["process"].update(cwd="/no/such/dir"))
+    b = Bundle(["true"], edit=lambda c: c["process"].update(cwd="/etc/passwd/dir"))
     r = skiff("run", "--bundle", b.path, cid)
-    assert r.returncode == 1 and "/no/such/dir" in r.stderr, r
+    assert r.returncode == 1 and "/etc/passwd" in r.stderr, r
     assert not os.path.exists(os.path.join(ROOT, cid))
 
 

@@ -43,3 +43,61 @@ def test_exec_into_a_created_container():
     r = skiff_ok("exec", cid, "sh", "-c", "while [ ! -e /tmp/mark ]; do sleep 0.05; done; "
                  "cat /tmp/mark")
     assert r.stdout == "started\n", r.stdout
+
+
+def _private_root(b):
+    os.chmod(os.path.join(b.rootfs, "root"), 0o700)
+
+
+def test_cwd_the_user_cannot_enter_is_entered_before_the_uid_changes():
+    # runc: chdir as root first; the process then works in /root (mode 0700)
+    # as nobody, for run and for exec.
+    def edit(c):
+        c["process"]["cwd"] = "/root"
+        c["process"]["user"] = {"uid": 65534, "gid": 65534}
+    b = Bundle(["sh", "-c", "pwd; id -u; ls /root 2>/dev/null || echo no-read"], edit=edit)
+    _private_root(b)
+    assert run_ok(b) == "/root\n65534\nno-read\n"
+    b = Bundle(["sleep", "30"])
+    _private_root(b)
+    cid = new_id()
+    skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    r = skiff_ok("exec", "--user", "65534:65534", "--cwd", "/root", cid, "sh", "-c", "pwd; id -u")
+    assert r.stdout == "/root\n65534\n", r.stdout
+
+
+def test_home_comes_from_the_containers_passwd_when_env_has_none():
+    # runc: HOME from /etc/passwd for the process uid, "/" without an entry,
+    # the env's own HOME kept; for run and exec alike.
+    b = Bundle(["sh", "-c", "echo $HOME"])
+    with open(os.path.join(b.rootfs, "etc", "passwd"), "a") as f:
+        f.write("me:x:1234:1234:me:/home/me:/bin/sh\n")
+    assert run_ok(b) == "/root\n"
+    b.config["process"]["user"] = {"uid": 1234, "gid": 1234}
+    b.write()
+    assert run_ok(b) == "/home/me\n"
+    b.config["process"]["user"] = {"uid": 4321, "gid": 4321}
+    b.write()
+    assert run_ok(b) == "/\n"
+    b.config["process"]["env"].append("HOME=/mine")
+    b.write()
+    assert run_ok(b) == "/mine\n"
+    b = Bundle(["sleep", "30"])
+    with open(os.path.join(b.rootfs, "etc", "passwd"), "a") as f:
+        f.write("me:x:1234:1234:me:/home/me:/bin/sh\n")
+    cid = new_id()
+    skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    assert skiff_ok("exec", cid, "sh", "-c", "echo $HOME").stdout == "/root\n"
+    assert skiff_ok("exec", "--user", "1234", cid, "sh", "-c", "echo $HOME").stdout == "/home/me\n"
+    assert skiff_ok("exec", "--env", "HOME=/x", cid, "sh", "-c", "echo $HOME").stdout == "/x\n"
+
+
+def test_missing_cwd_is_created_inside_the_rootfs():
+    # runc and crun: mkdir -p of process.cwd inside the rootfs (root-owned, 0755),
+    # even with a read-only root; the process starts there.
+    def edit(c):
+        c["process"]["cwd"] = "/no/such/dir"
+        c["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b = Bundle(["sh", "-c", "pwd; stat -c '%u %a' /no/such/dir"], edit=edit)
+    assert run_ok(b) == "/no/such/dir\n0 755\n"
+    assert os.path.isdir(os.path.join(b.rootfs, "no", "such", "dir"))

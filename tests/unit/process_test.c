@@ -624,7 +624,9 @@ static void child_final(int out, void *arg)
 	mode_t mask;
 
 	umask(0);
-	if (process_apply_final(p, &err) < 0) {
+	/* identity enters the cwd (as root, then as the user if that was refused); final checks it.
+	 */
+	if (process_apply_identity(p, &err) < 0 || process_apply_final(p, &err) < 0) {
 		report_error(out, err);
 		return;
 	}
