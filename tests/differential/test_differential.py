@@ -231,10 +231,23 @@ def test_rlimits():
 
 
 def test_cwd_nested_and_missing():
-    def edit(c):
-        c["process"]["cwd"] = "/var/lib/nowhere"
-        c["root"]["readonly"] = False
-    differential("cwd-missing", _bundle(_edit(edit)))
+    # made before the rootfs turns read-only, as runc does
+    differential("cwd-missing", _bundle(_edit(
+        lambda c: c["process"].__setitem__("cwd", "/var/lib/nowhere"))))
+
+
+def test_cwd_missing_behind_a_symlink_out_of_the_rootfs():
+    def edit(b):
+        os.symlink("/../../../../tmp", os.path.join(b.rootfs, "var", "link"))
+        b.config["process"]["cwd"] = "/var/link/made"
+    if os.path.lexists("/tmp/made"):
+        raise lib.Skip("/tmp/made exists on the host: it would hide an escape")
+    try:
+        differential("cwd-symlink", _bundle(edit, extra="ls -d /tmp/made"))
+        assert not os.path.lexists("/tmp/made"), "the cwd was made on the host"
+    finally:
+        if os.path.isdir("/tmp/made") and not os.listdir("/tmp/made"):
+            os.rmdir("/tmp/made")
 
 
 def test_cwd_existing():
