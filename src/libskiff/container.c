@@ -337,6 +337,7 @@ static void plan_free(struct create_plan *p)
 	close_fd(&p->sync[1]);
 	close_fd(&p->pidfd);
 	close_fd(&p->pty_master);
+	rootfs_close_bind_sources(&p->bind_fds, p->config ? p->config->mounts_len : 0);
 	ns_plan_release(&p->ns);
 	if (p->seccomp)
 		seccomp_program_free(p->seccomp);
@@ -443,10 +444,15 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	if (p->seccomp && p->seccomp->needs_notify &&
 	    seccomp_notify_connect(p->config->linux_->seccomp, &p->listener_fd, err) < 0)
 		return -1;
+	/* The mapped root may not reach a source the runtime can: open them here. */
+	if (p->ns.present[NS_USER] &&
+	    rootfs_open_bind_sources(p->config, p->bundle, &p->bind_fds, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
 		return error_errno(err, "socketpair");
 	if (clone_init(p, err) < 0)
 		return -1;
+	rootfs_close_bind_sources(&p->bind_fds, p->config->mounts_len);
 	log_debug("create `%s`: init cloned, pid %d, clone flags %#x", o->id, (int)p->pid,
 	          (unsigned int)p->ns.clone_flags);
 	close_fd(&p->sync[1]);

@@ -35,6 +35,7 @@ struct create_plan {
 	struct cgroup_manager cgroup; /* valid when has_cgroup */
 	bool has_cgroup;
 	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
+	int *bind_fds;   /* with a user namespace: bind sources opened by the parent, or NULL */
 	int sync[2];
 	bool cgroup_made;
 	bool run_tty;            /* `run` proxies the terminal itself */

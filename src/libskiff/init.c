@@ -129,7 +129,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	if (!p->o->no_new_keyring && join_session_keyring(p->o->id, err) < 0)
 		return -1;
 	label_mount_context(p->config);
-	if (rootfs_prepare(c, p->rootfs, p->bundle,
+	if (rootfs_prepare(c, p->rootfs, p->bundle, p->bind_fds,
 	                   (ns_plan_shares_host(&p->ns, NS_NET) ? 0 : ROOTFS_NEW_NETNS) |
 	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS),
 	                   err) < 0)

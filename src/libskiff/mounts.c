@@ -836,11 +836,26 @@ static int remount_entry(int rootfd, const struct oci_mount *m, const struct mou
 	return 0;
 }
 
+int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, const char *bundle,
+                      unsigned long propagation, struct skiff_error **err)
+{
+	cleanup_free char *src = bind_source(m->source, bundle);
+	cleanup_free char *what = xasprintf("mount %s on %s", src, m->destination);
+	cleanup_close int tree = bind_create(src, s, what, err);
+
+	if (tree < 0)
+		return -1;
+	/* A clone of a shared host mount is a peer of it: container mounts would reach the host. */
+	if (mount_set_attr(tree, true, 0, 0, propagation) < 0)
+		return error_errno(err, "%s: cut propagation to the host", what);
+	return steal_fd(&tree);
+}
+
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, unsigned int flags, struct skiff_error **err)
+                const char *bundle, int src_tree, unsigned int flags, struct skiff_error **err)
 {
 	cleanup_free char *src = NULL, *what = NULL;
-	cleanup_close int tree = -1, dest = -1;
+	cleanup_close int tree = src_tree, dest = -1;
 	const char *type = m->type ? m->type : "";
 	bool is_proc = strcmp(type, "proc") == 0, is_sysfs = strcmp(type, "sysfs") == 0;
 	bool is_cgroup = strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0;
@@ -859,10 +874,13 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 		return error_set(err, 0, "%s: missing %s", what, s->bind ? "source" : "type");
 
 	if (s->bind) {
-		if (stat(src, &st) < 0)
+		if (tree < 0)
+			tree = bind_create(src, s, what, err);
+		if (tree < 0)
+			return -1;
+		if (fstat(tree, &st) < 0)
 			return error_errno(err, "%s: stat %s", what, src);
 		make_file = !S_ISDIR(st.st_mode);
-		tree = bind_create(src, s, what, err);
 	} else if (is_cgroup && (flags & MOUNT_HOST_CGROUPNS)) {
 		tree = cgroup_bind_create(s, what, err);
 	} else {

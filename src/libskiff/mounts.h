@@ -84,8 +84,19 @@ enum mount_entry_flags {
 	MOUNT_SYSFS_RO = 1 << 0,      /* the container shares the host's network namespace */
 	MOUNT_HOST_CGROUPNS = 1 << 1, /* the container shares the host's cgroup namespace */
 };
+/* src_tree: the bind source from mount_bind_source() (taken over), or -1 to open it here. */
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, unsigned int flags, struct skiff_error **err);
+                const char *bundle, int src_tree, unsigned int flags, struct skiff_error **err);
+
+/*
+ * A bind entry's source, cloned detached (open_tree) with its attributes
+ * set, in the caller's context: skiff opens them before the init enters a
+ * user namespace, in which the mapped root may not reach a source the
+ * host's root can.  Its propagation is set to `propagation` (MS_SLAVE or
+ * MS_PRIVATE), as the init's rslave/rprivate would have made it.
+ */
+int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, const char *bundle,
+                      unsigned long propagation, struct skiff_error **err);
 
 /* Applies attributes/propagation to the mount that fd is the root of. */
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation);

@@ -20,11 +20,19 @@ static const char *propagation_of(const struct oci_config *c)
 	return c->linux_ ? c->linux_->rootfs_propagation : NULL;
 }
 
+/* How the container's tree is cut from the host's: rprivate when asked, else rslave. */
+static unsigned long isolation_mode(const struct oci_config *c)
+{
+	long p = mounts_propagation_flags(propagation_of(c));
+
+	return p > 0 && (p & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+}
+
 /* Cuts every propagation path to the host before the first mount (see rootfs.h). */
 static int isolate_propagation(const struct oci_config *c, struct skiff_error **err)
 {
 	long p = mounts_propagation_flags(propagation_of(c));
-	unsigned long mode = p > 0 && (p & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+	unsigned long mode = isolation_mode(c);
 
 	if (p < 0)
 		return error_set(err, 0, "linux.rootfsPropagation: unknown value \"%s\"",
@@ -34,8 +42,42 @@ static int isolate_propagation(const struct oci_config *c, struct skiff_error **
 	return 0;
 }
 
+int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int **out,
+                             struct skiff_error **err)
+{
+	int *fds = xcalloc(c->mounts_len + 1, sizeof(int));
+
+	for (size_t i = 0; i < c->mounts_len; i++)
+		fds[i] = -1;
+	*out = fds;
+	for (size_t i = 0; i < c->mounts_len; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		struct mount_spec s;
+		char field[32];
+
+		snprintf(field, sizeof(field), "mounts[%zu]", i);
+		if (mount_spec_parse(m, field, &s, err) < 0)
+			return -1;
+		if (s.bind && !s.remount)
+			fds[i] = mount_bind_source(m, &s, bundle, isolation_mode(c), err);
+		mount_spec_free(&s);
+		if (s.bind && !s.remount && fds[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void rootfs_close_bind_sources(int **fds, size_t n)
+{
+	for (size_t i = 0; *fds && i < n; i++)
+		if ((*fds)[i] >= 0)
+			close((*fds)[i]);
+	free(*fds);
+	*fds = NULL;
+}
+
 static int mount_config_entries(const struct oci_config *c, int rootfd, const char *bundle,
-                                unsigned flags, struct skiff_error **err)
+                                int *bind_fds, unsigned flags, struct skiff_error **err)
 {
 	for (size_t i = 0; i < c->mounts_len; i++) {
 		const struct oci_mount *m = &c->mounts[i];
@@ -46,7 +88,7 @@ static int mount_config_entries(const struct oci_config *c, int rootfd, const ch
 		snprintf(field, sizeof(field), "mounts[%zu]", i);
 		if (mount_spec_parse(m, field, &s, err) < 0)
 			return -1;
-		r = mount_entry(rootfd, m, &s, bundle,
+		r = mount_entry(rootfd, m, &s, bundle, bind_fds ? steal_fd(&bind_fds[i]) : -1,
 		                (flags & ROOTFS_NEW_NETNS ? 0 : MOUNT_SYSFS_RO) |
 		                    (flags & ROOTFS_NEW_CGROUPNS ? 0 : MOUNT_HOST_CGROUPNS),
 		                err);
@@ -72,7 +114,7 @@ static int make_cwd(const struct oci_config *c, int rootfd, struct skiff_error *
 }
 
 int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
-                   unsigned flags, struct skiff_error **err)
+                   int *bind_fds, unsigned flags, struct skiff_error **err)
 {
 	cleanup_close int rootfd = -1;
 
@@ -87,7 +129,7 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return error_errno(err, "open the rootfs %s", rootfs);
-	if (mount_config_entries(c, rootfd, bundle, flags, err) < 0)
+	if (mount_config_entries(c, rootfd, bundle, bind_fds, flags, err) < 0)
 		return -1;
 	return make_cwd(c, rootfd, err);
 }

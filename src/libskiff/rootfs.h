@@ -31,6 +31,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 #include "libocispec/runtime_spec.h"
@@ -43,12 +44,24 @@ enum rootfs_flags {
 };
 
 /*
+ * In skiff, before the clone, when the container has a user namespace: the
+ * bind sources, opened as the runtime (mount_bind_source()), since the
+ * mapped root may not reach them (runc does the same).  *out has one fd per
+ * config mount, -1 for the others; release with rootfs_close_bind_sources.
+ */
+int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int **out,
+                             struct skiff_error **err);
+void rootfs_close_bind_sources(int **fds, size_t n);
+
+/*
  * `rootfs` is the absolute host path of root.path; `bundle` the absolute
  * bundle directory, against which relative bind sources are resolved (NULL:
- * the cwd).  Must run in a fresh mount namespace.
+ * the cwd); `bind_fds` what rootfs_open_bind_sources() opened (NULL: the
+ * init opens bind sources itself; used fds are closed).  Must run in a
+ * fresh mount namespace.
  */
 int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
-                   unsigned flags, struct skiff_error **err);
+                   int *bind_fds, unsigned flags, struct skiff_error **err);
 
 /*
  * Makes `rootfs` the root: pivot_root(".", ".") then the old root detached

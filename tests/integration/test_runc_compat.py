@@ -101,3 +101,39 @@ def test_missing_cwd_is_created_inside_the_rootfs():
     b = Bundle(["sh", "-c", "pwd; stat -c '%u %a' /no/such/dir"], edit=edit)
     assert run_ok(b) == "/no/such/dir\n0 755\n"
     assert os.path.isdir(os.path.join(b.rootfs, "no", "such", "dir"))
+
+
+def test_bind_source_only_the_host_root_reaches_works_in_a_user_namespace():
+    # runc opens bind sources before the init enters the user namespace: a
+    # source under a 0700 directory of the host's root is mounted all the same.
+    # The clone made on the host must not stay a peer of a shared host mount:
+    # a mount the container makes under it never reaches the host.
+    import subprocess
+    from test_isolation import host_mounts, userns_bundle
+    secret = os.path.join(lib.WORK, "root-only")
+    os.makedirs(secret, exist_ok=True)
+    os.chmod(secret, 0o700)
+    inner = os.path.join(secret, "inner")
+    os.makedirs(inner, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "skiff-test", inner], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", inner], check=True)
+        os.chown(inner, 100000, 100000)
+        with open(os.path.join(inner, "seen"), "w") as f:
+            f.write("reached\n")
+
+        def edit(c):
+            c["mounts"].append({"destination": "/mnt", "type": "bind", "source": inner,
+                                "options": ["rbind", "rw"]})
+            for k in ("bounding", "effective", "permitted"):
+                c["process"]["capabilities"][k].append("CAP_SYS_ADMIN")
+        script = ("cat /mnt/seen; mkdir -p /mnt/sub && mount -t tmpfs tmpfs /mnt/sub && "
+                  "echo mounted")
+        b = userns_bundle(["sh", "-c", script], edit=edit)
+        before = host_mounts()
+        r = skiff("run", "--bundle", b.path, new_id())
+        assert r.returncode == 0, r
+        assert r.stdout == "reached\nmounted\n", r.stdout
+        assert host_mounts() == before, "a container mount reached the host"
+    finally:
+        subprocess.run(["umount", "-R", "-l", inner])

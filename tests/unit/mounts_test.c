@@ -424,7 +424,8 @@ static void full_flow(void *arg)
 	char buf[256];
 	int fd;
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, 0, &err), &err, "rootfs_prepare") ||
+	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, 0, &err), &err,
+	               "rootfs_prepare") ||
 	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
 	    check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
@@ -534,7 +535,7 @@ static void shared_flow(void *arg)
 	struct mountinfo mi;
 	struct stat st;
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, ROOTFS_NEW_NETNS, &err), &err,
+	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, ROOTFS_NEW_NETNS, &err), &err,
 	               "rootfs_prepare (rshared)") ||
 	    check_call(devices_setup(&c, e->rootfs, true, &err), &err,
 	               "devices_setup in userns mode") ||
@@ -559,7 +560,8 @@ static void no_pivot_flow(void *arg)
 	struct stat st;
 	char buf[64];
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, 0, &err), &err, "rootfs_prepare") ||
+	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &err), &err,
+	               "rootfs_prepare") ||
 	    check_call(rootfs_pivot(e->rootfs, true, &err), &err, "rootfs_pivot(no_pivot)"))
 		return;
 	check(stat("/marker", &st) == 0, "no_pivot: the rootfs is /");
@@ -583,7 +585,7 @@ static void hostile_flow(void *arg)
 	struct oci_config c = {.mounts = h->mounts, .mounts_len = h->mounts_len};
 	struct skiff_error *err = NULL;
 	int before = count_mounts_under("/etc") + count_mounts_under("/proc/sys");
-	int r = rootfs_prepare(&c, h->e->rootfs, NULL, 0, &err);
+	int r = rootfs_prepare(&c, h->e->rootfs, NULL, NULL, 0, &err);
 	cleanup_free char *text = err ? error_text(err) : NULL;
 
 	error_free(&err);
@@ -688,7 +690,8 @@ static void fake_null_flow(void *arg)
 	struct skiff_error *err = NULL;
 	char path[160];
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, 0, &err), &err, "rootfs_prepare") ||
+	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &err), &err,
+	               "rootfs_prepare") ||
 	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup"))
 		return;
 	snprintf(path, sizeof(path), "%s/dev/null", e->rootfs);
