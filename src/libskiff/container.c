@@ -196,7 +196,11 @@ static int clone_init(struct create_plan *p, struct skiff_error **err)
 static int run_runtime_hooks(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_hooks *h = p->config->hooks;
-	cleanup_free char *state = state_json_for(&p->st, STATE_CREATING);
+	/*
+	 * "created": the runtime environment exists (the spec's state: "after step 2
+	 * in the lifecycle"); runtime-tools' hooks_stdin and crun say the same.
+	 */
+	cleanup_free char *state = state_json_for(&p->st, STATE_CREATED);
 
 	if (h && (hooks_run(&h->prestart, "prestart", state, err) < 0 ||
 	          hooks_run(&h->create_runtime, "createRuntime", state, err) < 0)) {

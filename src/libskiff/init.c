@@ -148,7 +148,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 			return error_set(err, 0, "createRuntime hooks failed");
 	}
 	if (c->hooks && run_container_hooks(p, &c->hooks->create_container, "createContainer",
-	                                    STATE_CREATING, err) < 0)
+	                                    STATE_CREATED, err) < 0)
 		return -1;
 	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
 		return -1;

@@ -294,10 +294,12 @@ def _hooks(fail=(), extra_poststop=False):
     return edit
 
 
-# What the spec (runtime.md, State) gives each hook: status, and pid as seen from the
-# namespace the hook runs in (1 inside the container's pid namespace), none once stopped.
-SPEC_STATE = {"prestart": ("creating", "host pid"), "createRuntime": ("creating", "host pid"),
-              "createContainer": ("creating", 1), "startContainer": ("created", 1),
+# What the spec (runtime.md, State) gives each hook: status ("created" once the runtime
+# environment exists, "after step 2 in the lifecycle"; runtime-tools' hooks_stdin wants
+# it for prestart), and pid as seen from the namespace the hook runs in (1 inside the
+# container's pid namespace), none once stopped.
+SPEC_STATE = {"prestart": ("created", "host pid"), "createRuntime": ("created", "host pid"),
+              "createContainer": ("created", 1), "startContainer": ("created", 1),
               "poststart": ("running", "host pid"), "poststop": ("stopped", "absent")}
 
 

@@ -237,7 +237,8 @@ def test_hooks_run_in_order_with_state_on_stdin():
     names = [line.split(" ", 1)[0] for line in lines]
     assert names == ["createRuntime", "createContainer", "poststart", "poststop"], lines
     st = json.loads(lines[0].split(" ", 1)[1])
-    assert st["id"] == cid and st["status"] == "creating" and st["pid"] > 0
+    # "created": the runtime environment exists (spec: state, "after step 2")
+    assert st["id"] == cid and st["status"] == "created" and st["pid"] > 0
     with open(b.file("shared/hooks.log")) as f:
         assert f.read().startswith("startContainer {")
 
