@@ -56,6 +56,12 @@ int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
 int cgroup_manager_load(const char *name, const char *path, struct cgroup_manager *m,
                         struct skiff_error **err);
 
+/*
+ * Where cgroup_create puts container id's cgroup ("/a/b", malloc'd): create
+ * records it before it makes it, so a create killed halfway leaves it known.
+ */
+char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
+
 /* What cgroup_create made. */
 struct cgroup_created {
 	char *path;   /* malloc'd, for the state */

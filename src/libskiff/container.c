@@ -32,6 +32,7 @@
 #include "mempolicy.h"
 #include "log.h"
 #include "devices.h"
+#include "fault.h"
 #include "foreground.h"
 #include "mounts.h"
 #include "rootfs.h"
@@ -207,6 +208,7 @@ static int run_runtime_hooks(struct create_plan *p, struct skiff_error **err)
 		sync_send(p->sync[0], SYNC_ERROR, 0, "hook failed", -1);
 		return -1;
 	}
+	fault_point("create.hooks");
 	if (sync_send(p->sync[0], SYNC_HOOKS_DONE, 0, state, -1) < 0)
 		return error_errno(err, "sync with container init");
 	return 0;
@@ -244,29 +246,49 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	return sync_expect(p->sync[0], SYNC_READY, NULL, err);
 }
 
-static int make_cgroup(struct create_plan *p, struct skiff_error **err)
+/* Where the cgroup goes, known (and recorded) before it is made. */
+static int plan_cgroup(struct create_plan *p, struct skiff_error **err)
 {
-	const struct oci_linux *l = p->config->linux_;
-	struct cgroup_created made;
 	const char *name;
-	int ret;
 
 	if (cgroup_manager_choose(p->ctx->cgroup_manager, p->ctx->systemd_cgroup, &name, err) < 0)
 		return -1;
 	if (name == NULL)
 		return 0;
-	if (cgroup_manager_load(name, NULL, &p->cgroup, err) < 0)
+	p->st.cgroup_path = cgroup_resolve_path(p->config->linux_->cgroups_path, p->o->id, err);
+	if (p->st.cgroup_path == NULL)
 		return -1;
+	p->st.cgroup_manager = xstrdup(name);
+	return cgroup_manager_load(name, p->st.cgroup_path, &p->cgroup, err);
+}
+
+static int make_cgroup(struct create_plan *p, struct skiff_error **err)
+{
+	const struct oci_linux *l = p->config->linux_;
+	struct cgroup_created made;
+	bool frozen;
+	int ret;
+
+	if (p->st.cgroup_path == NULL)
+		return 0;
+	/*
+	 * Shared with a paused container: the init would be born frozen, create
+	 * would wait for it forever, and the init would hold the caller's stdio
+	 * and this container's lock until that container is resumed.
+	 */
+	if (cgroup_is_frozen(&p->cgroup, &frozen, NULL) == 0 && frozen)
+		return error_set(
+		    err, 0, "cgroup %s is frozen (a paused container uses it): resume it first",
+		    p->st.cgroup_path);
 	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
 	if (ret == 0) {
-		p->st.cgroup_path = steal_ptr(&made.path);
 		p->st.cgroup_mount = steal_ptr(&made.mount);
-		p->st.cgroup_manager = xstrdup(name);
-		p->cgroup.path = p->st.cgroup_path;
 		p->cgroup_fd = steal_fd(&made.clone_fd);
 		p->cgroup_made = made.made;
 		p->has_cgroup = true;
 	}
+	/* made.path is the one plan_cgroup resolved: the state's copy stays the manager's. */
+	p->cgroup.path = p->st.cgroup_path;
 	cgroup_created_free(&made);
 	return ret;
 }
@@ -396,6 +418,7 @@ static int fill_status(struct create_plan *p)
 	p->st.bundle = xstrdup(p->bundle);
 	p->st.rootfs = xstrdup(p->rootfs);
 	p->st.created = rfc3339_now();
+	p->st.creating = true;
 	p->st.has_new_pidns = p->ns.present[NS_PID];
 	p->st.has_poststart = p->config->hooks && p->config->hooks->poststart.len;
 	p->st.has_poststop = p->config->hooks && p->config->hooks->poststop.len;
@@ -422,6 +445,12 @@ static int seccomp_prepare(struct create_plan *p, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * The state is written before each step that leaves something behind
+ * (the cgroup, the init), so that a create killed at any point leaves what
+ * `delete` needs to remove it; it is marked `creating` until the init is
+ * ready.
+ */
 static int create_steps(struct create_plan *p, struct skiff_error **err)
 {
 	const struct create_options *o = p->o;
@@ -435,13 +464,19 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	if (status_create(p->rootfd, o->id, &p->dirfd, err) < 0)
 		return -1;
+	fault_point("create.dir");
 	fill_status(p);
-	if (write_file_atomic(p->dirfd, SAVED_CONFIG, p->config_data, p->config_len, 0600, err) < 0)
+	if (write_file_replace(p->dirfd, SAVED_CONFIG, p->config_data, p->config_len, 0600, err) <
+	    0)
 		return -1;
+	if (plan_cgroup(p, err) < 0 || status_write(p->dirfd, &p->st, err) < 0)
+		return -1;
+	fault_point("create.recorded");
 	if (make_exec_fifo(p, err) < 0 || make_cgroup(p, err) < 0)
 		return -1;
 	log_debug("create `%s`: state in %s/%s, cgroup %s", o->id, p->ctx->root, o->id,
 	          p->st.cgroup_path ? p->st.cgroup_path : "none");
+	fault_point("create.cgroup");
 	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
 		return -1;
 	/* The agent's socket is a host path: connect here, the init only sends on it. */
@@ -459,17 +494,27 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	rootfs_close_bind_sources(&p->bind_fds, p->config->mounts_len);
 	log_debug("create `%s`: init cloned, pid %d, clone flags %#x", o->id, (int)p->pid,
 	          (unsigned int)p->ns.clone_flags);
+	/* Killed here, the init reads EOF on its socket and exits. */
+	fault_point("create.cloned");
 	close_fd(&p->sync[1]);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
 	p->st.pid = p->pid;
-	if (talk_to_init(p, err) < 0)
-		return -1;
-	log_debug("create `%s`: init ready, waiting for start", o->id);
 	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
 		return error_set(err, 0, "container init exited during create");
 	if (status_write(p->dirfd, &p->st, err) < 0)
 		return -1;
+	fault_point("create.pid");
+	if (talk_to_init(p, err) < 0)
+		return -1;
+	log_debug("create `%s`: init ready, waiting for start", o->id);
+	fault_point("create.ready");
+	if (!pid_is_same(p->pid, p->st.pid_start))
+		return error_set(err, 0, "container init exited during create");
+	p->st.creating = false;
+	if (status_write(p->dirfd, &p->st, err) < 0)
+		return -1;
+	fault_point("create.done");
 	if (o->pid_file && container_write_pid_file(o->pid_file, p->pid, err) < 0)
 		return -1;
 	return 0;
@@ -516,6 +561,14 @@ int container_open(const struct skiff_context *ctx, const char *id, struct opene
 		return -1;
 	}
 	c->state = status_derive(&c->st, c->dirfd);
+	/*
+	 * We hold the lock, so a create that marked the state `creating` was
+	 * killed: the container never runs.  Its init, if any, exits as it
+	 * reads EOF, or, killed between READY and the last write, waits at the
+	 * fifo for a `start` that refuses it, until `delete` kills it.
+	 */
+	if (c->state == STATE_CREATING)
+		c->state = STATE_STOPPED;
 	return 0;
 }
 
@@ -593,6 +646,13 @@ static int wait_for_exec(const struct opened *c, int fifo, struct skiff_error **
 	return 0;
 }
 
+/*
+ * The fifo goes before the init's byte is read: the init is released as
+ * soon as a reader opens it, so a `start` killed after that must not
+ * leave the container looking created.  (Killed between the open and the
+ * unlink, the init either dies of SIGPIPE or runs with the fifo still
+ * there: that one syscall's window remains.)
+ */
 static int release_fifo(struct opened *c, struct skiff_error **err)
 {
 	cleanup_close int fifo = openat(c->dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -601,6 +661,9 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 
 	if (fifo < 0)
 		return error_errno(err, "open exec fifo");
+	if (unlinkat(c->dirfd, EXEC_FIFO, 0) < 0)
+		return error_errno(err, "remove exec fifo");
+	fault_point("start.released");
 	for (;;) {
 		struct pollfd pf[2] = {{.fd = fifo, .events = POLLIN},
 		                       {.fd = pidfd, .events = POLLIN}};
@@ -612,8 +675,8 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 		if ((r > 0 && (pf[1].revents & POLLIN)) || !pid_is_same(c->st.pid, c->st.pid_start))
 			return error_set(err, 0, "the container init exited before start");
 	}
-	unlinkat(c->dirfd, EXEC_FIFO, 0);
 	log_debug("start `%s`: init (pid %d) released", c->st.id, (int)c->st.pid);
+	fault_point("start.done");
 	return wait_for_exec(c, fifo, err);
 }
 
@@ -653,6 +716,7 @@ int container_start(const struct skiff_context *ctx, const char *id, struct skif
 
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
+	fault_point("start.locked");
 	r = start_opened(&c, err);
 	container_close(&c);
 	return r;
@@ -713,6 +777,17 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 	return r;
 }
 
+/* The cgroup may be gone already: another container sharing it was deleted first. */
+static int kill_cgroup(const struct cgroup_manager *cg, struct skiff_error **err)
+{
+	if (cgroup_kill_all(cg, SIGKILL, err) == 0)
+		return 0;
+	if (err == NULL || *err == NULL || (*err)->errnum != ENOENT)
+		return -1;
+	error_free(err);
+	return 0;
+}
+
 /* Kills whatever is left and waits until the init is gone. */
 static int stop_container(struct opened *c, struct skiff_error **err)
 {
@@ -720,7 +795,7 @@ static int stop_container(struct opened *c, struct skiff_error **err)
 	struct cgroup_manager cg;
 	int has = status_cgroup(&c->st, &cg, err);
 
-	if (has < 0 || (has && cgroup_kill_all(&cg, SIGKILL, err) < 0))
+	if (has < 0 || (has && kill_cgroup(&cg, err) < 0))
 		return -1;
 	if (pidfd < 0)
 		return 0;
@@ -745,19 +820,38 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 		                 "container `%s` is %s: stop it first or use `delete --force`",
 		                 c->st.id, status_name(c->state));
 	log_debug("delete `%s` (%s)", c->st.id, status_name(c->state));
-	if (c->state != STATE_STOPPED || has) {
+	/* A dead create's init may not have seen its EOF yet. */
+	if (c->state != STATE_STOPPED || has || c->st.creating) {
 		if (c->state == STATE_PAUSED && has)
 			cgroup_freeze(&cg, false, NULL);
 		if (stop_container(c, err) < 0)
 			return -1;
 	}
+	fault_point("delete.killed");
 	if (has && cgroup_destroy(&cg, true, err) < 0)
 		return -1;
+	fault_point("delete.cgroup");
 	cfg = c->st.has_poststop ? container_saved_config(c, NULL) : NULL;
 	if (cfg)
 		run_poststop(cfg, &c->st);
 	oci_config_free(cfg);
 	return status_remove(c->rootfd, c->st.id, err);
+}
+
+static int remove_unrecorded(const struct skiff_context *ctx, const char *id,
+                             struct skiff_error **err)
+{
+	struct skiff_error *rm_err = NULL;
+	cleanup_close int rootfd = -1;
+
+	if (status_open_root(ctx->root, false, &rootfd, &rm_err) < 0 ||
+	    status_remove_unrecorded(rootfd, id, &rm_err) >= 0) {
+		error_free(&rm_err);
+		return 0;
+	}
+	error_free(err);
+	*err = rm_err;
+	return -1;
 }
 
 int container_delete(const struct skiff_context *ctx, const char *id, bool force,
@@ -767,14 +861,18 @@ int container_delete(const struct skiff_context *ctx, const char *id, bool force
 	int r;
 
 	if (container_open(ctx, id, &c, err) < 0) {
+		if (status_validate_id(id, NULL) < 0 || *err == NULL ||
+		    !strstr((*err)->msg, "does not exist"))
+			return -1;
+		/* runc: a create killed before it wrote a state leaves a directory; it goes. */
+		if (remove_unrecorded(ctx, id, err) < 0)
+			return -1;
 		/* runc: deleting a missing container with --force is not an error. */
-		if (force && status_validate_id(id, NULL) == 0 && *err &&
-		    strstr((*err)->msg, "does not exist")) {
+		if (force)
 			error_free(err);
-			return 0;
-		}
-		return -1;
+		return force ? 0 : -1;
 	}
+	fault_point("delete.locked");
 	r = delete_opened(&c, force, err);
 	container_close(&c);
 	return r;
@@ -855,6 +953,13 @@ static char *owner_of(int dirfd)
 	return xasprintf("#%u", (unsigned int)sb.st_uid);
 }
 
+static bool creator_alive_at(int rootfd, const char *id)
+{
+	cleanup_close int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	return fd >= 0 && status_creator_alive(fd);
+}
+
 int container_list(const struct skiff_context *ctx, struct listed_container **out, size_t *n,
                    struct skiff_error **err)
 {
@@ -882,6 +987,10 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 			error_free(&skip);
 			continue;
 		}
+		/* No state and no create at work: a create killed early left it (runc skips it
+		 * too). */
+		if (r == 1 && !creator_alive_at(rootfd, ids[i]))
+			continue;
 		count++;
 		if (r == 1) {
 			memset(&e->st, 0, sizeof(e->st));
@@ -891,6 +1000,8 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 			continue;
 		}
 		e->status = status_derive(&e->st, dirfd);
+		if (e->status == STATE_CREATING && !status_creator_alive(dirfd))
+			e->status = STATE_STOPPED; /* as container_open says */
 		e->owner = owner_of(dirfd);
 		if (e->status == STATE_STOPPED)
 			e->st.pid = 0;

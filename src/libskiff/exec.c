@@ -56,6 +56,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "exec.h"
+#include "fault.h"
 #include "foreground.h"
 #include "home.h"
 #include "log.h"
@@ -614,6 +615,7 @@ static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	if (expect(sock, SYNC_READY, NULL, err) < 0)
 		return -1;
+	fault_point("exec.ready");
 	if (p->enter_late) {
 		if (p->has_cgroup && cgroup_enter(&p->cgroup, p->cgroup_fd, p->pid, err) < 0)
 			return -1;
@@ -650,6 +652,12 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 	if (clone_process(p, err) < 0)
 		return -1;
 	log_debug("exec in `%s`: process cloned, pid %d", p->o->id, (int)p->pid);
+	/*
+	 * Killed from here on, a process born in the container's cgroup runs
+	 * its program all the same (as after a killed `runc exec`), where
+	 * `delete` finds it; one waiting for GO (entered late) reads EOF and exits.
+	 */
+	fault_point("exec.cloned");
 	close_fd(&p->sync[1]);
 	close_fd(&p->status[1]);
 	close_fd(&p->console_fd);
@@ -742,6 +750,7 @@ static int start_process(struct exec_plan *p, struct skiff_error **err)
 	if (container_open(p->ctx, o->id, &p->c, err) < 0)
 		return -1;
 	p->opened = true;
+	fault_point("exec.locked");
 	if (check_state(p, err) < 0)
 		return -1;
 	log_debug("exec in `%s` (%s): init pid %d", o->id, status_name(p->c.state),
@@ -771,6 +780,8 @@ int container_exec(const struct skiff_context *ctx, const struct exec_options *o
 	plan_init(&p, ctx, o);
 	foreground_block(&fg);
 	r = start_process(&p, err);
+	if (r == 0)
+		fault_point("exec.started");
 	if (r == 0 && !o->detach &&
 	    foreground_wait(&fg, p.pid, p.pidfd, p.pty_master, exit_status, err) < 0) {
 		r = error_wrap(err, "exec in `%s`", o->id);

@@ -14,6 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "cgroup.h"
+#include "fault.h"
 #include "status.h"
 #include "utils.h"
 
@@ -97,6 +98,7 @@ static int lock_dir(int dirfd, const char *id, struct skiff_error **err)
 
 int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **err)
 {
+	struct stat sb;
 	int fd;
 
 	if (mkdirat(rootfd, id, 0700) < 0) {
@@ -114,6 +116,14 @@ int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **e
 		close(fd);
 		unlinkat(rootfd, id, AT_REMOVEDIR);
 		return -1;
+	}
+	/*
+	 * Between mkdir and flock a `delete` may have locked the still empty
+	 * directory, taken it for a dead create's and removed it.
+	 */
+	if (fstat(fd, &sb) < 0 || sb.st_nlink == 0) {
+		close(fd);
+		return error_set(err, 0, "container `%s` was deleted while being created", id);
 	}
 	*dirfd = fd;
 	return 0;
@@ -165,6 +175,7 @@ static int parse_status(const char *id, const char *data, struct container_statu
 	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
 	st->has_poststart = tree_int(root, "poststartHooks") != 0;
 	st->has_poststop = tree_int(root, "poststopHooks") != 0;
+	st->creating = tree_int(root, "creating") != 0;
 	ann = yajl_tree_get(root, ann_path, yajl_t_object);
 	if (ann) {
 		size_t n = YAJL_GET_OBJECT(ann)->len;
@@ -295,10 +306,12 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_int(g, "newPidNamespace", st->has_new_pidns);
 	gen_int(g, "poststartHooks", st->has_poststart);
 	gen_int(g, "poststopHooks", st->has_poststop);
+	if (st->creating)
+		gen_int(g, "creating", 1);
 	gen_annotations(g, &st->annotations);
 	yajl_gen_map_close(g);
 	json = gen_finish(g);
-	if (write_file_atomic(dirfd, STATE_FILE, json, strlen(json), 0600, err) < 0)
+	if (write_file_replace(dirfd, STATE_FILE, json, strlen(json), 0600, err) < 0)
 		return error_wrap(err, "container `%s`: write state", st->id);
 	return 0;
 }
@@ -339,6 +352,10 @@ int status_remove(int rootfd, const char *id, struct skiff_error **err)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : error_errno(err, "open state of `%s`", id);
+	/* First: a removal cut short leaves a directory `delete` knows how to finish. */
+	if (unlinkat(fd, STATE_FILE, 0) < 0 && errno != ENOENT)
+		return error_errno(err, "remove the state of `%s`", id);
+	fault_point("delete.unrecorded");
 	d = fdopendir(fd);
 	if (d == NULL)
 		return error_errno(err, "read state of `%s`", id);
@@ -357,6 +374,36 @@ int status_remove(int rootfd, const char *id, struct skiff_error **err)
 	if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return error_errno(err, "remove state directory of `%s`", id);
 	return 0;
+}
+
+int status_remove_unrecorded(int rootfd, const char *id, struct skiff_error **err)
+{
+	struct stat sb;
+	cleanup_close int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : error_errno(err, "open state of `%s`", id);
+	/* A create still running holds the lock, and has recorded its state once it lets go. */
+	if (lock_dir(fd, id, err) < 0)
+		return -1;
+	/* Another `delete` removed it while we waited: a directory there now is not this one. */
+	if (fstat(fd, &sb) < 0 || sb.st_nlink == 0)
+		return 0;
+	if (faccessat(fd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return 0;
+	if (status_remove(rootfd, id, err) < 0)
+		return -1;
+	return 1;
+}
+
+bool status_creator_alive(int dirfd)
+{
+	cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	/* A fresh open file: a lock on it never converts one this process holds. */
+	if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return false;
+	return errno == EWOULDBLOCK;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -466,6 +513,8 @@ enum container_state status_derive(const struct container_status *st, int dirfd)
 	struct stat sb;
 	bool frozen;
 
+	if (st->creating)
+		return STATE_CREATING;
 	if (!pid_is_same(st->pid, st->pid_start))
 		return STATE_STOPPED;
 	if (fstatat(dirfd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)

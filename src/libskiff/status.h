@@ -29,6 +29,13 @@ struct container_status {
 	bool has_new_pidns;
 	/* Whether start/delete must read the saved config for hooks at all. */
 	bool has_poststart, has_poststop;
+	/*
+	 * Set while `create` runs: it records the container before each side
+	 * effect (cgroup, init) so that a create killed halfway leaves a state
+	 * `delete` can clean.  Seen by a command holding the lock, it means the
+	 * create died.
+	 */
+	bool creating;
 	struct oci_map annotations;
 };
 
@@ -41,7 +48,7 @@ struct container_status {
 int status_validate_id(const char *id, struct skiff_error **err);
 /* Opens (creating it 0700 when `create`) the state root. */
 int status_open_root(const char *root, bool create, int *rootfd, struct skiff_error **err);
-/* Makes and locks <root>/<id>; fails if the id is taken. */
+/* Makes and locks <root>/<id>; fails if the id is taken or a `delete` removed it meanwhile. */
 int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **err);
 /* Opens and locks <root>/<id> and reads its state. */
 int status_open(int rootfd, const char *id, int *dirfd, struct container_status *st,
@@ -54,8 +61,16 @@ int status_open(int rootfd, const char *id, int *dirfd, struct container_status 
 int status_peek(int rootfd, const char *id, int *dirfd, struct container_status *st,
                 struct skiff_error **err);
 int status_write(int dirfd, const struct container_status *st, struct skiff_error **err);
-/* Removes <root>/<id> and everything in it. */
+/* Removes <root>/<id> and everything in it, state.json first. */
 int status_remove(int rootfd, const char *id, struct skiff_error **err);
+/*
+ * Removes <root>/<id> when it has no state.json once locked: what a create
+ * killed before it recorded anything leaves.  Returns 1 when it removed
+ * it, 0 when there was nothing such to remove.
+ */
+int status_remove_unrecorded(int rootfd, const char *id, struct skiff_error **err);
+/* Whether the create that set `creating` still runs (holds the lock of dirfd). */
+bool status_creator_alive(int dirfd);
 /* Sorted ids under the root (NULL-terminated). */
 int status_list(int rootfd, char ***ids, struct skiff_error **err);
 void status_free(struct container_status *st);
@@ -70,7 +85,10 @@ enum container_state {
 /* The container's cgroup: 1 and *m set, 0 when it has none, -1 with *err. */
 int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
                   struct skiff_error **err);
-/* The live state: from the process (pid + start time), the fifo and the freezer. */
+/*
+ * The live state: from the process (pid + start time), the fifo and the
+ * freezer; STATE_CREATING while the state has `creating` set.
+ */
 enum container_state status_derive(const struct container_status *st, int dirfd);
 const char *status_name(enum container_state s);
 /*

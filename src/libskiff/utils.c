@@ -162,15 +162,15 @@ int read_file(const char *path, char **out, size_t *len, struct skiff_error **er
 	return 0;
 }
 
-int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                      struct skiff_error **err)
+static int replace_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                        bool durable, struct skiff_error **err)
 {
 	cleanup_free char *tmp = xasprintf(".%s.tmp", name);
 	cleanup_close int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
 	if (fd < 0)
 		return error_errno(err, "create `%s`", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		error_errno(err, "write `%s`", tmp);
 		unlinkat(dirfd, tmp, 0);
 		return -1;
@@ -181,6 +181,18 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                      struct skiff_error **err)
+{
+	return replace_file(dirfd, name, data, len, mode, true, err);
+}
+
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       struct skiff_error **err)
+{
+	return replace_file(dirfd, name, data, len, mode, false, err);
 }
 
 int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err)

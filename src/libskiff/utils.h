@@ -54,6 +54,14 @@ int read_fd_all(int fd, char **out, size_t *len, struct skiff_error **err);
 /* Writes a file atomically: temp file in the same dir, fsync, rename. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                       struct skiff_error **err);
+/*
+ * The same without the fsync: readers still see the old file or the new
+ * one, but a power loss may lose it.  For records of live processes, which
+ * do not outlive a power loss either (each fsync costs milliseconds on a
+ * disk-backed state root).
+ */
+int write_file_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       struct skiff_error **err);
 /* Writes a short string to an existing file (sysfs, procfs, cgroupfs). */
 int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err);
 /* pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 does not wrap. */
