@@ -108,7 +108,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	const struct oci_config *c = p->config;
 	const struct oci_process *proc = c->process;
 	bool new_userns = p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0;
-	int master = -1;
+	int master = -1, *deferred_ro = NULL;
 	sigset_t all;
 
 	sigemptyset(&all);
@@ -132,9 +132,11 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	if (rootfs_prepare(c, p->rootfs, p->bundle, p->bind_fds,
 	                   (ns_plan_shares_host(&p->ns, NS_NET) ? 0 : ROOTFS_NEW_NETNS) |
 	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS),
-	                   err) < 0)
+	                   &deferred_ro, err) < 0)
 		return -1;
 	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
+		return -1;
+	if (rootfs_seal_readonly(&deferred_ro, err) < 0)
 		return -1;
 	log_debug("init: mounts and devices set up in %s", p->rootfs);
 	if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)

@@ -852,7 +852,8 @@ int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, con
 }
 
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, int src_tree, unsigned int flags, struct skiff_error **err)
+                const char *bundle, int src_tree, unsigned int flags, int *attached,
+                struct skiff_error **err)
 {
 	cleanup_free char *src = NULL, *what = NULL;
 	cleanup_close int tree = src_tree, dest = -1;
@@ -918,6 +919,8 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 		return error_errno(err, "%s", what);
 	if (mount_set_attr(tree, s->propagation_rec, 0, 0, s->propagation) < 0)
 		return error_errno(err, "%s: set propagation", what);
+	if (attached)
+		*attached = steal_fd(&tree);
 	return 0;
 }
 

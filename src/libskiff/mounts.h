@@ -84,9 +84,13 @@ enum mount_entry_flags {
 	MOUNT_SYSFS_RO = 1 << 0,      /* the container shares the host's network namespace */
 	MOUNT_HOST_CGROUPNS = 1 << 1, /* the container shares the host's cgroup namespace */
 };
-/* src_tree: the bind source from mount_bind_source() (taken over), or -1 to open it here. */
+/*
+ * src_tree: the bind source from mount_bind_source() (taken over), or -1 to
+ * open it here.  attached (NULL: not wanted) receives an fd of the new mount.
+ */
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, int src_tree, unsigned int flags, struct skiff_error **err);
+                const char *bundle, int src_tree, unsigned int flags, int *attached,
+                struct skiff_error **err);
 
 /*
  * A bind entry's source, cloned detached (open_tree) with its attributes

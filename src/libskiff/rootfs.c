@@ -42,6 +42,25 @@ static int isolate_propagation(const struct oci_config *c, struct skiff_error **
 	return 0;
 }
 
+/*
+ * A read-only bind turns read-only only once every config mount is made:
+ * a later entry below it (devpts on /dev/pts under a read-only /dev bind)
+ * needs its mount point created first, as crun does.  *deferred says so.
+ */
+static int parse_entry(const struct oci_config *c, size_t i, struct mount_spec *s, bool *deferred,
+                       struct skiff_error **err)
+{
+	char field[32];
+
+	snprintf(field, sizeof(field), "mounts[%zu]", i);
+	if (mount_spec_parse(&c->mounts[i], field, s, err) < 0)
+		return -1;
+	*deferred = s->bind && !s->remount && (s->attr_set & MOUNT_ATTR_RDONLY);
+	if (*deferred)
+		s->attr_set &= ~(uint64_t)MOUNT_ATTR_RDONLY;
+	return 0;
+}
+
 int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int **out,
                              struct skiff_error **err)
 {
@@ -53,10 +72,9 @@ int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int
 	for (size_t i = 0; i < c->mounts_len; i++) {
 		const struct oci_mount *m = &c->mounts[i];
 		struct mount_spec s;
-		char field[32];
+		bool deferred;
 
-		snprintf(field, sizeof(field), "mounts[%zu]", i);
-		if (mount_spec_parse(m, field, &s, err) < 0)
+		if (parse_entry(c, i, &s, &deferred, err) < 0)
 			return -1;
 		if (s.bind && !s.remount)
 			fds[i] = mount_bind_source(m, &s, bundle, isolation_mode(c), err);
@@ -77,26 +95,44 @@ void rootfs_close_bind_sources(int **fds, size_t n)
 }
 
 static int mount_config_entries(const struct oci_config *c, int rootfd, const char *bundle,
-                                int *bind_fds, unsigned flags, struct skiff_error **err)
+                                int *bind_fds, unsigned flags, int *ro, struct skiff_error **err)
 {
-	for (size_t i = 0; i < c->mounts_len; i++) {
+	size_t n_ro = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < c->mounts_len && r == 0; i++) {
 		const struct oci_mount *m = &c->mounts[i];
 		struct mount_spec s;
-		char field[32];
-		int r;
+		bool deferred;
 
-		snprintf(field, sizeof(field), "mounts[%zu]", i);
-		if (mount_spec_parse(m, field, &s, err) < 0)
-			return -1;
+		if (parse_entry(c, i, &s, &deferred, err) < 0) {
+			r = -1;
+			break;
+		}
 		r = mount_entry(rootfd, m, &s, bundle, bind_fds ? steal_fd(&bind_fds[i]) : -1,
 		                (flags & ROOTFS_NEW_NETNS ? 0 : MOUNT_SYSFS_RO) |
 		                    (flags & ROOTFS_NEW_CGROUPNS ? 0 : MOUNT_HOST_CGROUPNS),
-		                err);
+		                deferred ? &ro[n_ro] : NULL, err);
+		if (r == 0 && deferred)
+			n_ro++;
 		mount_spec_free(&s);
-		if (r < 0)
-			return -1;
 	}
-	return 0;
+	ro[n_ro] = -1;
+	return r;
+}
+
+int rootfs_seal_readonly(int **ro, struct skiff_error **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; *ro && (*ro)[i] >= 0; i++) {
+		if (r == 0 && mount_set_attr((*ro)[i], false, MOUNT_ATTR_RDONLY, 0, 0) < 0)
+			r = error_errno(err, "make a read-only bind mount read-only");
+		close((*ro)[i]);
+	}
+	free(*ro);
+	*ro = NULL;
+	return r;
 }
 
 /* A missing process.cwd is made inside the rootfs (mode 0755), as runc and crun do. */
@@ -114,7 +150,7 @@ static int make_cwd(const struct oci_config *c, int rootfd, struct skiff_error *
 }
 
 int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
-                   int *bind_fds, unsigned flags, struct skiff_error **err)
+                   int *bind_fds, unsigned flags, int **deferred_ro, struct skiff_error **err)
 {
 	cleanup_close int rootfd = -1;
 
@@ -129,7 +165,9 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return error_errno(err, "open the rootfs %s", rootfs);
-	if (mount_config_entries(c, rootfd, bundle, bind_fds, flags, err) < 0)
+	*deferred_ro = xcalloc(c->mounts_len + 1, sizeof(int));
+	**deferred_ro = -1;
+	if (mount_config_entries(c, rootfd, bundle, bind_fds, flags, *deferred_ro, err) < 0)
 		return -1;
 	return make_cwd(c, rootfd, err);
 }

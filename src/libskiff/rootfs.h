@@ -9,6 +9,7 @@
  *   parent:  mounts_validate()                      (mounts.h; nothing created yet)
  *   init:    rootfs_prepare()   propagation, rootfs bind, config mounts
  *            devices_setup()    /dev nodes and symlinks (devices.h)
+ *            rootfs_seal_readonly()  read-only binds turn read-only
  *            [createContainer hooks]
  *            rootfs_pivot()     pivot_root, old root detached, cwd "/"
  *            rootfs_finalize()  maskedPaths, readonlyPaths, root.readonly,
@@ -61,7 +62,15 @@ void rootfs_close_bind_sources(int **fds, size_t n);
  * fresh mount namespace.
  */
 int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *bundle,
-                   int *bind_fds, unsigned flags, struct skiff_error **err);
+                   int *bind_fds, unsigned flags, int **deferred_ro, struct skiff_error **err);
+/*
+ * Read-only binds are attached read-write, and *deferred_ro (-1-terminated)
+ * holds their fds: later mounts and devices may need mount points inside
+ * them (devpts on /dev/pts under a read-only /dev), as crun allows.  After
+ * devices_setup(), rootfs_seal_readonly() makes them read-only and frees
+ * the list.
+ */
+int rootfs_seal_readonly(int **deferred_ro, struct skiff_error **err);
 
 /*
  * Makes `rootfs` the root: pivot_root(".", ".") then the old root detached

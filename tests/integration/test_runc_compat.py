@@ -5,6 +5,7 @@ Each test states what runc 1.1 does with the same bundle (seen by running
 container.
 """
 import os
+import stat
 
 import lib
 from lib import Bundle, new_id, skiff, skiff_ok
@@ -137,3 +138,23 @@ def test_bind_source_only_the_host_root_reaches_works_in_a_user_namespace():
         assert host_mounts() == before, "a container mount reached the host"
     finally:
         subprocess.run(["umount", "-R", "-l", inner])
+
+
+def test_read_only_dev_bind_takes_a_devpts_mount_below_it():
+    # crun: a read-only bind turns read-only after every mount is made, so devpts
+    # on /dev/pts gets its mount point in a read-only /dev bind that lacks one.
+    dev = os.path.join(lib.WORK, "ro-dev")
+    os.makedirs(dev, exist_ok=True)
+    os.mknod(os.path.join(dev, "null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+
+    def edit(c):
+        c["mounts"] = [m for m in c["mounts"] if not m["destination"].startswith("/dev")]
+        c["mounts"] += [
+            {"destination": "/dev", "type": "bind", "source": dev, "options": ["rbind", "ro"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}]
+    b = Bundle(["sh", "-c", "grep -E ' /dev(/pts)? ' /proc/self/mountinfo | cut -d' ' -f5,6,9; "
+                "touch /dev/x 2>/dev/null || echo read-only"], edit=edit)
+    out = run_ok(b).splitlines()
+    assert out[0].startswith("/dev ro,") and out[1].startswith("/dev/pts rw,"), out
+    assert out[1].endswith(" devpts") and out[2] == "read-only", out

@@ -418,15 +418,17 @@ static void full_flow(void *arg)
 	struct oci_config c = {
 	    .root = &root, .mounts = mounts, .mounts_len = ARRAY_SIZE(mounts), .linux_ = &l};
 	struct skiff_error *err = NULL;
+	int *ro = NULL;
 	struct mountinfo mi;
 	struct stat st;
 	struct statfs sfs;
 	char buf[256];
 	int fd;
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, 0, &err), &err,
+	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
 	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
+	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
 	    check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
 		return;
@@ -532,13 +534,15 @@ static void shared_flow(void *arg)
 	struct oci_linux l = {.rootfs_propagation = "rshared"};
 	struct oci_config c = {.mounts = mounts, .mounts_len = 2, .linux_ = &l};
 	struct skiff_error *err = NULL;
+	int *ro = NULL;
 	struct mountinfo mi;
 	struct stat st;
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, ROOTFS_NEW_NETNS, &err), &err,
-	               "rootfs_prepare (rshared)") ||
+	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, ROOTFS_NEW_NETNS, &ro, &err),
+	               &err, "rootfs_prepare (rshared)") ||
 	    check_call(devices_setup(&c, e->rootfs, true, &err), &err,
 	               "devices_setup in userns mode") ||
+	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
 	    check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
 		return;
@@ -557,11 +561,13 @@ static void no_pivot_flow(void *arg)
 	struct oci_mount mounts[] = {mnt("/proc", "proc", "proc", NULL)};
 	struct oci_config c = {.mounts = mounts, .mounts_len = 1};
 	struct skiff_error *err = NULL;
+	int *ro = NULL;
 	struct stat st;
 	char buf[64];
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &err), &err,
+	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
+	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
 	    check_call(rootfs_pivot(e->rootfs, true, &err), &err, "rootfs_pivot(no_pivot)"))
 		return;
 	check(stat("/marker", &st) == 0, "no_pivot: the rootfs is /");
@@ -585,7 +591,8 @@ static void hostile_flow(void *arg)
 	struct oci_config c = {.mounts = h->mounts, .mounts_len = h->mounts_len};
 	struct skiff_error *err = NULL;
 	int before = count_mounts_under("/etc") + count_mounts_under("/proc/sys");
-	int r = rootfs_prepare(&c, h->e->rootfs, NULL, NULL, 0, &err);
+	int *ro = NULL;
+	int r = rootfs_prepare(&c, h->e->rootfs, NULL, NULL, 0, &ro, &err);
 	cleanup_free char *text = err ? error_text(err) : NULL;
 
 	error_free(&err);
@@ -688,11 +695,13 @@ static void fake_null_flow(void *arg)
 	struct oci_linux l = {.masked_paths = STRV("/proc/kcore", "/marker")};
 	struct oci_config c = {.mounts = mounts, .mounts_len = 2, .linux_ = &l};
 	struct skiff_error *err = NULL;
+	int *ro = NULL;
 	char path[160];
 
-	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &err), &err,
+	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
-	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup"))
+	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
+	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly"))
 		return;
 	snprintf(path, sizeof(path), "%s/dev/null", e->rootfs);
 	unlink(path);
