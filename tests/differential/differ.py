@@ -121,6 +121,36 @@ def run(runtime, bundle, tty=False):
     return (_run_tty if tty else _run_plain)(cmd, bundle)
 
 
+def _cli(runtime, *args):
+    """One runtime command with its state root; output through files, as run's."""
+    if runtime == "skiff":
+        return lib.skiff(*args)
+    with open(os.path.join(lib.WORK, "runc.out"), "w+") as out, \
+            open(os.path.join(lib.WORK, "runc.err"), "w+") as err:
+        p = subprocess.run([RUNC, "--root", RUNC_ROOT, *map(str, args)], stdout=out,
+                           stderr=err, stdin=subprocess.DEVNULL, timeout=60)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(args, p.returncode, out.read(), err.read())
+
+
+def run_exec(runtime, bundle, exec_args, start=True):
+    """Creates the bundle's container (started or not), then execs exec_args in it."""
+    if runtime == "skiff":
+        cid = lib.new_id("d")
+    else:
+        cid = f"d{os.getpid()}-runc-{time.monotonic_ns()}"
+        lib.at_cleanup(_runc_cleanup(cid))
+    r = _cli(runtime, "create", "--bundle", bundle.path, cid)
+    assert r.returncode == 0, f"{runtime} create: {r.stderr}"
+    if start:
+        r = _cli(runtime, "start", cid)
+        assert r.returncode == 0, f"{runtime} start: {r.stderr}"
+    r = _cli(runtime, "exec", *exec_args[:-1], cid, *exec_args[-1])
+    _cli(runtime, "delete", "--force", cid)
+    return r.returncode, r.stdout, r.stderr
+
+
 # ---- normalisation ----
 
 def _mount_key_value(line):
@@ -253,17 +283,23 @@ def compare(variant, skiff_seen, runc_seen):
     assert not msg, msg
 
 
-def differential(variant, bundle_for, tty=False, hooks=(), runc_runs=True):
+def differential(variant, bundle_for, tty=False, hooks=(), runc_runs=True, exec_args=None,
+                 start=True):
     """Runs a fresh copy of the bundle under each runtime and compares what each saw.
 
     bundle_for() makes the bundle: each runtime gets its own, so a write of one (hook
-    output, a rootfs file) cannot leak into the other's observations."""
+    output, a rootfs file) cannot leak into the other's observations.  With exec_args
+    (exec's options, then the command as a list) what is compared is what an exec into
+    the container (started, or only created) saw."""
     have_runc()
     seen = {}
     for runtime in ("skiff", "runc"):
         b = bundle_for()
         os.makedirs(b.file("hookout"), exist_ok=True)
-        code, out, err = run(runtime, b, tty=tty)
+        if exec_args is None:
+            code, out, err = run(runtime, b, tty=tty)
+        else:  # exec_args: options..., then the command as a list
+            code, out, err = run_exec(runtime, b, exec_args, start)
         seen[runtime] = observe(code, out, err, b.path)
         seen[runtime].update(observe_hooks(b, hooks) if hooks else {})
         seen[runtime]["(stderr text)"] = err  # shown on failure only, never compared

@@ -344,3 +344,43 @@ def test_hooks_failing_start_container():
     _spec_check(seen["skiff"], ("prestart", "createRuntime", "createContainer",
                                 "startContainer", "poststop"))
     assert seen["skiff"]["exit"] != "0" and seen["skiff"]["runtime stderr"] == "present"
+
+
+# ---- exec into a container ----
+
+def _sleeper(edit=None):
+    def make():
+        b = lib.Bundle(["sleep", "1000"])
+        if edit:
+            edit(b)
+            b.write()
+        return b
+    return make
+
+
+def test_exec_into_a_running_container():
+    differential("exec", _sleeper(), exec_args=[script()])
+
+
+def test_exec_into_a_created_container():
+    differential("exec-created", _sleeper(), exec_args=[script()], start=False)
+
+
+def test_exec_as_a_user_with_a_cwd_it_cannot_enter_and_env():
+    def edit(b):
+        os.chmod(os.path.join(b.rootfs, "root"), 0o700)
+    differential("exec-user", _sleeper(edit),
+                 exec_args=["--user", "1000:1000", "--additional-gids", "20", "--cwd", "/root",
+                            "--env", "FOO=bar", script()])
+
+
+def test_exec_with_capabilities_and_no_new_privs():
+    differential("exec-caps", _sleeper(),
+                 exec_args=["--cap", "CAP_SYS_ADMIN", "--cap", "CAP_NET_RAW",
+                            "--no-new-privs", script()])
+
+
+def test_exec_exit_status_and_a_missing_program():
+    differential("exec-exit", _sleeper(), exec_args=[["sh", "-c", "exit 3"]], runc_runs=False)
+    differential("exec-missing", _sleeper(), exec_args=[["/no/such/program"]],
+                 runc_runs=False)
