@@ -64,6 +64,10 @@ static int open_pty(const struct oci_process *p, int *master_out, int *slave_out
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		return error_errno(err, "open %s", name);
+	/* The process's own terminal, as runc leaves it: its uid, the group devpts gave it. */
+	if (p->user.uid != 0 && fchown(slave, p->user.uid, (gid_t)-1) < 0)
+		return error_errno(err, "process.user.uid: chown %s to %u", name,
+		                   (unsigned)p->user.uid);
 	if (p->console_size) {
 		struct winsize ws = {.ws_row = (unsigned short)p->console_size->height,
 		                     .ws_col = (unsigned short)p->console_size->width};

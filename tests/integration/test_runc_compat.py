@@ -5,6 +5,7 @@ Each test states what runc 1.1 does with the same bundle (seen by running
 container.
 """
 import os
+import shlex
 import stat
 
 import lib
@@ -158,3 +159,31 @@ def test_read_only_dev_bind_takes_a_devpts_mount_below_it():
     out = run_ok(b).splitlines()
     assert out[0].startswith("/dev ro,") and out[1].startswith("/dev/pts rw,"), out
     assert out[1].endswith(" devpts") and out[2] == "read-only", out
+
+
+def _in_a_terminal(*args):
+    import subprocess
+    if not os.path.exists("/usr/bin/script"):
+        raise lib.Skip("script(1) from util-linux is not installed")
+    cmd = shlex.join([lib.SKIFF, "--root", lib.ROOT, *args])
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r
+    return r.stdout.replace("\x00", "").replace("^@", "").replace("\r", "")
+
+
+def test_console_is_owned_by_the_process_uid():
+    # runc: the pty's owner is the process's uid; its group is what devpts gave
+    # it (gid=5, the tty group, in runc's default config).
+    def edit(c):
+        c["process"]["terminal"] = True
+        c["process"]["user"] = {"uid": 1000, "gid": 1000}
+        next(m for m in c["mounts"] if m["destination"] == "/dev/pts")["options"].append("gid=5")
+    b = Bundle(["sh", "-c", "stat -c '%u %g' $(tty) /dev/console"], edit=edit)
+    assert _in_a_terminal("run", "--bundle", b.path, new_id()) == "1000 5\n1000 5\n"
+    b = Bundle(["sleep", "30"])
+    cid = new_id()
+    skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    out = _in_a_terminal("exec", "--tty", "--user", "1234:1234", cid, "sh", "-c",
+                         "stat -c %u $(tty)")
+    assert out == "1234\n", out
