@@ -18,18 +18,10 @@
 #include "cgroup_internal.h"
 #include "utils.h"
 
-struct dev_rule {
-	bool allow;
-	char type;       /* 'a', 'c' or 'b' */
-	int64_t major;   /* -1 = any */
-	int64_t minor;   /* -1 = any */
-	unsigned access; /* BPF_DEVCG_ACC_* bits */
-};
-
 #define ACC_ALL (BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)
 
-/* What every container needs to work (the same set runc allows). */
-static const struct dev_rule default_rules[] = {
+/* What every container needs to work: the set runc allows (/dev/console is the pty, 136:N). */
+static const struct cgroup_dev_rule default_rules[] = {
     {true, 'c', -1, -1, BPF_DEVCG_ACC_MKNOD}, /* mknod of any char device */
     {true, 'b', -1, -1, BPF_DEVCG_ACC_MKNOD}, /* and any block device */
     {true, 'c', 1, 3, ACC_ALL},               /* /dev/null */
@@ -38,7 +30,6 @@ static const struct dev_rule default_rules[] = {
     {true, 'c', 1, 8, ACC_ALL},               /* /dev/random */
     {true, 'c', 1, 9, ACC_ALL},               /* /dev/urandom */
     {true, 'c', 5, 0, ACC_ALL},               /* /dev/tty */
-    {true, 'c', 5, 1, ACC_ALL},               /* /dev/console */
     {true, 'c', 5, 2, ACC_ALL},               /* /dev/ptmx */
     {true, 'c', 136, -1, ACC_ALL},            /* /dev/pts/N */
     {true, 'c', 10, 200, ACC_ALL},            /* /dev/net/tun */
@@ -72,7 +63,7 @@ void cgroup_bpf_prog_free(struct cgroup_bpf_prog *p)
 	p->len = 0;
 }
 
-static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct dev_rule *out,
+static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct cgroup_dev_rule *out,
                         struct skiff_error **err)
 {
 	const char *type = d->type && *d->type ? d->type : "a";
@@ -119,7 +110,7 @@ static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct dev_
  * covers any of them (denying "w" must also stop an O_RDWR open).
  * Returns true when the rule matches everything, which ends the program.
  */
-static bool emit_rule(struct cgroup_bpf_prog *p, const struct dev_rule *r)
+static bool emit_rule(struct cgroup_bpf_prog *p, const struct cgroup_dev_rule *r)
 {
 	struct bpf_insn checks[6];
 	size_t n = 0;
@@ -146,19 +137,32 @@ static bool emit_rule(struct cgroup_bpf_prog *p, const struct dev_rule *r)
 	return n == 0;
 }
 
-int cgroup_devices_compile(const struct oci_device_cgroup *rules, size_t n, bool with_defaults,
-                           struct cgroup_bpf_prog *out, struct skiff_error **err)
+int cgroup_devices_rules(const struct oci_device_cgroup *rules, size_t n, bool with_defaults,
+                         struct cgroup_dev_rule **out, size_t *len, struct skiff_error **err)
 {
 	size_t total = n + (with_defaults ? ARRAY_SIZE(default_rules) : 0);
-	cleanup_free struct dev_rule *all = xcalloc(total, sizeof(*all));
-	struct cgroup_bpf_prog p = {0};
-	bool ended = false;
+	cleanup_free struct cgroup_dev_rule *all = xcalloc(total + 1, sizeof(*all));
 
 	for (size_t i = 0; i < n; i++)
 		if (convert_rule(&rules[i], i, &all[i], err) < 0)
 			return -1;
 	for (size_t i = n; i < total; i++)
 		all[i] = default_rules[i - n];
+	*out = steal_ptr(&all);
+	*len = total;
+	return 0;
+}
+
+int cgroup_devices_compile(const struct oci_device_cgroup *rules, size_t n, bool with_defaults,
+                           struct cgroup_bpf_prog *out, struct skiff_error **err)
+{
+	cleanup_free struct cgroup_dev_rule *all = NULL;
+	struct cgroup_bpf_prog p = {0};
+	bool ended = false;
+	size_t total;
+
+	if (cgroup_devices_rules(rules, n, with_defaults, &all, &total, err) < 0)
+		return -1;
 
 	emit(&p, LDX_W(R_TYPE, 1, offsetof(struct bpf_cgroup_dev_ctx, access_type)));
 	emit(&p, AND32_IMM(R_TYPE, 0xffff));

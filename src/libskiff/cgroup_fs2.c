@@ -529,6 +529,12 @@ int fs2_enable_controllers(const char *path, const struct oci_resources *r,
 int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
                struct skiff_error **err)
 {
+	return fs2_create_part(path, r, true, dirfd_out, err);
+}
+
+int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
+                    struct skiff_error **err)
+{
 	const char *mnt;
 	struct cgroup_plan plan = {0};
 	struct cgroup_bpf_prog prog = {0};
@@ -544,8 +550,8 @@ int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
 	/* Everything that can be checked before touching the hierarchy is. */
 	if (cgroup_plan_resources(r, &plan, err) < 0)
 		return -1;
-	if (cgroup_devices_compile(r ? r->devices : NULL, r ? r->devices_len : 0, true, &prog,
-	                           err) < 0)
+	if (devices && cgroup_devices_compile(r ? r->devices : NULL, r ? r->devices_len : 0, true,
+	                                      &prog, err) < 0)
 		goto out;
 	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
 	if (check_available(mnt, need, nneed, err) < 0 ||
@@ -558,7 +564,7 @@ int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
 		goto out;
 	}
 	if (write_plan(dfd, &plan, err) < 0 ||
-	    (!skip_device_filter() && cgroup_devices_install(dfd, &prog, err) < 0))
+	    (devices && !skip_device_filter() && cgroup_devices_install(dfd, &prog, err) < 0))
 		goto out;
 	*dirfd_out = steal_fd(&dfd);
 	ret = 0;

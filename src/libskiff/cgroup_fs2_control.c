@@ -79,7 +79,7 @@ int fs2_is_frozen(const char *path, bool *out, struct skiff_error **err)
 
 /* ---- processes ---- */
 
-static void collect_pids(int dfd, pid_t **pids, size_t *n)
+void cgroup_collect_pids(int dfd, pid_t **pids, size_t *n)
 {
 	cleanup_free char *data = NULL;
 	DIR *d;
@@ -110,7 +110,7 @@ static void collect_pids(int dfd, pid_t **pids, size_t *n)
 			continue;
 		sub = openat(dfd, e->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (sub >= 0)
-			collect_pids(sub, pids, n);
+			cgroup_collect_pids(sub, pids, n);
 	}
 	closedir(d);
 }
@@ -125,7 +125,7 @@ int fs2_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err
 	dfd = open_dir(path, &dir, err);
 	if (dfd < 0)
 		return -1;
-	collect_pids(dfd, pids, n);
+	cgroup_collect_pids(dfd, pids, n);
 	return 0;
 }
 
@@ -233,22 +233,26 @@ static int remove_children(int dfd, const char *shown, struct skiff_error **err)
 	return ret;
 }
 
-int fs2_destroy(const char *path, bool kill, struct skiff_error **err)
+int cgroup_remove_tree(const char *dir, struct skiff_error **err)
 {
-	cleanup_free char *dir = cgroup_dir(path, err);
-	cleanup_close int dfd = -1;
+	cleanup_close int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
-	if (dir == NULL)
-		return -1;
-	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return error_errno(err, "cgroup: open %s", dir);
-	}
-	if (kill && fs2_kill_all(path, SIGKILL, err) < 0)
-		return -1;
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : error_errno(err, "cgroup: open %s", dir);
 	if (remove_children(dfd, dir, err) < 0)
 		return -1;
 	return rmdir_retry(AT_FDCWD, dir, dir, err);
+}
+
+int fs2_destroy(const char *path, bool kill, struct skiff_error **err)
+{
+	cleanup_free char *dir = cgroup_dir(path, err);
+
+	if (dir == NULL)
+		return -1;
+	if (access(dir, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if (kill && fs2_kill_all(path, SIGKILL, err) < 0)
+		return -1;
+	return cgroup_remove_tree(dir, err);
 }

@@ -16,10 +16,9 @@
 
 #define CPU_DEFAULT_PERIOD 100000
 
-static void plan_add(struct cgroup_plan *p, const char *file, int flags, const char *what,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define plan_add cgroup_plan_add
 
-static void plan_add(struct cgroup_plan *p, const char *file, int flags, const char *what,
+void cgroup_plan_add(struct cgroup_plan *p, const char *file, int flags, const char *what,
                      const char *fmt, ...)
 {
 	struct cgroup_write *w;

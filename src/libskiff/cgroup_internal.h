@@ -23,6 +23,7 @@ enum {
 	CGW_IF_EXISTS = 1 << 0, /* skip quietly when the file does not exist */
 	CGW_TRY = 1 << 1,       /* ignore a failed write (a later write repeats it) */
 	CGW_UNIFIED = 1 << 2, /* from linux.resources.unified: a missing file is the key's fault */
+	CGW_BFQ = 1 << 3,     /* v1 blkio.weight*: blkio.bfq.weight* when CFQ's file is missing */
 };
 
 struct cgroup_write {
@@ -80,6 +81,22 @@ struct cgroup_bpf_prog {
 	struct bpf_insn *insns;
 	size_t len;
 };
+
+/* One linux.resources.devices rule, checked. */
+struct cgroup_dev_rule {
+	bool allow;
+	char type;       /* 'a', 'c' or 'b' */
+	int64_t major;   /* -1 = any */
+	int64_t minor;   /* -1 = any */
+	unsigned access; /* BPF_DEVCG_ACC_* bits */
+};
+
+/*
+ * The config's rules, checked and converted, followed by skiff's default
+ * devices when with_defaults is set (*out is malloc'd).
+ */
+int cgroup_devices_rules(const struct oci_device_cgroup *rules, size_t n, bool with_defaults,
+                         struct cgroup_dev_rule **out, size_t *len, struct skiff_error **err);
 
 /*
  * Compiles rules into a BPF_PROG_TYPE_CGROUP_DEVICE program.  Rules are
@@ -200,11 +217,62 @@ int fs2_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err
  */
 int fs2_destroy(const char *path, bool kill, struct skiff_error **err);
 
+/*
+ * fs2_create without the device filter when devices is false: the cgroup2
+ * part of a hybrid host, where the v1 devices controller holds the rules.
+ */
+int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
+                    struct skiff_error **err);
+/* Every pid in dfd's cgroup and its descendants, appended to *pids. */
+void cgroup_collect_pids(int dfd, pid_t **pids, size_t *n);
+/* Removes dir's child cgroups (deepest first) and dir; a missing dir is fine. */
+int cgroup_remove_tree(const char *dir, struct skiff_error **err);
+/* Adds a write to a plan. */
+void cgroup_plan_add(struct cgroup_plan *p, const char *file, int flags, const char *what,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* The fs2 counters (cgroup_fs2_stats.c). */
 int fs2_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);
 /* Whether a space-separated list (cgroup.controllers) holds word. */
 bool cgroup_has_word(const char *list, const char *word);
 /* The value after "key " in a flat-keyed file (cgroup.events, memory.events). */
 bool cgroup_keyed_value(const char *data, const char *key, unsigned long long *out);
+
+/* ---- the cgroup v1 driver's pieces (cgroup_fs1*.c) ---- */
+
+struct fs1_hier {
+	char *mnt;         /* /sys/fs/cgroup/cpu */
+	char *controllers; /* "cpu" or "cpu,cpuacct" or "name=systemd" */
+};
+
+struct fs1_host {
+	struct fs1_hier *v1;
+	size_t n;
+	char *v2; /* a hybrid host's cgroup2 mount, or NULL */
+};
+
+/* The mounted v1 hierarchies (one entry per hierarchy) and the cgroup2 mount, if any. */
+int fs1_host_load(struct fs1_host *h, struct skiff_error **err);
+void fs1_host_free(struct fs1_host *h);
+/* Where controller ("memory") is mounted, or NULL. */
+const char *fs1_mount_of(const struct fs1_host *h, const char *controller);
+/* Where the controller owning file ("memory.limit_in_bytes") is mounted; ctl gets its name. */
+const char *fs1_mount_for_file(const struct fs1_host *h, const char *file, char *ctl, size_t size);
+/* Writes w into dir; errors name w->what (the config field). */
+int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error **err);
+/* Reads mnt + path + "/" + file; -1 with errno, no error object. */
+int fs1_read(const char *mnt, const char *path, const char *file, char **out);
+
+/*
+ * linux.resources -> v1 writes (pure).  hugetlb: plan the hugepage limits
+ * (false when the hugetlb controller lives in the cgroup2 part instead).
+ */
+int fs1_plan_resources(const struct oci_resources *r, bool hugetlb, struct cgroup_plan *out,
+                       struct skiff_error **err);
+/* The device rules (skiff's defaults appended) -> devices.allow/deny writes. */
+int fs1_devices_plan(const struct oci_device_cgroup *rules, size_t n, struct cgroup_plan *out,
+                     struct skiff_error **err);
+/* The v1 counters (cgroup_fs1_stats.c). */
+int fs1_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);
 
 #endif

@@ -15,7 +15,13 @@
 #include "cgroup_internal.h"
 #include "utils.h"
 
-static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver};
+static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver, &cgroup_fs1_driver};
+
+static bool is_cgroup2_root(void)
+{
+	struct statfs st;
+	return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
 
 int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
                           struct skiff_error **err)
@@ -28,7 +34,8 @@ int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
 		                 "%s: the systemd cgroup driver is not supported yet (use the "
 		                 "default cgroupfs driver)",
 		                 systemd ? "--systemd-cgroup" : "--cgroup-manager systemd");
-	*name = cgroup_fs2_driver.name;
+	/* A unified host has cgroup2 at the top; a legacy or hybrid one a tmpfs of v1 mounts. */
+	*name = is_cgroup2_root() ? cgroup_fs2_driver.name : cgroup_fs1_driver.name;
 	return 0;
 }
 

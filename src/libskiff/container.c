@@ -177,6 +177,12 @@ static int clone_init(struct create_plan *p, struct skiff_error **err)
 		/* Born in its cgroup: no window in which the init runs outside it. */
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)p->cgroup_fd;
+	} else if (p->has_cgroup) {
+		/*
+		 * Moved in after its birth (v1): a cgroup namespace made now would
+		 * be rooted at skiff's cgroup; the init makes it once moved (GO).
+		 */
+		ns_plan_defer(&p->ns, CLONE_NEWCGROUP);
 	}
 	/* Before the clone: the init inherits it, and memfd_create runs under no filter. */
 	process_exec_prepare();

@@ -156,6 +156,14 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 	return 0;
 }
 
+void ns_plan_defer(struct ns_plan *plan, int flag)
+{
+	if (plan->clone_flags & flag) {
+		plan->clone_flags &= ~flag;
+		plan->unshare_flags |= flag;
+	}
+}
+
 void ns_plan_release(struct ns_plan *plan)
 {
 	for (int k = 0; k < NS_COUNT; k++) {

@@ -25,6 +25,8 @@ struct ns_plan {
 };
 
 int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_error **err);
+/* Makes a new namespace of kind flag in the init (after GO) rather than at its clone. */
+void ns_plan_defer(struct ns_plan *plan, int flag);
 void ns_plan_release(struct ns_plan *plan);
 /* Parent, right before clone: pid/time namespaces act on children only. */
 int ns_plan_before_clone(struct ns_plan *plan, const struct oci_linux *l, struct skiff_error **err);

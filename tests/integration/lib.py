@@ -154,6 +154,19 @@ def state(cid, root=ROOT):
     return json.loads(r.stdout)
 
 
+def cgroup_v1_mounts():
+    """{controller: mountpoint} of the cgroup v1 hierarchies (empty on a unified host)."""
+    out = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            fields, post = pre.split(), post.split()
+            if post and post[0] == "cgroup":
+                for opt in post[2].split(","):
+                    out.setdefault(opt, fields[4])
+    return out
+
+
 def mountinfo():
     with open("/proc/self/mountinfo") as f:
         return [line.split()[4] for line in f]
