@@ -67,10 +67,10 @@ def _runc_cleanup(cid):
     return clean
 
 
-def _command(runtime, bundle, cid):
+def _command(runtime, bundle, cid, run_args=()):
     if runtime == "skiff":
-        return [lib.SKIFF, "--root", lib.ROOT, "run", "--bundle", bundle.path, cid]
-    return [RUNC, "--root", RUNC_ROOT, "run", "--bundle", bundle.path, cid]
+        return [lib.SKIFF, "--root", lib.ROOT, "run", *run_args, "--bundle", bundle.path, cid]
+    return [RUNC, "--root", RUNC_ROOT, "run", *run_args, "--bundle", bundle.path, cid]
 
 
 def _run_plain(cmd, bundle):
@@ -112,12 +112,12 @@ def _run_tty(cmd, bundle):
     return code, data.decode(errors="replace").replace("\r\n", "\n"), ""
 
 
-def run(runtime, bundle, tty=False):
+def run(runtime, bundle, tty=False, run_args=()):
     """Runs the bundle to completion under runtime; returns (exit, stdout, stderr)."""
     cid = lib.new_id("d") if runtime == "skiff" else f"d{os.getpid()}-runc-{time.monotonic_ns()}"
     if runtime == "runc":
         lib.at_cleanup(_runc_cleanup(cid))
-    cmd = _command(runtime, bundle, cid)
+    cmd = _command(runtime, bundle, cid, run_args)
     return (_run_tty if tty else _run_plain)(cmd, bundle)
 
 
@@ -284,7 +284,7 @@ def compare(variant, skiff_seen, runc_seen):
 
 
 def differential(variant, bundle_for, tty=False, hooks=(), runc_runs=True, exec_args=None,
-                 start=True):
+                 start=True, run_args=()):
     """Runs a fresh copy of the bundle under each runtime and compares what each saw.
 
     bundle_for() makes the bundle: each runtime gets its own, so a write of one (hook
@@ -297,7 +297,7 @@ def differential(variant, bundle_for, tty=False, hooks=(), runc_runs=True, exec_
         b = bundle_for()
         os.makedirs(b.file("hookout"), exist_ok=True)
         if exec_args is None:
-            code, out, err = run(runtime, b, tty=tty)
+            code, out, err = run(runtime, b, tty=tty, run_args=run_args)
         else:  # exec_args: options..., then the command as a list
             code, out, err = run_exec(runtime, b, exec_args, start)
         seen[runtime] = observe(code, out, err, b.path)

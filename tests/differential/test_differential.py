@@ -384,3 +384,53 @@ def test_exec_exit_status_and_a_missing_program():
     differential("exec-exit", _sleeper(), exec_args=[["sh", "-c", "exit 3"]], runc_runs=False)
     differential("exec-missing", _sleeper(), exec_args=[["/no/such/program"]],
                  runc_runs=False)
+
+
+# ---- user namespace, --no-pivot, configs both must refuse ----
+
+def test_user_namespace_with_two_ranges():
+    maps = [{"containerID": 0, "hostID": 100000, "size": 1000},
+            {"containerID": 1000, "hostID": 101000, "size": 64536}]
+
+    def edit(b):
+        b.config["linux"]["namespaces"].append({"type": "user"})
+        b.config["linux"]["uidMappings"] = maps
+        b.config["linux"]["gidMappings"] = maps
+        _user(b.config)
+        for d, dirs, files in os.walk(b.rootfs):
+            for name in [d] + [os.path.join(d, n) for n in dirs + files]:
+                os.lchown(name, 100000, 100000)
+        # the mapped root has no rights over host-owned inodes: it needs search on the path
+        os.chmod(lib.WORK, 0o711)
+        os.chmod(b.path, 0o711)
+    differential("userns", _bundle(edit, extra="cat /proc/self/uid_map /proc/self/gid_map"))
+
+
+def test_run_no_pivot():
+    # With CAP_SYS_ADMIN the container must still not mount a proc that shows what the
+    # masked paths hide (runc's no-pivot protection).
+    def edit(c):
+        for k in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][k].append("CAP_SYS_ADMIN")
+    differential("no-pivot", _bundle(_edit(edit), extra="mount -t proc proc /root; echo $?"),
+                 run_args=["--no-pivot"])
+
+
+def test_rootfs_whose_proc_is_a_symlink():
+    def edit(b):
+        os.rmdir(os.path.join(b.rootfs, "proc"))
+        os.symlink("/tmp", os.path.join(b.rootfs, "proc"))
+    differential("proc-symlink", _bundle(edit), runc_runs=False)
+
+
+def test_bind_mount_of_a_missing_source():
+    def edit(c):
+        c["mounts"].append({"destination": "/data", "type": "bind", "source": "/no/such/dir",
+                            "options": ["bind"]})
+    differential("bind-missing", _bundle(_edit(edit)), runc_runs=False)
+
+
+def test_unknown_rlimit():
+    def edit(c):
+        c["process"]["rlimits"].append({"type": "RLIMIT_NOPE", "soft": 1, "hard": 1})
+    differential("rlimit-unknown", _bundle(_edit(edit)), runc_runs=False)
