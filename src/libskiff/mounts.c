@@ -14,6 +14,7 @@
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -453,8 +454,78 @@ static int create_component(int parentfd, const char *name, bool make_file)
 	return 0;
 }
 
+/* Where an fd points, from /proc/self/fd (absolute; NULL when unknown). */
+static char *fd_path(int fd)
+{
+	char link[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/')
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * Component `name` of `parent` is a symlink whose target is missing.  runc
+ * and crun create that target, inside the rootfs: this returns the path,
+ * inside the root, that the link names, followed by `rest` (NULL: not a
+ * symlink, or a parent found outside the root).
+ */
+static char *dangling_target(int rootfd, int parent, const char *name, const char *rest)
+{
+	cleanup_free char *root = NULL, *base = NULL;
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+	size_t len;
+
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (target[0] == '/')
+		return xasprintf("%s/%s", target, rest);
+	root = fd_path(rootfd);
+	base = fd_path(parent);
+	if (root == NULL || base == NULL)
+		return NULL;
+	len = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (strncmp(base, root, len) != 0 || (base[len] != '/' && base[len] != '\0'))
+		return NULL;
+	return xasprintf("%s/%s/%s", base + len, target, rest);
+}
+
+/* Symlinks followed by hand to their missing targets, at most (as the kernel's MAXSYMLINKS). */
+#define DANGLING_MAX 40
+
+static int mkpath_depth(int rootfd, const char *path, bool make_file, int flags, const char *what,
+                        int depth, struct skiff_error **err);
+
 int mkpath_in_root(int rootfd, const char *path, bool make_file, int flags, const char *what,
                    struct skiff_error **err)
+{
+	return mkpath_depth(rootfd, path, make_file, flags, what, 0, err);
+}
+
+/* It exists, yet does not resolve: a symlink to nowhere; its target is made in the rootfs. */
+static int follow_dangling(int rootfd, int parent, char *clean, const char *name, char *slash,
+                           bool make_file, int flags, const char *what, int depth,
+                           struct skiff_error **err)
+{
+	cleanup_free char *next = NULL;
+
+	next = depth < DANGLING_MAX ? dangling_target(rootfd, parent, name, slash ? slash + 1 : "")
+	                            : NULL;
+	if (next == NULL)
+		return error_set(err, ENOENT,
+		                 "%s: resolve %s inside the rootfs (a symlink to a missing target)",
+		                 what, clean);
+	return mkpath_depth(rootfd, next, make_file, flags, what, depth + 1, err);
+}
+
+static int mkpath_depth(int rootfd, const char *path, bool make_file, int flags, const char *what,
+                        int depth, struct skiff_error **err)
 {
 	cleanup_free char *clean = path_clean(path);
 	cleanup_close int parent = -1;
@@ -485,12 +556,9 @@ int mkpath_in_root(int rootfd, const char *path, bool make_file, int flags, cons
 				return error_errno(err, "%s: create %s", what, clean);
 			}
 			fd = open_in_root(rootfd, clean, last ? last_flags : mid_flags);
-			/* It exists, yet does not resolve: a symlink to nowhere in the rootfs. */
 			if (fd == -ENOENT)
-				return error_set(err, ENOENT,
-				                 "%s: resolve %s inside the rootfs (a symlink to a "
-				                 "missing target)",
-				                 what, clean);
+				return follow_dangling(rootfd, parent, clean, name, slash,
+				                       make_file, flags, what, depth, err);
 		}
 		if (last || fd < 0)
 			break;

@@ -173,10 +173,33 @@ def test_destination_symlink_to_rootfs_itself_refused(host):
 
 
 @hostile
-def test_destination_dangling_symlink_refused(host):
-    b = bundle(["true"], lambda rootfs: os.symlink(host.dir, os.path.join(rootfs, "mnt")),
-               [tmpfs("/mnt/sub")])
-    refused(b, host, "/mnt", "missing target")
+def test_destination_dangling_symlink_target_made_inside_the_rootfs(host):
+    # runc and crun create a symlink's missing target, inside the rootfs: an
+    # absolute target, a relative one climbing past "/", a chain of links.
+    def prep(rootfs):
+        os.symlink(host.dir + "/new", os.path.join(rootfs, "mnt"))
+        os.symlink("../" * 12 + host.dir.lstrip("/") + "/up", os.path.join(rootfs, "var", "up"))
+        os.symlink("hop2", os.path.join(rootfs, "hop1"))
+        os.symlink("/chained/end", os.path.join(rootfs, "hop2"))
+    b = bundle(["probe", "mountinfo"], prep,
+               [tmpfs("/mnt/sub"), tmpfs("/var/up"), tmpfs("/hop1"),
+                {"destination": "/mnt/file", "type": "bind", "options": ["bind"],
+                 "source": os.path.join(host.dir, "sentinel")}])
+    mi = reports(run(b)[0])[0]["mountinfo"]
+    points = [m["mount_point"] for m in mi]
+    for p in (host.dir + "/new/sub", host.dir + "/up", "/chained/end", host.dir + "/new/file"):
+        assert p in points, (p, points)
+        assert os.path.lexists(b.rootfs + p), p
+    assert os.path.isfile(b.rootfs + host.dir + "/new/file")
+    host.check()
+
+
+@hostile
+def test_destination_symlink_loop_refused(host):
+    def prep(rootfs):
+        os.symlink("b", os.path.join(rootfs, "a"))
+        os.symlink("a", os.path.join(rootfs, "b"))
+    refused(bundle(["true"], prep, [tmpfs("/a/x")]), host, "/a")
 
 
 @hostile
@@ -254,9 +277,14 @@ def test_dev_replaced_by_symlink(host):
     assert "/etc" in points and "/etc/pts" in points, points
     host.check()
     lib.cleanup_after_test()
-    # To a host path that the image lacks: refused, nothing made on the host.
-    b = bundle(["true"], lambda rootfs: replace_with_symlink(rootfs, "dev", host.dir))
-    refused(b, host, "/dev", "symlink")
+    # To a host path that the image lacks: made inside the rootfs (as runc does),
+    # nothing made on the host.
+    b = bundle(["probe", "stat", "/dev/null"],
+               lambda rootfs: replace_with_symlink(rootfs, "dev", host.dir))
+    null = reports(run(b)[0])[0]
+    assert (null["type"], null["major"], null["minor"]) == ("char", 1, 3), null
+    assert os.path.isdir(b.rootfs + host.dir)
+    host.check()
 
 
 @hostile

@@ -680,7 +680,8 @@ static void test_hostile(void)
 
 	run_hostile("/evil", "/etc", tmpfs_evil, 1, "/etc", NULL);
 	run_hostile("/evil", "../../..", tmpfs_evil_sub, 1, "/sub", NULL);
-	run_hostile("/evil", "/proc/self/root/..", tmpfs_evil, 1, NULL, "resolve /evil");
+	/* The missing target is made inside the rootfs (no procfs there yet: plain directories). */
+	run_hostile("/evil", "/proc/self/root/..", tmpfs_evil, 1, "/proc/self", NULL);
 	run_hostile("/evil", "/proc/self/root/..", proc_then_evil, 2, NULL, "refusing a symlink");
 	run_hostile("/evil", "/proc/self/root/proc", evil_sys, 2, NULL, "refusing a symlink");
 	run_hostile("/proc", "/etc", proc_only, 1, NULL, "refusing a symlink");
