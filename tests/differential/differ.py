@@ -35,6 +35,9 @@ echo '== ulimit'; ulimit -a
 echo '== umask'; umask
 echo '== tty'; tty && stat -c '%u:%g %a' "$(tty)"; ls -l /dev/console 2>&1 | cut -c1-10
 echo '== fds'; ls /proc/self/fd
+echo '== dev'; stat -c '%n %F %t:%T %u:%g %a' /dev/* | sort
+echo '== proc'; cat /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_forward 2>&1
+echo '== personality'; cat /proc/self/personality
 echo '== rootfs'; touch /probe-write && echo writable
 echo '== extra'; @EXTRA@
 exit 42
@@ -160,7 +163,9 @@ def _mount_key_value(line):
     fstype, source, sopts = (post.split() + ["", "", ""])[:3]
     opts = ",".join(sorted(f[5].split(",")))
     sopts = ",".join(sorted(sopts.split(",")))
-    return f[4], f"root={f[3]} {fstype} {source} {opts} | {sopts}"
+    # propagation without the peer group numbers: shared, slave, private
+    prop = ",".join(sorted(x.split(":")[0] for x in f[6:])) or "private"
+    return f[4], f"root={f[3]} {fstype} {source} {opts} {prop} | {sopts}"
 
 
 def observe(code, out, err, bundle_path, cid_hint=None):
@@ -191,6 +196,9 @@ def observe(code, out, err, bundle_path, cid_hint=None):
     for line in lines.pop("env", []):
         name, _, value = line.partition("=")
         seen[f"env:{name}"] = value
+    for line in lines.pop("dev", []):
+        name, _, value = line.partition(" ")
+        seen[f"dev:{name}"] = value
     for name, text in lines.items():
         seen[f"out:{name}"] = "\n".join(text).replace(bundle_path, "BUNDLE")
     return seen

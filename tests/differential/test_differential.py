@@ -434,3 +434,36 @@ def test_unknown_rlimit():
     def edit(c):
         c["process"]["rlimits"].append({"type": "RLIMIT_NOPE", "soft": 1, "hard": 1})
     differential("rlimit-unknown", _bundle(_edit(edit)), runc_runs=False)
+
+
+# ---- kernel settings and devices ----
+
+def test_sysctl_oom_score_adj_and_personality():
+    def edit(c):
+        c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.msgmax": "4096"}
+        c["process"]["oomScoreAdj"] = 123
+        c["linux"]["personality"] = {"domain": "LINUX32"}
+    differential("sysctl", _bundle(_edit(edit), extra="cat /proc/sys/kernel/msgmax"))
+
+
+def test_devices_with_owner_and_mode():
+    def edit(c):
+        c["linux"]["devices"] = [
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640,
+             "uid": 1000, "gid": 20},
+            {"path": "/dev/sub/loop-ish", "type": "b", "major": 7, "minor": 200,
+             "fileMode": 0o600}]
+    differential("devices", _bundle(_edit(edit)))
+
+
+def test_devices_with_owner_in_a_fully_mapped_user_namespace():
+    full = [{"containerID": 0, "hostID": 0, "size": 4294967295}]
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = full
+        c["linux"]["gidMappings"] = full
+        c["linux"]["devices"] = [
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640,
+             "uid": 1000, "gid": 20}]
+    differential("devices-userns", _bundle(_edit(edit)))
