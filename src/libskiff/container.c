@@ -466,6 +466,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	log_debug("create `%s`: bundle %s, config %s, rootfs %s", o->id, p->bundle, p->config_name,
 	          p->rootfs);
 	take_listen_fds(p);
+	process_keep_original_groups(&p->config->annotations);
 	if (status_open_root(p->ctx->root, true, &p->rootfd, err) < 0)
 		return -1;
 	if (status_create(p->rootfd, o->id, &p->dirfd, err) < 0)

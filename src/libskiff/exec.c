@@ -636,6 +636,7 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	if (build_process(p, err) < 0 || prepare_seccomp(p, err) < 0)
 		return -1;
+	process_keep_original_groups(&p->cfg->annotations);
 	if (open_init(p, err) < 0 || open_cgroup(p, err) < 0)
 		return -1;
 	if (p->proc->exec_cpu_affinity &&

@@ -595,8 +595,21 @@ static bool setgroups_denied(void)
 	return str_has_prefix(text, "deny");
 }
 
+/* Set in skiff before the clone; the child inherits it (see process.h). */
+static bool keep_original_groups;
+
+void process_keep_original_groups(const struct oci_map *annotations)
+{
+	keep_original_groups = false;
+	for (size_t i = 0; annotations && i < annotations->len; i++)
+		if (strcmp(annotations->keys[i], "run.oci.keep_original_groups") == 0)
+			keep_original_groups = true;
+}
+
 static int apply_groups(const struct oci_user *u, struct skiff_error **err)
 {
+	if (keep_original_groups)
+		return 0;
 	if (setgroups_denied()) {
 		if (u->additional_gids_len == 0)
 			return 0;

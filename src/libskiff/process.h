@@ -79,6 +79,13 @@ int process_apply_identity_holding_admin(const struct oci_process *p, struct pro
                                          struct skiff_error **err);
 /* capset(2) of the held sets; nothing when none are held.  Safe under the filter. */
 int process_release_admin(const struct process_caps *held, struct skiff_error **err);
+/*
+ * crun's annotation run.oci.keep_original_groups (any value; podman sends it
+ * for --group-add keep-groups): the process keeps the supplementary groups
+ * of the runtime's caller, no setgroups(2) at all.  Call it in skiff before
+ * cloning the process, with the config's annotations.
+ */
+void process_keep_original_groups(const struct oci_map *annotations);
 /* umask (0022 when unset), the cwd checked to be inside the root, noNewPrivileges. */
 int process_apply_final(const struct oci_process *p, struct skiff_error **err);
 

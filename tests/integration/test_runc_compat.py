@@ -4,6 +4,7 @@ Each test states what runc 1.1 does with the same bundle (seen by running
 /usr/sbin/runc on it) and checks that skiff does the same, from inside the
 container.
 """
+import json
 import os
 import shlex
 import stat
@@ -187,3 +188,34 @@ def test_console_is_owned_by_the_process_uid():
     out = _in_a_terminal("exec", "--tty", "--user", "1234:1234", cid, "sh", "-c",
                          "stat -c %u $(tty)")
     assert out == "1234\n", out
+
+
+def _skiff_with_groups(groups, *args):
+    import subprocess
+    with open(os.path.join(lib.WORK, "groups.out"), "w+") as out:
+        p = subprocess.run([lib.SKIFF, "--root", lib.ROOT, *args], stdout=out,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                           timeout=60, preexec_fn=lambda: os.setgroups(groups))
+        out.seek(0)
+        assert p.returncode == 0, p.stderr
+        return json.loads(out.read())
+
+
+def test_keep_original_groups_annotation_keeps_the_callers_groups():
+    # crun (and podman --group-add keep-groups, which sends the annotation):
+    # no setgroups, the process keeps the supplementary groups of the caller.
+    def edit(c):
+        c["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [7]}
+    b = Bundle(["probe", "groups"], edit=edit)
+    assert _skiff_with_groups([4242, 4343], "run", "--bundle", b.path, new_id()) == \
+        {"groups": [7]}
+    b.config["annotations"] = {"run.oci.keep_original_groups": "1"}
+    b.write()
+    got = _skiff_with_groups([4242, 4343], "run", "--bundle", b.path, new_id())
+    assert sorted(got["groups"]) == [4242, 4343], got
+    b = Bundle(["sleep", "30"], edit=lambda c: c.__setitem__(
+        "annotations", {"run.oci.keep_original_groups": "1"}))
+    cid = new_id()
+    skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    got = _skiff_with_groups([4545], "exec", "--user", "1000:1000", cid, "probe", "groups")
+    assert got["groups"] == [4545], got
