@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """skiff's test runner: C unit tests (TAP) and integration tests (Python).
 
-Integration tests are functions named test_* in tests/integration/test_*.py.
+Integration tests are functions named test_* in tests/{integration,security,conformance}/test_*.py.
 A test passes by returning, fails by raising, and skips by raising
 lib.Skip("why").  The run ends with one line: N passed, N failed, N skipped.
 """
@@ -204,7 +204,7 @@ def main():
             p = os.path.join(unit_dir, f)
             if f.endswith("_test") and os.access(p, os.X_OK):
                 run_unit(p)
-    for d in ("integration", "security", "differential"):
+    for d in ("integration", "security", "differential", "conformance"):
         folder = os.path.join(HERE, d)
         if not os.path.isdir(folder):
             continue
