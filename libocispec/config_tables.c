@@ -449,6 +449,7 @@ static const struct jw_field intel_rdt_fields[] = {
     JW_F("schemata", JW_STRING_ARRAY, schemata),
     JW_F("enableCMT", JW_BOOL, enable_cmt),
     JW_F("enableMBM", JW_BOOL, enable_mbm),
+    JW_F("enableMonitoring", JW_BOOL, enable_monitoring),
     JW_END,
 };
 #undef JW_T

@@ -15,6 +15,16 @@ static const struct jw_field enabled_fields[] = {
 #undef JW_T
 DESC(enabled, struct oci_features_enabled);
 
+#define JW_T struct oci_features_intel_rdt
+static const struct jw_field intel_rdt_fields[] = {
+    JW_OPT("enabled", JW_BOOL, enabled),
+    JW_OPT("schemata", JW_BOOL, schemata),
+    JW_OPT("monitoring", JW_BOOL, monitoring),
+    JW_END,
+};
+#undef JW_T
+DESC(intel_rdt, struct oci_features_intel_rdt);
+
 #define JW_T struct oci_features_cgroup
 static const struct jw_field cgroup_fields[] = {
     JW_OPT("v1", JW_BOOL, v1),           JW_OPT("v2", JW_BOOL, v2),
@@ -62,7 +72,7 @@ static const struct jw_field linux_fields[] = {
     JW_F("seccomp", JW_STRUCT, seccomp, .sub = &seccomp_desc),
     JW_F("apparmor", JW_STRUCT, apparmor, .sub = &enabled_desc),
     JW_F("selinux", JW_STRUCT, selinux, .sub = &enabled_desc),
-    JW_F("intelRdt", JW_STRUCT, intel_rdt, .sub = &enabled_desc),
+    JW_F("intelRdt", JW_STRUCT, intel_rdt, .sub = &intel_rdt_desc),
     JW_F("mountExtensions", JW_STRUCT, mount_extensions, .sub = &mount_extensions_desc),
     JW_F("netDevices", JW_STRUCT, net_devices, .sub = &enabled_desc),
     JW_F("memoryPolicy", JW_STRUCT, memory_policy, .sub = &memory_policy_desc),

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OCI_SPEC_VERSION "1.2.0"
+#define OCI_SPEC_VERSION "1.3.0"
 
 struct oci_map {
 	size_t len;
@@ -291,7 +291,8 @@ struct oci_seccomp {
 
 struct oci_intel_rdt {
 	char *clos_id, *l3_cache_schema, *mem_bw_schema;
-	bool enable_cmt, enable_mbm;
+	bool enable_cmt, enable_mbm; /* up to 1.2.1; replaced by enableMonitoring */
+	bool enable_monitoring;
 	char **schemata; /* whole lines for resctrl's schemata file */
 };
 
@@ -382,6 +383,13 @@ struct oci_features_mount_extensions {
 	struct oci_features_enabled *idmap;
 };
 
+/* features-linux.md 1.3.0: intelRdt says which of its fields the runtime supports. */
+struct oci_features_intel_rdt {
+	bool has_enabled, enabled;
+	bool has_schemata, schemata;
+	bool has_monitoring, monitoring;
+};
+
 struct oci_features_memory_policy {
 	char **modes, **flags;
 };
@@ -390,7 +398,8 @@ struct oci_features_linux {
 	char **namespaces, **capabilities;
 	struct oci_features_cgroup *cgroup;
 	struct oci_features_seccomp *seccomp;
-	struct oci_features_enabled *apparmor, *selinux, *intel_rdt, *net_devices;
+	struct oci_features_enabled *apparmor, *selinux, *net_devices;
+	struct oci_features_intel_rdt *intel_rdt;
 	struct oci_features_mount_extensions *mount_extensions;
 	struct oci_features_memory_policy *memory_policy;
 };

@@ -28,6 +28,7 @@
 #include "container.h"
 #include "create_plan.h"
 #include "hooks.h"
+#include "intelrdt.h"
 #include "label.h"
 #include "mempolicy.h"
 #include "log.h"
@@ -146,9 +147,8 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 	    sysctl_validate(c, err) < 0 || label_validate(c, err) < 0 ||
 	    mempolicy_validate(c->linux_->memory_policy, err) < 0)
 		return error_wrap(err, "%s", p->config_name);
-	/* Parsed, but nothing applies them yet: refuse rather than ignore. */
-	if (c->linux_->intel_rdt)
-		return error_set(err, 0, "config.json: linux.intelRdt: not supported by skiff");
+	if (intelrdt_validate(c->linux_->intel_rdt, err) < 0)
+		return error_wrap(err, "%s", p->config_name);
 	if (ns_plan_make(c, &p->ns, err) < 0 ||
 	    netdev_validate(c->linux_, !ns_plan_shares_host(&p->ns, NS_NET), err) < 0)
 		return error_wrap(err, "%s", p->config_name);
@@ -409,6 +409,7 @@ static void undo_create(struct create_plan *p)
 	if (p->cgroup_made)
 		cgroup_destroy(&p->cgroup, true, &ignored);
 	error_free(&ignored);
+	intelrdt_remove(&p->st);
 	if (p->dirfd >= 0)
 		status_remove(p->rootfd, p->o->id, &ignored);
 	error_free(&ignored);
@@ -503,6 +504,9 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	          (unsigned int)p->ns.clone_flags);
 	/* Killed here, the init reads EOF on its socket and exits. */
 	fault_point("create.cloned");
+	/* Before the init is released: whatever it starts is born in the group. */
+	if (intelrdt_setup(p->config->linux_->intel_rdt, o->id, p->pid, &p->st, err) < 0)
+		return -1;
 	close_fd(&p->sync[1]);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
@@ -838,6 +842,7 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	if (has && cgroup_destroy(&cg, true, err) < 0)
 		return -1;
 	fault_point("delete.cgroup");
+	intelrdt_remove(&c->st);
 	cfg = c->st.has_poststop ? container_saved_config(c, NULL) : NULL;
 	if (cfg)
 		run_poststop(cfg, &c->st);

@@ -59,6 +59,7 @@
 #include "fault.h"
 #include "foreground.h"
 #include "home.h"
+#include "intelrdt.h"
 #include "log.h"
 #include "label.h"
 #include "launch.h"
@@ -650,6 +651,9 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 	/* Paused, the process runs its execve only once resumed: nobody waits for that. */
 	if (!p->paused && pipe2(p->status, O_CLOEXEC) < 0)
 		return error_errno(err, "pipe");
+	/* The process inherits skiff's resctrl group: no window outside the container's. */
+	if (intelrdt_join_self(&p->c.st, err) < 0)
+		return -1;
 	if (clone_process(p, err) < 0)
 		return -1;
 	log_debug("exec in `%s`: process cloned, pid %d", p->o->id, (int)p->pid);

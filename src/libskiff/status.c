@@ -176,6 +176,9 @@ static int parse_status(const char *id, const char *data, struct container_statu
 	st->has_poststart = tree_int(root, "poststartHooks") != 0;
 	st->has_poststop = tree_int(root, "poststopHooks") != 0;
 	st->creating = tree_int(root, "creating") != 0;
+	st->rdt_group = dup_or_null(tree_str(root, "intelRdtGroup"));
+	st->rdt_mon = dup_or_null(tree_str(root, "intelRdtMonGroup"));
+	st->rdt_group_owned = tree_int(root, "intelRdtGroupOwned") != 0;
 	ann = yajl_tree_get(root, ann_path, yajl_t_object);
 	if (ann) {
 		size_t n = YAJL_GET_OBJECT(ann)->len;
@@ -308,6 +311,10 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_int(g, "poststopHooks", st->has_poststop);
 	if (st->creating)
 		gen_int(g, "creating", 1);
+	gen_str(g, "intelRdtGroup", st->rdt_group);
+	gen_str(g, "intelRdtMonGroup", st->rdt_mon);
+	if (st->rdt_group_owned)
+		gen_int(g, "intelRdtGroupOwned", 1);
 	gen_annotations(g, &st->annotations);
 	yajl_gen_map_close(g);
 	json = gen_finish(g);
@@ -449,6 +456,8 @@ void status_free(struct container_status *st)
 	free(st->cgroup_path);
 	free(st->cgroup_mount);
 	free(st->cgroup_manager);
+	free(st->rdt_group);
+	free(st->rdt_mon);
 	for (size_t i = 0; i < st->annotations.len; i++) {
 		free(st->annotations.keys[i]);
 		free(st->annotations.values[i]);

@@ -37,6 +37,9 @@ struct container_status {
 	 */
 	bool creating;
 	struct oci_map annotations;
+	/* linux.intelRdt: the resctrl groups the container's processes join (intelrdt.h). */
+	char *rdt_group, *rdt_mon;
+	bool rdt_group_owned; /* removed by delete */
 };
 
 #define EXEC_FIFO  "exec.fifo"

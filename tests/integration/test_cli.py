@@ -17,7 +17,7 @@ def test_version_has_runc_shape():
     lines = r.stdout.splitlines()
     assert re.match(r"^skiff version \d+\.\d+\.\d+$", lines[0]), lines
     assert lines[1].startswith("commit: "), lines
-    assert re.match(r"^spec: 1\.\d+\.\d+$", lines[2]), lines
+    assert lines[2] == "spec: 1.3.0", lines
 
 
 def test_unknown_global_flag_is_one_line_exit_1():
@@ -85,7 +85,8 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert r.stdout == "spec-ok\n"
     feats = json.loads(subprocess.run([SKIFF, "features"], capture_output=True, text=True,
                                       check=True).stdout)
-    assert feats["ociVersionMin"] == "1.0.0" and feats["ociVersionMax"].startswith("1.")
+    assert cfg["ociVersion"] == "1.3.0", cfg["ociVersion"]
+    assert feats["ociVersionMin"] == "1.0.0" and feats["ociVersionMax"] == "1.3.0", feats
     assert set(feats["linux"]["namespaces"]) >= {"pid", "user", "time", "cgroup"}
     assert "CAP_KILL" in feats["linux"]["capabilities"]
     assert feats["linux"]["cgroup"]["v2"] is True and feats["linux"]["cgroup"]["v1"] is False
@@ -93,8 +94,14 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert "SCMP_ACT_NOTIFY" in feats["linux"]["seccomp"]["actions"]
     assert "rbind" in feats["mountOptions"]
     assert feats["linux"]["netDevices"] == {"enabled": True}
-    aa = os.path.exists("/sys/kernel/security/apparmor")
-    assert feats["linux"]["apparmor"]["enabled"] is aa
+    assert feats["linux"]["intelRdt"] == {"enabled": True, "schemata": True,
+                                          "monitoring": True}, feats["linux"]["intelRdt"]
+    assert "MPOL_BIND" in feats["linux"]["memoryPolicy"]["modes"]
+    # Implementation status, not the host's (features-linux.md).
+    assert feats["linux"]["apparmor"]["enabled"] is True
+    assert feats["linux"]["selinux"]["enabled"] is True
+    assert feats["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    assert "CAP_CHECKPOINT_RESTORE" in feats["linux"]["capabilities"]
 
 
 def test_limit_on_an_unavailable_controller_fails_cleanly():

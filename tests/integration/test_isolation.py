@@ -643,11 +643,3 @@ def test_memory_policy_is_applied_and_bad_ones_are_refused():
         r = lib.skiff("run", "--bundle", b.path, cid)
         assert r.returncode == 1 and f"linux.memoryPolicy.{field}" in r.stderr, r
         assert r.stderr.count("\n") == 1
-
-
-def test_unsupported_linux_features_are_refused_not_ignored():
-    for key, value in (("intelRdt", {"closID": "x"}),):
-        cid = lib.new_id()
-        b = lib.Bundle(["true"], edit=lambda c: c["linux"].update({key: value}))
-        r = lib.skiff("run", "--bundle", b.path, cid)
-        assert r.returncode == 1 and f"linux.{key}: not supported" in r.stderr, r

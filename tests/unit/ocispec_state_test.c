@@ -95,7 +95,7 @@ static void features(void)
 	    " [\"SCMP_CMP_EQ\"], \"archs\": [\"SCMP_ARCH_X86_64\"], \"knownFlags\": [],"
 	    " \"supportedFlags\": [\"SECCOMP_FILTER_FLAG_LOG\"]},"
 	    " \"apparmor\": {\"enabled\": false}, \"selinux\": {}, \"intelRdt\": {\"enabled\": "
-	    "true},"
+	    "true, \"schemata\": true, \"monitoring\": false},"
 	    " \"mountExtensions\": {\"idmap\": {\"enabled\": true}}, \"netDevices\": {\"enabled\":"
 	    " true}, \"memoryPolicy\": {\"modes\": [\"MPOL_BIND\"], \"flags\": []}}}";
 	struct oci_features *f, *f2;
