@@ -111,20 +111,6 @@ static void missing_v2(const char *have, char *out, size_t size)
 		}
 }
 
-static void advise_hybrid(struct hostcheck_row *row, const char *mount)
-{
-	hc_advise(row,
-	          "skiff drives cgroup v2: a limit whose controller is not in %s fails `create` "
-	          "with one line naming the controller, rather than being dropped",
-	          mount);
-	hc_advise(row, "podman asks for a pids limit by default: set pids_limit = 0 in "
-	               "containers.conf [containers] (or --pids-limit 0), or run podman with "
-	               "--cgroups=disabled");
-	hc_advise(row, "ctr asks for --cpu-shares 1024 by default: pass --cpu-shares 0");
-	hc_advise(row, "for every limit, boot with systemd.unified_cgroup_hierarchy=1 (a pure "
-	               "cgroup v2 host)");
-}
-
 void hostcheck_cgroup(struct hostcheck_report *r)
 {
 	const char *mount;
@@ -147,17 +133,15 @@ void hostcheck_cgroup(struct hostcheck_report *r)
 			          missing);
 		return;
 	case LAYOUT_HYBRID:
-		row = hc_add(r, "cgroup", HOSTCHECK_LIMITED,
-		             "hybrid: cgroup v2 at %s with %s; cgroup v1 holds %s", mount,
-		             *v2 ? v2 : "no controllers", *v1 ? v1 : "nothing");
-		advise_hybrid(row, mount);
+		/* The fs1 driver: v1 controllers, the cgroup2 part for what only it has. */
+		hc_add(r, "cgroup", HOSTCHECK_OK,
+		       "hybrid: cgroup v2 at %s with %s; cgroup v1 holds %s (fs1 driver)", mount,
+		       *v2 ? v2 : "no controllers", *v1 ? v1 : "nothing");
 		return;
 	case LAYOUT_LEGACY:
-		row = hc_add(r, "cgroup", HOSTCHECK_UNAVAILABLE,
-		             "legacy: cgroup v1 only (%s), no cgroup v2 hierarchy", *v1 ? v1 : "");
-		hc_advise(row, "skiff needs cgroup v2 for a container's cgroup: run with "
-		               "--cgroup-manager disabled, or boot with "
-		               "systemd.unified_cgroup_hierarchy=1");
+		hc_add(r, "cgroup", HOSTCHECK_OK,
+		       "legacy: cgroup v1 only (%s), no cgroup v2 hierarchy (fs1 driver)",
+		       *v1 ? v1 : "");
 		return;
 	case LAYOUT_NONE:
 		row = hc_add(r, "cgroup", HOSTCHECK_UNAVAILABLE,

@@ -69,11 +69,9 @@ def test_cgroup_rows_match_the_mounts():
         v2 = "/sys/fs/cgroup"
     elif types.get("/sys/fs/cgroup/unified") == "cgroup2":
         assert cg["detail"].startswith("hybrid: cgroup v2 at /sys/fs/cgroup/unified "), cg
-        assert cg["status"] == "limited", cg
+        # the fs1 driver drives the v1 controllers: the clients' defaults work
+        assert cg["status"] == "ok" and "fs1 driver" in cg["detail"], cg
         v2 = "/sys/fs/cgroup/unified"
-        # the client advice the README used to carry
-        advice = " ".join(cg["advice"])
-        assert "pids_limit = 0" in advice and "--cpu-shares 0" in advice, advice
         # every v1 hierarchy's controller is named
         for point, kind in types.items():
             if kind == "cgroup" and not point.endswith("/systemd"):

@@ -179,7 +179,7 @@ def test_podman_pids_limit_stops_a_fork_bomb():
     rep = _forkbomb_report(r.stdout)
     # The probe (the container's init) is one of the 16.
     assert rep["forked"] == 15 and rep["errno"] == errno.EAGAIN, rep
-    # Without a limit (pids_limit = 0 in the module's containers.conf) all 50 forks work.
+    # Without --pids-limit, podman's default limit (2048) lets all 50 forks work.
     r = pm.podman("run", "--rm", clients.IMAGE, "probe", "forkbomb", "50")
     assert r.returncode == 0, f"exit {r.returncode}: {r.stderr}"
     assert _forkbomb_report(r.stdout)["forked"] == 50, r.stdout

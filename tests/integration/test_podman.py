@@ -2,8 +2,10 @@
 
 Everything podman keeps is private to this module: --root, --runroot and the
 vfs storage driver, and a containers.conf (CONTAINERS_CONF) that names the
-runtime by the built binary's absolute path.  Containers have no network
-(netns = "none") so no netavark/CNI set-up is needed.  The last test removes
+runtime by the built binary's absolute path.  Every other setting is podman's
+default but two that do not concern the runtime: no network (netns = "none":
+the default bridge would add interfaces to the host, which the test host's
+rules forbid) and lower default ulimits (see the config).  The last test removes
 every container and checks nothing is left; an atexit hook does the same when
 only some tests were selected.
 
@@ -39,16 +41,12 @@ def _default_root():
 def _containers_conf(top):
     name = _runtime_name()
     return f"""[containers]
+# podman's default bridge network would add interfaces to the host.
 netns = "none"
 log_driver = "k8s-file"
-# No default pids limit: on a hybrid host skiff's cgroup v2 hierarchy has no pids
-# controller, and a limit that cannot be enforced is an error (see README).
-pids_limit = 0
 # Root's hard limits here are below podman's defaults (1048576 files, 32768 procs),
 # and the bounding set lacks CAP_SYS_RESOURCE to raise them: runc fails the same way.
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-# Leave conmon in the caller's cgroup: podman would otherwise make v1 cgroups for it.
-cgroups = "no-conmon"
 
 [engine]
 runtime = "{name}"
@@ -230,17 +228,32 @@ def test_podman_create_failure_shows_reason():
     assert runtime_state(cid) is None, "the runtime kept a failed container"
 
 
-def test_podman_pids_limit_on_this_host():
-    """A limit the host cannot enforce is an error naming the controller, not ignored."""
+def _pids_max(pid):
+    """pids.max of pid's cgroup: the v1 pids hierarchy's, or the v2 one's."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [l.strip().split(":", 2) for l in f]
+    for _, ctls, path in lines:
+        if "pids" in ctls.split(","):
+            with open(f"/sys/fs/cgroup/{ctls}{path}/pids.max") as f:
+                return f.read().strip()
+    path = [p for _, c, p in lines if c == ""][0]
+    with open(f"/sys/fs/cgroup{path}/pids.max") as f:
+        return f.read().strip()
+
+
+def test_podman_default_and_given_pids_limit_reach_the_cgroup():
+    """podman's default pids limit (2048) and --pids-limit land in the container's cgroup."""
     setup()
-    if not clients.runtime_is_skiff():
-        raise lib.Skip("skiff-specific: runc uses the cgroup v1 pids controller here")
-    ctl = "/sys/fs/cgroup/unified/cgroup.controllers"
-    if not os.path.exists(ctl) or "pids" in open(ctl).read().split():
-        raise lib.Skip("not a hybrid host without a cgroup v2 pids controller")
-    r = podman("run", "--rm", "--pids-limit", "64", clients.IMAGE, "true")
-    assert r.returncode != 0
-    assert "pids limit requested but the pids controller is not enabled" in r.stderr, r.stderr
+    for flags, want in (((), "2048"), (("--pids-limit", "64"), "64")):
+        name = new_name("pids")
+        r = podman("run", "-d", "--name", name, *flags, clients.IMAGE, "probe", "sleep", "inf")
+        assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
+        try:
+            st = runtime_state(full_id(name))
+            assert st and st["status"] == "running", st
+            assert _pids_max(st["pid"]) == want, (flags, _pids_max(st["pid"]))
+        finally:
+            remove(name)
 
 
 def test_podman_cgroup_v2_limits():
