@@ -152,9 +152,6 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 	if (ns_plan_make(c, &p->ns, err) < 0 ||
 	    netdev_validate(c->linux_, !ns_plan_shares_host(&p->ns, NS_NET), err) < 0)
 		return error_wrap(err, "%s", p->config_name);
-	if (!p->ns.present[NS_MOUNT])
-		return error_set(err, 0,
-		                 "config.json: linux.namespaces: a mount namespace is required");
 	if (c->process->terminal && p->o->console_socket == NULL && !p->run_tty)
 		return error_set(err, 0,
 		                 "process.terminal is true: --console-socket is required (or use "

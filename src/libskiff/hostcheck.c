@@ -415,6 +415,6 @@ void hostcheck_namespaces(struct hostcheck_report *r)
 	}
 	row = hc_add(r, "namespaces", strstr(missing, " mnt") ? HOSTCHECK_FATAL : HOSTCHECK_LIMITED,
 	             "not in this kernel:%s", missing);
-	hc_advise(row, "a config that asks for a missing namespace fails `create`; a mount "
-	               "namespace is required for every container");
+	hc_advise(row, "a config that asks for a missing namespace fails `create`; without "
+	               "mount namespaces only configs that share skiff's can run");
 }

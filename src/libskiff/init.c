@@ -131,7 +131,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	label_mount_context(p->config);
 	if (rootfs_prepare(c, p->rootfs, p->bundle, p->bind_fds,
 	                   (ns_plan_shares_host(&p->ns, NS_NET) ? 0 : ROOTFS_NEW_NETNS) |
-	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS),
+	                       (ns_plan_shares_host(&p->ns, NS_CGROUP) ? 0 : ROOTFS_NEW_CGROUPNS) |
+	                       (p->ns.present[NS_MOUNT] ? 0 : ROOTFS_SHARED_MNTNS),
 	                   &deferred_ro, err) < 0)
 		return -1;
 	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
@@ -152,7 +153,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	if (c->hooks && run_container_hooks(p, &c->hooks->create_container, "createContainer",
 	                                    STATE_CREATED, err) < 0)
 		return -1;
-	if (rootfs_pivot(p->rootfs, p->o->no_pivot, err) < 0)
+	if (rootfs_pivot(p->rootfs, p->o->no_pivot,
+	                 p->ns.present[NS_MOUNT] ? 0 : ROOTFS_SHARED_MNTNS, err) < 0)
 		return -1;
 	home_set_default(p->config->process);
 	if (sysctl_apply(c, err) < 0)

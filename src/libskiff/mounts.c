@@ -364,9 +364,15 @@ int mounts_validate(const struct oci_config *c, struct skiff_error **err)
 
 	if (validate_mounts(c, err) < 0)
 		return -1;
-	/* Without its own mount namespace every step here would change the host's mount table. */
-	if (!has_mount_namespace(l))
-		return error_set(err, 0, "linux.namespaces: a \"mount\" namespace is required");
+	/*
+	 * Without a mount namespace of its own the container shares the
+	 * runtime's (as with runc): masking would change the host's view.
+	 */
+	if (!has_mount_namespace(l) && (l->masked_paths || l->readonly_paths))
+		return error_set(err, 0,
+		                 "linux.%s: needs a \"mount\" namespace (in the runtime's, "
+		                 "masking would change the host's own mounts)",
+		                 l->masked_paths ? "maskedPaths" : "readonlyPaths");
 	if (mounts_propagation_flags(l->rootfs_propagation) < 0)
 		return error_set(err, 0,
 		                 "linux.rootfsPropagation: unknown value \"%s\" (want shared, "

@@ -157,11 +157,14 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	if (rootfs == NULL || rootfs[0] != '/')
 		return error_set(err, 0, "rootfs: must be an absolute path, got \"%s\"",
 		                 rootfs ? rootfs : "");
-	if (isolate_propagation(c, err) < 0)
+	if (!(flags & ROOTFS_SHARED_MNTNS) && isolate_propagation(c, err) < 0)
 		return -1;
 	/* pivot_root needs the new root to be a mount point. */
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return error_errno(err, "bind mount the rootfs %s onto itself", rootfs);
+	if ((flags & ROOTFS_SHARED_MNTNS) &&
+	    mount(NULL, rootfs, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+		return error_errno(err, "make the rootfs bind %s rprivate", rootfs);
 	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return error_errno(err, "open the rootfs %s", rootfs);
@@ -172,7 +175,7 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	return make_cwd(c, rootfd, err);
 }
 
-int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err)
+int rootfs_pivot(const char *rootfs, bool no_pivot, unsigned flags, struct skiff_error **err)
 {
 	cleanup_close int newroot = -1, oldroot = -1;
 
@@ -181,6 +184,12 @@ int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err)
 		return error_errno(err, "open the rootfs %s", rootfs);
 	if (fchdir(newroot) < 0)
 		return error_errno(err, "chdir to the rootfs %s", rootfs);
+	/* In the runtime's mount namespace, moving or pivoting "/" would move the host's. */
+	if (flags & ROOTFS_SHARED_MNTNS) {
+		if (chroot(".") < 0)
+			return error_errno(err, "chroot to the rootfs %s", rootfs);
+		return chdir("/") < 0 ? error_errno(err, "chdir to / in the container") : 0;
+	}
 	if (no_pivot) {
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			return error_errno(err, "move the rootfs %s onto /", rootfs);

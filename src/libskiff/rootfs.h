@@ -42,6 +42,14 @@ enum rootfs_flags {
 	ROOTFS_NEW_NETNS = 1 << 0,
 	/* The container has its own cgroup namespace; without it cgroup mounts are binds. */
 	ROOTFS_NEW_CGROUPNS = 1 << 1,
+	/*
+	 * The container has no mount namespace: its mounts are made in the
+	 * runtime's, as runc does.  The host's propagation is left alone (runc
+	 * makes "/" rslave); the rootfs bind is made private, so the container's
+	 * mounts reach no peer; rootfs_pivot() then only chroots.  The mounts stay
+	 * when the container is gone, as with runc.
+	 */
+	ROOTFS_SHARED_MNTNS = 1 << 2,
 };
 
 /*
@@ -77,8 +85,9 @@ int rootfs_seal_readonly(int **deferred_ro, struct skiff_error **err);
  * (MNT_DETACH), cwd "/".  no_pivot (ramfs/initramfs hosts, where
  * pivot_root is impossible): MS_MOVE the rootfs onto "/" and chroot; the
  * old root then stays reachable to a process with CAP_SYS_CHROOT.
+ * ROOTFS_SHARED_MNTNS in flags: chroot only (the namespace is the host's).
  */
-int rootfs_pivot(const char *rootfs, bool no_pivot, struct skiff_error **err);
+int rootfs_pivot(const char *rootfs, bool no_pivot, unsigned flags, struct skiff_error **err);
 
 /*
  * After rootfs_pivot(): masks linux.maskedPaths (directories with an empty

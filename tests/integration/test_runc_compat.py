@@ -219,3 +219,34 @@ def test_keep_original_groups_annotation_keeps_the_callers_groups():
     skiff_ok("run", "--detach", "--bundle", b.path, cid)
     got = _skiff_with_groups([4545], "exec", "--user", "1000:1000", cid, "probe", "groups")
     assert got["groups"] == [4545], got
+
+
+def test_config_without_a_mount_namespace_shares_the_runtimes():
+    # runc and crun run it in the runtime's mount namespace (chroot, no
+    # pivot_root).  Run from a private namespace of the test's own, so the
+    # mounts it makes there go away with it; the host must not change.
+    import subprocess
+    from test_isolation import host_mounts
+
+    def edit(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"]
+                                    if n["type"] != "mount"]
+        del c["linux"]["maskedPaths"], c["linux"]["readonlyPaths"]
+    b = Bundle(["sh", "-c", "readlink /proc/self/ns/mnt; ls /bin/probe; "
+                "touch /x 2>/dev/null || echo read-only"], edit=edit)
+    cmd = shlex.join([lib.SKIFF, "--root", lib.ROOT, "run", "--bundle", b.path, new_id()])
+    before = host_mounts()
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        f"readlink /proc/self/ns/mnt; {cmd}"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r
+    outer, inner, probe, ro = r.stdout.splitlines()
+    assert inner == outer != os.readlink("/proc/self/ns/mnt"), r.stdout
+    assert probe == "/bin/probe" and ro == "read-only", r.stdout
+    assert host_mounts() == before
+    # masking would change the mounts of the namespace it shares: refused
+    b.config["linux"]["maskedPaths"] = ["/proc/kcore"]
+    b.write()
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 1 and "linux.maskedPaths" in r.stderr, r
+    assert len(r.stderr.splitlines()) == 1, r.stderr

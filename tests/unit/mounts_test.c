@@ -164,8 +164,10 @@ static void test_validate(void)
 	mounts[3].uid_mappings_len = 0;
 
 	l.namespaces_len = 0;
-	check_validate_msg(&c, "linux.namespaces: a \"mount\" namespace is required",
-	                   "no mount namespace");
+	check_validate_msg(&c,
+	                   "linux.maskedPaths: needs a \"mount\" namespace (in the runtime's, "
+	                   "masking would change the host's own mounts)",
+	                   "no mount namespace, yet masked paths");
 	l.namespaces_len = 1;
 
 	l.rootfs_propagation = "bogus";
@@ -429,7 +431,7 @@ static void full_flow(void *arg)
 	               "rootfs_prepare") ||
 	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
-	    check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot") ||
+	    check_call(rootfs_pivot(e->rootfs, false, 0, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
 		return;
 
@@ -543,7 +545,7 @@ static void shared_flow(void *arg)
 	    check_call(devices_setup(&c, e->rootfs, true, &err), &err,
 	               "devices_setup in userns mode") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
-	    check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot") ||
+	    check_call(rootfs_pivot(e->rootfs, false, 0, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
 		return;
 	mi = find_mount("/");
@@ -568,7 +570,7 @@ static void no_pivot_flow(void *arg)
 	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
-	    check_call(rootfs_pivot(e->rootfs, true, &err), &err, "rootfs_pivot(no_pivot)"))
+	    check_call(rootfs_pivot(e->rootfs, true, 0, &err), &err, "rootfs_pivot(no_pivot)"))
 		return;
 	check(stat("/marker", &st) == 0, "no_pivot: the rootfs is /");
 	check(getcwd(buf, sizeof(buf)) && strcmp(buf, "/") == 0, "no_pivot: cwd is /");
@@ -708,7 +710,7 @@ static void fake_null_flow(void *arg)
 	unlink(path);
 	if (symlink("/proc/sys/kernel/core_pattern", path) < 0)
 		check(false, "plant the /dev/null symlink");
-	if (check_call(rootfs_pivot(e->rootfs, false, &err), &err, "rootfs_pivot"))
+	if (check_call(rootfs_pivot(e->rootfs, false, 0, &err), &err, "rootfs_pivot"))
 		return;
 	int r = rootfs_finalize(&c, &err);
 	cleanup_free char *text = err ? error_text(err) : NULL;
