@@ -313,9 +313,9 @@ int fs1_plan_resources(const struct oci_resources *r, bool hugetlb, struct cgrou
 	if (ret == 0 && r->cpu)
 		plan_cpu(r->cpu, &p);
 	if (ret == 0 && r->pids && r->pids->has_limit) {
-		if (r->pids->limit > 0)
+		if (cgroup_pids_max(r->pids->limit) > 0)
 			add(&p, "pids.max", 0, "linux.resources.pids.limit", "%" PRId64,
-			    r->pids->limit);
+			    cgroup_pids_max(r->pids->limit));
 		else
 			add(&p, "pids.max", 0, "linux.resources.pids.limit", "max");
 	}

@@ -389,15 +389,10 @@ int cgroup_plan_resources(const struct oci_resources *r, struct cgroup_plan *out
 		ret = plan_memory(r->memory, &p, err);
 	if (ret == 0 && r->cpu)
 		ret = plan_cpu(r->cpu, &p, err);
-	/*
-	 * Spec 1.3.0: -1 (any negative) is no limit, and 0 is a limit, not "unlimited".
-	 * The init is born in the cgroup and must be counted, so 0 is written as 1: no
-	 * process beyond the init (runc maps it the same way).
-	 */
 	if (ret == 0 && r->pids && r->pids->has_limit) {
-		if (r->pids->limit >= 0)
+		if (cgroup_pids_max(r->pids->limit) > 0)
 			plan_add(&p, "pids.max", 0, "pids limit", "%" PRId64,
-			         r->pids->limit ? r->pids->limit : 1);
+			         cgroup_pids_max(r->pids->limit));
 		else
 			plan_add(&p, "pids.max", 0, "pids limit", "max");
 	}

@@ -40,6 +40,17 @@ struct cgroup_plan {
 	char **warnings; /* settings cgroup v2 cannot express, ignored; NULL-terminated */
 };
 
+/*
+ * linux.resources.pids.limit as pids.max (spec 1.3.0): -1 (any negative) is
+ * no limit, returned as -1 for "max"; 0 is a limit, returned as 1, because the
+ * init is counted (born in the cgroup on v2, where 0 would refuse it) and
+ * runc maps it the same way.
+ */
+static inline int64_t cgroup_pids_max(int64_t limit)
+{
+	return limit < 0 ? -1 : limit ? limit : 1;
+}
+
 /* Validates and converts r (may be NULL) into a plan; errors name the config field. */
 int cgroup_plan_resources(const struct oci_resources *r, struct cgroup_plan *out,
                           struct skiff_error **err);

@@ -242,3 +242,21 @@ def test_update_pause_kill_and_delete_with_nested_cgroups():
     lib.skiff_ok("delete", cid)
     for mnt in set(mounts.values()) | {"/sys/fs/cgroup/unified"}:
         assert not os.path.exists(f"{mnt}{cg}"), f"{mnt}{cg} left behind"
+
+
+def test_pids_limit_0_is_a_limit_and_minus_1_none():
+    # Spec 1.3.0: 0 is a limit, not "unlimited" (runc 1.1.5 still writes max
+    # for 0); skiff writes 1, the init itself, as runc 1.3 does: nothing forks.
+    mounts = _need_v1()
+    for limit, want, forks in ((0, "1", 0), (-1, "max", 3)):
+        cid = lib.new_id("f")
+        b = lib.Bundle(["sleep", "1000"], edit=_edit({"pids": {"limit": limit}}))
+        lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+        cg = lib.state(cid)["pid"]
+        with open(f"/proc/{cg}/cgroup") as f:
+            path = [l.split(":", 2)[2].strip() for l in f if ":pids:" in l][0]
+        assert _read(f"{mounts['pids']}{path}/pids.max") == want, (limit, path)
+        # exec is moved in (v1 attach is not limited); its own forks are.
+        r = lib.skiff_ok("exec", cid, "probe", "forkbomb", "3")
+        assert json.loads(r.stdout.strip().splitlines()[-1])["forked"] == forks, (limit, r)
+        lib.skiff_ok("delete", "--force", cid)

@@ -89,7 +89,7 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert feats["ociVersionMin"] == "1.0.0" and feats["ociVersionMax"] == "1.3.0", feats
     assert set(feats["linux"]["namespaces"]) >= {"pid", "user", "time", "cgroup"}
     assert "CAP_KILL" in feats["linux"]["capabilities"]
-    assert feats["linux"]["cgroup"]["v2"] is True and feats["linux"]["cgroup"]["v1"] is False
+    assert feats["linux"]["cgroup"]["v2"] is True and feats["linux"]["cgroup"]["v1"] is True
     assert feats["linux"]["seccomp"]["enabled"] is True
     assert "SCMP_ACT_NOTIFY" in feats["linux"]["seccomp"]["actions"]
     assert "rbind" in feats["mountOptions"]
