@@ -467,3 +467,11 @@ def test_devices_with_owner_in_a_fully_mapped_user_namespace():
             {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640,
              "uid": 1000, "gid": 20}]
     differential("devices-userns", _bundle(_edit(edit)))
+
+
+def test_hooks_failing_poststart():
+    # Spec step 9: error, stop the container, continue at step 12 (destroy, poststop).
+    seen = differential("hooks-poststart-fails", _bundle(_hooks(("poststart",))),
+                        hooks=HOOK_NAMES, runc_runs=None)
+    _spec_check(seen["skiff"], HOOK_NAMES)
+    assert seen["skiff"]["exit"] != "0" and seen["skiff"]["runtime stderr"] == "present"
