@@ -263,16 +263,19 @@ class Bench:
             cfg["linux"].setdefault("resources", {})
             cfg["linux"]["resources"]["memory"] = {"limit": 256 << 20}
             cfg["linux"]["resources"]["pids"] = {"limit": 512}
+            cfg["linux"]["resources"]["cpu"] = {"shares": 512}
         b = self.bundle("limits", edit)
+        name = "run, memory+pids+cpu limits"
         v2 = "/sys/fs/cgroup/cgroup.controllers"
         ctl = open(v2).read().split() if os.path.exists(v2) else []
-        if "memory" not in ctl or "pids" not in ctl:
-            self.add("run, memory+pids limits", {n: "n/a" for n in ORDER},
-                     note="skipped here: no cgroup v2 memory/pids controllers on this host "
-                          "(hybrid hierarchy); run `bench/run.py --vm` for this row in the "
-                          "pure-v2 qemu VM")
+        # A hybrid or legacy host: skiff's fs1 driver, like runc and crun, uses v1.
+        ctl += [c for c in ("memory", "pids", "cpu") if os.path.isdir(f"/sys/fs/cgroup/{c}")]
+        if not {"memory", "pids", "cpu"} <= set(ctl):
+            self.add(name, {n: "n/a" for n in ORDER},
+                     note="skipped here: no memory, pids and cpu controllers on this host; run "
+                          "`bench/run.py --vm` for this row in the pure-v2 qemu VM")
             return
-        self.measure_run("run, memory+pids limits", b)
+        self.measure_run(name, b)
 
     def sc_seccomp(self):
         if not os.path.exists(SECCOMP_JSON):
