@@ -110,3 +110,24 @@ def test_failing_poststart_fails_start_and_stops_the_container():
     assert lib.state(cid)["status"] == "stopped"
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
     lib.skiff_ok("delete", cid)
+
+
+def test_failing_start_container_hook_fails_start_and_runs_no_poststart():
+    # runtime-spec lifecycle step 7: error, stop the container, no poststart (step 9).
+    cid = new_id()
+    b = Bundle(["sleep", "1000"])
+    mark = b.file("poststart-ran")
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                             "args": ["sh", "-c", "echo nope >&2; exit 4"]}],
+                         "poststart": [{"path": "/bin/touch", "args": ["touch", mark]}]}
+    b.write()
+    lib.skiff_ok("create", "--bundle", b.path, cid)
+    r = skiff("start", cid)
+    assert r.returncode == 1, r
+    assert "startContainer hook `/bin/sh` exited with status 4" in r.stderr, r
+    assert not os.path.exists(mark)
+    end = time.monotonic() + 10
+    while lib.state(cid)["status"] != "stopped" and time.monotonic() < end:
+        time.sleep(0.05)
+    assert lib.state(cid)["status"] == "stopped"
+    lib.skiff_ok("delete", cid)
