@@ -104,6 +104,24 @@ static void write_record(int fd, enum log_level level, const char *msg)
 	free(buf);
 }
 
+/*
+ * A record in the --log file and a plain line on stderr for people; without
+ * --log, JSON records go to stderr instead of the line (runc does the same),
+ * so a caller that asked for JSON can parse what it reads.
+ */
+static void emit(enum log_level level, const char *msg)
+{
+	if (log_file >= 0) {
+		write_record(log_file, level, msg);
+	} else if (log_json) {
+		write_record(2, level, msg);
+		return;
+	}
+	if (log_file < 0 || level <= LOG_LEVEL_WARNING)
+		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "",
+		        msg);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	cleanup_free char *msg = NULL;
@@ -119,18 +137,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		write_record(debug_fd, level, msg);
 		return;
 	}
-	if (log_file >= 0)
-		write_record(log_file, level, msg);
-	if (log_file < 0 || level <= LOG_LEVEL_WARNING)
-		fprintf(stderr, "skiff: %s%s\n", level == LOG_LEVEL_WARNING ? "warning: " : "",
-		        msg);
+	emit(level, msg);
 }
 
 void log_error(const struct skiff_error *err)
 {
 	cleanup_free char *text = error_text(err);
 
-	if (log_file >= 0)
-		write_record(log_file, LOG_LEVEL_ERROR, text);
-	fprintf(stderr, "skiff: %s\n", text);
+	emit(LOG_LEVEL_ERROR, text);
 }

@@ -10,8 +10,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 /*
  * containerd and conmon read the --log file to build the error their
  * users see, so with --log-format json every error and warning becomes a
- * record {"level":..,"msg":..,"time":..} there.  stderr always gets the
- * plain line as well.
+ * record {"level":..,"msg":..,"time":..} there, and stderr gets the plain
+ * line as well; without --log, stderr gets the plain line (text) or the
+ * JSON record (json), as runc's.
  *
  * With --debug each step adds a debug record (text: time=.. level=debug
  * msg=..; or JSON) to the --log file, or to stderr without one.

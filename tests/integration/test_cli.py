@@ -214,3 +214,18 @@ def test_debug_does_not_keep_the_callers_stderr_open_after_create():
         p.kill()
         p.wait()
         srv.close()
+
+
+def test_json_format_without_log_file_puts_records_on_stderr():
+    # runc's behaviour callers parse: --log-format json and no --log means
+    # the records (error, warning) are what stderr carries, one per line.
+    r = skiff("--log-format", "json", "kill", "nope-never-made")
+    assert r.returncode == 1, r
+    recs = [json.loads(line) for line in r.stderr.splitlines()]
+    assert len(recs) == 1 and recs[0]["level"] == "error" and "nope-never-made" in recs[0]["msg"]
+    b = lib.Bundle(["sh", "-c", "echo ran"], edit=lambda c: c["process"]["capabilities"][
+        "bounding"].append("CAP_NOPE"))
+    r = skiff("--log-format", "json", "run", "--bundle", b.path, lib.new_id())
+    assert r.returncode == 0 and r.stdout == "ran\n", r
+    recs = [json.loads(line) for line in r.stderr.splitlines()]
+    assert [x["level"] for x in recs] == ["warning"] and "CAP_NOPE" in recs[0]["msg"], recs
