@@ -354,10 +354,9 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static void plan_free(struct create_plan *p)
+/* Every fd but the state's (rootfd, dirfd: the lock). */
+static void plan_close_fds(struct create_plan *p)
 {
-	close_fd(&p->rootfd);
-	close_fd(&p->dirfd);
 	close_fd(&p->fifo_fd);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
@@ -368,6 +367,13 @@ static void plan_free(struct create_plan *p)
 	close_fd(&p->pty_master);
 	rootfs_close_bind_sources(&p->bind_fds, p->config ? p->config->mounts_len : 0);
 	ns_plan_release(&p->ns);
+}
+
+static void plan_free(struct create_plan *p)
+{
+	close_fd(&p->rootfd);
+	close_fd(&p->dirfd);
+	plan_close_fds(p);
 	if (p->seccomp)
 		seccomp_program_free(p->seccomp);
 	oci_config_free(p->config);
@@ -403,12 +409,14 @@ static void undo_create(struct create_plan *p)
 			;
 		p->pid = 0;
 	}
+	/* Out of fds (EMFILE) is a reason to be here: removing takes a few. */
+	plan_close_fds(p);
 	if (p->cgroup_made)
 		cgroup_destroy(&p->cgroup, true, &ignored);
 	error_free(&ignored);
 	intelrdt_remove(&p->st);
 	if (p->dirfd >= 0)
-		status_remove(p->rootfd, p->o->id, &ignored);
+		status_remove(p->rootfd, &p->dirfd, p->o->id, &ignored);
 	error_free(&ignored);
 	if (made)
 		run_poststop(p->config, &p->st);
@@ -556,14 +564,15 @@ int container_create(const struct skiff_context *ctx, const struct create_option
 int container_open(const struct skiff_context *ctx, const char *id, struct opened *c,
                    struct skiff_error **err)
 {
+	int r;
+
 	memset(c, 0, sizeof(*c));
 	c->rootfd = c->dirfd = -1;
 	if (status_validate_id(id, err) < 0)
 		return -1;
-	if (status_open_root(ctx->root, false, &c->rootfd, err) < 0) {
-		error_free(err);
-		return error_set(err, 0, "container `%s` does not exist", id);
-	}
+	r = status_open_root(ctx->root, false, &c->rootfd, err);
+	if (r != 0)
+		return r < 0 ? -1 : error_set(err, 0, "container `%s` does not exist", id);
 	if (status_open(c->rootfd, id, &c->dirfd, &c->st, err) < 0) {
 		close(c->rootfd);
 		return -1;
@@ -844,7 +853,42 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	if (cfg)
 		run_poststop(cfg, &c->st);
 	oci_config_free(cfg);
-	return status_remove(c->rootfd, c->st.id, err);
+	return status_remove(c->rootfd, &c->dirfd, c->st.id, err);
+}
+
+/*
+ * A state.json that cannot be read (truncated, garbage): the saved config
+ * still says where the cgroup is, and what runs in it dies with it.
+ */
+static int delete_unreadable(const struct skiff_context *ctx, const char *id,
+                             struct skiff_error **err)
+{
+	struct opened c = {.rootfd = -1, .dirfd = -1, .st.id = xstrdup(id)};
+	struct oci_config *cfg = NULL;
+	struct cgroup_manager m;
+	cleanup_free char *path = NULL;
+	const char *name = NULL;
+	int r;
+
+	error_free(err);
+	r = status_open_root(ctx->root, false, &c.rootfd, err);
+	if (r == 0)
+		r = status_lock(c.rootfd, id, &c.dirfd, err);
+	/* Not locked: an error, or gone meanwhile (another delete) and nothing is left. */
+	if (r != 1)
+		goto out;
+	r = -1;
+	cfg = container_saved_config(&c, NULL);
+	if (cfg && cfg->linux_ &&
+	    cgroup_manager_choose(ctx->cgroup_manager, ctx->systemd_cgroup, &name, NULL) == 0 &&
+	    name && (path = cgroup_resolve_path(cfg->linux_->cgroups_path, id, NULL)) &&
+	    cgroup_manager_load(name, path, &m, NULL) == 0 && cgroup_destroy(&m, true, err) < 0)
+		goto out;
+	r = status_remove(c.rootfd, &c.dirfd, id, err);
+out:
+	oci_config_free(cfg);
+	container_close(&c);
+	return r < 0 ? -1 : 0;
 }
 
 static int remove_unrecorded(const struct skiff_context *ctx, const char *id,
@@ -853,7 +897,7 @@ static int remove_unrecorded(const struct skiff_context *ctx, const char *id,
 	struct skiff_error *rm_err = NULL;
 	cleanup_close int rootfd = -1;
 
-	if (status_open_root(ctx->root, false, &rootfd, &rm_err) < 0 ||
+	if (status_open_root(ctx->root, false, &rootfd, &rm_err) != 0 ||
 	    status_remove_unrecorded(rootfd, id, &rm_err) >= 0) {
 		error_free(&rm_err);
 		return 0;
@@ -870,6 +914,8 @@ int container_delete(const struct skiff_context *ctx, const char *id, bool force
 	int r;
 
 	if (container_open(ctx, id, &c, err) < 0) {
+		if (force && *err && strstr((*err)->msg, STATUS_CORRUPT))
+			return delete_unreadable(ctx, id, err);
 		if (status_validate_id(id, NULL) < 0 || *err == NULL ||
 		    !strstr((*err)->msg, "does not exist"))
 			return -1;
@@ -975,13 +1021,13 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 	cleanup_close int rootfd = -1;
 	cleanup_strv char **ids = NULL;
 	size_t count = 0;
+	int opened;
 
 	*out = NULL;
 	*n = 0;
-	if (status_open_root(ctx->root, false, &rootfd, err) < 0) {
-		error_free(err);
-		return 0;
-	}
+	opened = status_open_root(ctx->root, false, &rootfd, err);
+	if (opened != 0)
+		return opened < 0 ? -1 : 0; /* no root, no container */
 	if (status_list(rootfd, &ids, err) < 0)
 		return -1;
 	*out = xcalloc(strv_len(ids) + 1, sizeof(**out));

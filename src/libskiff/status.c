@@ -77,6 +77,8 @@ int status_open_root(const char *root, bool create, int *rootfd, struct skiff_er
 	/* O_NOFOLLOW: a --root planted as a symlink is refused, not followed. */
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
+		if (errno == ENOENT && !create)
+			return 1;
 		if (errno == ENOENT)
 			return error_set(err, 0, "state root `%s` does not exist", root);
 		return error_errno(err, "open state root `%s`", root);
@@ -160,7 +162,8 @@ static int parse_status(const char *id, const char *data, struct container_statu
 
 	if (root == NULL || !YAJL_IS_OBJECT(root)) {
 		yajl_tree_free(root);
-		return error_set(err, 0, "container `%s`: state file is corrupt", id);
+		return error_set(
+		    err, 0, "container `%s`: " STATUS_CORRUPT " (`delete --force` removes it)", id);
 	}
 	memset(st, 0, sizeof(*st));
 	st->id = xstrdup(id);
@@ -351,54 +354,66 @@ char *status_spec_json(const struct container_status *st, enum container_state s
 
 /* ---- removal and listing ---- */
 
-int status_remove(int rootfd, const char *id, struct skiff_error **err)
+/*
+ * Through the locked directory fd: no fd is needed (create undoes itself
+ * here when it ran out of them), and the lock is kept until the directory
+ * is gone (rmdir works with it open).
+ */
+int status_remove(int rootfd, int *dir_fd, const char *id, struct skiff_error **err)
 {
-	cleanup_close int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
+	int r = 0;
 
-	if (fd < 0)
-		return errno == ENOENT ? 0 : error_errno(err, "open state of `%s`", id);
 	/* First: a removal cut short leaves a directory `delete` knows how to finish. */
-	if (unlinkat(fd, STATE_FILE, 0) < 0 && errno != ENOENT)
+	if (unlinkat(*dir_fd, STATE_FILE, 0) < 0 && errno != ENOENT)
 		return error_errno(err, "remove the state of `%s`", id);
 	fault_point("delete.unrecorded");
-	d = fdopendir(fd);
+	d = fdopendir(*dir_fd);
 	if (d == NULL)
 		return error_errno(err, "read state of `%s`", id);
-	fd = -1;
+	*dir_fd = -1;
 	/* Only files live here; a directory would be a bug, and unlinkat says so. */
-	while ((de = readdir(d)) != NULL) {
+	while (r == 0 && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			error_errno(err, "remove `%s` of `%s`", de->d_name, id);
-			closedir(d);
-			return -1;
-		}
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = error_errno(err, "remove `%s` of `%s`", de->d_name, id);
 	}
+	if (r == 0 && unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = error_errno(err, "remove state directory of `%s`", id);
 	closedir(d);
-	if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return error_errno(err, "remove state directory of `%s`", id);
-	return 0;
+	return r;
 }
 
-int status_remove_unrecorded(int rootfd, const char *id, struct skiff_error **err)
+int status_lock(int rootfd, const char *id, int *dirfd, struct skiff_error **err)
 {
 	struct stat sb;
 	cleanup_close int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : error_errno(err, "open state of `%s`", id);
-	/* A create still running holds the lock, and has recorded its state once it lets go. */
 	if (lock_dir(fd, id, err) < 0)
 		return -1;
 	/* Another `delete` removed it while we waited: a directory there now is not this one. */
 	if (fstat(fd, &sb) < 0 || sb.st_nlink == 0)
 		return 0;
+	*dirfd = steal_fd(&fd);
+	return 1;
+}
+
+int status_remove_unrecorded(int rootfd, const char *id, struct skiff_error **err)
+{
+	cleanup_close int fd = -1;
+	int r;
+
+	/* A create still running holds the lock, and has recorded its state once it lets go. */
+	r = status_lock(rootfd, id, &fd, err);
+	if (r <= 0)
+		return r;
 	if (faccessat(fd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
 		return 0;
-	if (status_remove(rootfd, id, err) < 0)
+	if (status_remove(rootfd, &fd, id, err) < 0)
 		return -1;
 	return 1;
 }

@@ -42,14 +42,19 @@ struct container_status {
 	bool rdt_group_owned; /* removed by delete */
 };
 
-#define EXEC_FIFO  "exec.fifo"
-#define STATE_FILE "state.json"
+#define EXEC_FIFO "exec.fifo"
+/* In the error of a state.json that cannot be parsed: `delete --force` looks for it. */
+#define STATUS_CORRUPT "state file is corrupt"
+#define STATE_FILE     "state.json"
 /* The config as create read it: later steps need its hooks, seccomp and resources. */
 #define SAVED_CONFIG "config.json"
 
 /* Refuses ids that are empty, too long, or could escape the root. */
 int status_validate_id(const char *id, struct skiff_error **err);
-/* Opens (creating it 0700 when `create`) the state root. */
+/*
+ * Opens (creating it 0700 when `create`) the state root.  Without
+ * `create`, a missing root returns 1 and sets no error: it holds no container.
+ */
 int status_open_root(const char *root, bool create, int *rootfd, struct skiff_error **err);
 /* Makes and locks <root>/<id>; fails if the id is taken or a `delete` removed it meanwhile. */
 int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **err);
@@ -64,8 +69,10 @@ int status_open(int rootfd, const char *id, int *dirfd, struct container_status 
 int status_peek(int rootfd, const char *id, int *dirfd, struct container_status *st,
                 struct skiff_error **err);
 int status_write(int dirfd, const struct container_status *st, struct skiff_error **err);
-/* Removes <root>/<id> and everything in it, state.json first. */
-int status_remove(int rootfd, const char *id, struct skiff_error **err);
+/* Removes <root>/<id> (locked as *dirfd, which it takes) and everything in it, state.json first. */
+int status_remove(int rootfd, int *dirfd, const char *id, struct skiff_error **err);
+/* Opens and locks <root>/<id> without reading it: 1, or 0 when it is gone. */
+int status_lock(int rootfd, const char *id, int *dirfd, struct skiff_error **err);
 /*
  * Removes <root>/<id> when it has no state.json once locked: what a create
  * killed before it recorded anything leaves.  Returns 1 when it removed
