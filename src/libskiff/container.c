@@ -497,8 +497,8 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	    seccomp_notify_connect(p->config->linux_->seccomp, &p->listener_fd, err) < 0)
 		return -1;
 	/* The mapped root may not reach a source the runtime can: open them here. */
-	if (p->ns.present[NS_USER] &&
-	    rootfs_open_bind_sources(p->config, p->bundle, &p->bind_fds, err) < 0)
+	if (rootfs_open_bind_sources(p->config, p->bundle, p->ns.present[NS_USER], &p->bind_fds,
+	                             err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
 		return error_errno(err, "socketpair");

@@ -922,7 +922,19 @@ int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, con
 	/* A clone of a shared host mount is a peer of it: container mounts would reach the host. */
 	if (mount_set_attr(tree, true, 0, 0, propagation) < 0)
 		return error_errno(err, "%s: cut propagation to the host", what);
+	if (s->idmap && set_idmap(tree, m, s, what, err) < 0)
+		return -1;
 	return steal_fd(&tree);
+}
+
+bool mount_bind_in_runtime(const struct oci_mount *m, const struct mount_spec *s, bool userns)
+{
+	bool mappings = m->uid_mappings_len || m->gid_mappings_len;
+
+	if (!s->bind || s->remount)
+		return false;
+	/* Without mappings an idmap uses the container's user namespace, which is not born yet. */
+	return s->idmap ? mappings : userns;
 }
 
 int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
@@ -970,7 +982,7 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 	}
 	if (tree < 0)
 		return -1;
-	if (s->idmap && set_idmap(tree, m, s, what, err) < 0)
+	if (s->idmap && src_tree < 0 && set_idmap(tree, m, s, what, err) < 0)
 		return -1;
 
 	/*

@@ -94,13 +94,17 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 
 /*
  * A bind entry's source, cloned detached (open_tree) with its attributes
- * set, in the caller's context: skiff opens them before the init enters a
- * user namespace, in which the mapped root may not reach a source the
- * host's root can.  Its propagation is set to `propagation` (MS_SLAVE or
- * MS_PRIVATE), as the init's rslave/rprivate would have made it.
+ * and idmap set, in the caller's context: skiff opens them before the init
+ * enters a user namespace, in which the mapped root may not reach a source
+ * the host's root can, nor idmap a mount of the host's filesystems (and
+ * whose /proc would name the idmap helper by the wrong pid).  Its
+ * propagation is set to `propagation` (MS_SLAVE or MS_PRIVATE), as the
+ * init's rslave/rprivate would have made it.
  */
 int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, const char *bundle,
                       unsigned long propagation, struct skiff_error **err);
+/* Whether skiff makes entry m with mount_bind_source() (userns: the container has one). */
+bool mount_bind_in_runtime(const struct oci_mount *m, const struct mount_spec *s, bool userns);
 
 /* Applies attributes/propagation to the mount that fd is the root of. */
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation);

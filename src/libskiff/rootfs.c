@@ -61,7 +61,7 @@ static int parse_entry(const struct oci_config *c, size_t i, struct mount_spec *
 	return 0;
 }
 
-int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int **out,
+int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, bool userns, int **out,
                              struct skiff_error **err)
 {
 	int *fds = xcalloc(c->mounts_len + 1, sizeof(int));
@@ -76,10 +76,11 @@ int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int
 
 		if (parse_entry(c, i, &s, &deferred, err) < 0)
 			return -1;
-		if (s.bind && !s.remount)
+		bool here = mount_bind_in_runtime(m, &s, userns);
+		if (here)
 			fds[i] = mount_bind_source(m, &s, bundle, isolation_mode(c), err);
 		mount_spec_free(&s);
-		if (s.bind && !s.remount && fds[i] < 0)
+		if (here && fds[i] < 0)
 			return -1;
 	}
 	return 0;

@@ -53,12 +53,13 @@ enum rootfs_flags {
 };
 
 /*
- * In skiff, before the clone, when the container has a user namespace: the
- * bind sources, opened as the runtime (mount_bind_source()), since the
- * mapped root may not reach them (runc does the same).  *out has one fd per
- * config mount, -1 for the others; release with rootfs_close_bind_sources.
+ * In skiff, before the clone: the bind sources, opened as the runtime
+ * (mount_bind_source()) when the container has a user namespace, since the
+ * mapped root may not reach them (runc does the same), and idmapped binds
+ * with their own mappings.  *out has one fd per config mount, -1 for the
+ * others; release with rootfs_close_bind_sources.
  */
-int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, int **out,
+int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, bool userns, int **out,
                              struct skiff_error **err);
 void rootfs_close_bind_sources(int **fds, size_t n);
 

@@ -250,3 +250,20 @@ def test_config_without_a_mount_namespace_shares_the_runtimes():
     r = skiff("run", "--bundle", b.path, new_id())
     assert r.returncode == 1 and "linux.maskedPaths" in r.stderr, r
     assert len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_idmapped_bind_with_its_own_mappings():
+    # An idmap with the mount's own mappings: on-disk uid 0 seen as 1000
+    # (containerID 0 -> hostID 1000).  skiff makes the mount's user namespace
+    # and idmaps the tree before the clone: from the init, in its pid
+    # namespace, /proc named the helper by the wrong pid.
+    src = os.path.join(lib.WORK, "idmap-src")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "f"), "w") as f:
+        f.write("x")
+    maps = [{"containerID": 0, "hostID": 1000, "size": 1}]
+    b = Bundle(["sh", "-c", "stat -c %u:%g /plain/f /mapped/f"], edit=lambda c: c["mounts"].extend([
+        {"destination": "/plain", "type": "bind", "source": src, "options": ["rbind"]},
+        {"destination": "/mapped", "type": "bind", "source": src, "options": ["rbind", "idmap"],
+         "uidMappings": maps, "gidMappings": maps}]))
+    assert run_ok(b) == "0:0\n1000:1000\n"
