@@ -9,6 +9,7 @@
 #include "libskiff/capabilities.h"
 #include "libskiff/mempolicy.h"
 #include "libskiff/mounts.h"
+#include "libskiff/process.h"
 #include "libskiff/seccomp.h"
 #include "libskiff/utils.h"
 
@@ -63,12 +64,15 @@ static int build(struct oci_features *f, struct skiff_error **err)
 	                                    NULL};
 	static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network", "pid",
 	                                         "user",   "uts", "time",  NULL};
+	static const char *const unsafe_annotations[] = {ANNOTATION_KEEP_ORIGINAL_GROUPS, NULL};
 	struct oci_features_linux *l = xcalloc(1, sizeof(*l));
 
 	f->oci_version_min = xstrdup("1.0.0");
 	f->oci_version_max = xstrdup(OCI_SPEC_VERSION);
 	f->hooks = strv_of(hooks);
 	f->mount_options = strv_of(mount_option_names());
+	/* The config annotations that change what skiff does (features.md). */
+	f->potentially_unsafe_config_annotations = strv_of(unsafe_annotations);
 	f->linux_ = l;
 	l->namespaces = strv_of(namespaces);
 	l->capabilities = capability_names();

@@ -602,7 +602,7 @@ void process_keep_original_groups(const struct oci_map *annotations)
 {
 	keep_original_groups = false;
 	for (size_t i = 0; annotations && i < annotations->len; i++)
-		if (strcmp(annotations->keys[i], "run.oci.keep_original_groups") == 0)
+		if (strcmp(annotations->keys[i], ANNOTATION_KEEP_ORIGINAL_GROUPS) == 0)
 			keep_original_groups = true;
 }
 

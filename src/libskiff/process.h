@@ -85,6 +85,7 @@ int process_release_admin(const struct process_caps *held, struct skiff_error **
  * of the runtime's caller, no setgroups(2) at all.  Call it in skiff before
  * cloning the process, with the config's annotations.
  */
+#define ANNOTATION_KEEP_ORIGINAL_GROUPS "run.oci.keep_original_groups"
 void process_keep_original_groups(const struct oci_map *annotations);
 /* umask (0022 when unset), the cwd checked to be inside the root, noNewPrivileges. */
 int process_apply_final(const struct oci_process *p, struct skiff_error **err);

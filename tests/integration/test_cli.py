@@ -97,6 +97,8 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert feats["linux"]["intelRdt"] == {"enabled": True, "schemata": True,
                                           "monitoring": True}, feats["linux"]["intelRdt"]
     assert "MPOL_BIND" in feats["linux"]["memoryPolicy"]["modes"]
+    # The annotations skiff acts on (crun's, which podman sends): listed, and only they.
+    assert feats["potentiallyUnsafeConfigAnnotations"] == ["run.oci.keep_original_groups"]
     # Implementation status, not the host's (features-linux.md).
     assert feats["linux"]["apparmor"]["enabled"] is True
     assert feats["linux"]["selinux"]["enabled"] is True
