@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup_internal.h"
+#include "log.h"
 #include "utils.h"
 
 /* What a v1 mount's super options may name (anything else is a flag). */
@@ -149,6 +150,7 @@ int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error 
 	}
 	if (fd < 0 && errno == ENOENT && (w->flags & CGW_IF_EXISTS))
 		return 0;
+	log_debug("cgroup: %s = %s", path, w->value);
 	if (fd < 0 && errno == ENOENT)
 		return error_set(err, 0, "cgroup: %s: this kernel has no %s (cgroup v1)", w->what,
 		                 path);

@@ -262,6 +262,7 @@ static int write_one(int dirfd, const struct cgroup_write *w, struct skiff_error
 	if (fd < 0 && errno == ENOENT && (w->flags & CGW_IF_EXISTS))
 		return 0;
 	if (fd >= 0) {
+		log_debug("cgroup: %s = %s", w->file, w->value);
 		n = write(fd, w->value, len);
 		if (n >= 0 && (size_t)n == len)
 			return 0;

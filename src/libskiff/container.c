@@ -586,6 +586,7 @@ int container_open(const struct skiff_context *ctx, const char *id, struct opene
 	 */
 	if (c->state == STATE_CREATING)
 		c->state = STATE_STOPPED;
+	log_debug("container `%s`: %s, init pid %d", id, status_name(c->state), (int)c->st.pid);
 	return 0;
 }
 
