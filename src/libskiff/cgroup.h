@@ -157,6 +157,19 @@ int cgroup_destroy(const struct cgroup_manager *m, bool kill, struct skiff_error
 int cgroup_mountpoint(const char **out, struct skiff_error **err);
 /* Our own cgroup in the v2 hierarchy (the "0::" line of /proc/self/cgroup). */
 int cgroup_own_path(char **out, struct skiff_error **err);
+/* True when /sys/fs/cgroup is the cgroup2 hierarchy (cgroupfs then means fs2). */
+bool cgroup_manager_is_unified(void);
+
+/* A v1 hierarchy as a container's /sys/fs/cgroup shows it (runc's layout on v1 hosts). */
+struct cgroup_v1_hierarchy {
+	char *mnt;         /* /sys/fs/cgroup/cpu */
+	char *controllers; /* "cpu", "cpu,cpuacct", "name=systemd" */
+	char *path;        /* our own cgroup in it */
+};
+
+/* The v1 hierarchies of a legacy or hybrid host (none on a unified one). */
+int cgroup_v1_hierarchies(struct cgroup_v1_hierarchy **out, size_t *n, struct skiff_error **err);
+void cgroup_v1_hierarchies_free(struct cgroup_v1_hierarchy *h, size_t n);
 /* ---- stats (for `events --stats`) ---- */
 
 struct cgroup_kv {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cgroup_internal.h"
 #include "log.h"
 #include "utils.h"
@@ -173,4 +174,61 @@ int fs1_read(const char *mnt, const char *path, const char *file, char **out)
 		return -1;
 	}
 	return 0;
+}
+
+/* pid's path in the hierarchy whose /proc/PID/cgroup field is controllers ("/" if absent). */
+static char *path_in(const char *proc_cgroup, const char *controllers)
+{
+	size_t n = strlen(controllers);
+
+	for (const char *l = proc_cgroup; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *c = strchr(l, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+		if (p && (size_t)(p - c - 1) == n && strncmp(c + 1, controllers, n) == 0)
+			return strndup(p + 1, strcspn(p + 1, "\n"));
+	}
+	return xstrdup("/");
+}
+
+int cgroup_v1_hierarchies(struct cgroup_v1_hierarchy **out, size_t *n, struct skiff_error **err)
+{
+	struct fs1_host h;
+	cleanup_free char *self = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (cgroup_manager_is_unified())
+		return 0;
+	struct skiff_error *none = NULL;
+
+	/* No v1 hierarchy (only a cgroup2 one somewhere): none to show. */
+	if (fs1_host_load(&h, &none) < 0) {
+		error_free(&none);
+		fs1_host_free(&h);
+		return 0;
+	}
+	if (read_file("/proc/self/cgroup", &self, NULL, err) < 0) {
+		fs1_host_free(&h);
+		return error_wrap(err, "cgroup");
+	}
+	*out = xcalloc(h.n ? h.n : 1, sizeof(**out));
+	for (size_t i = 0; i < h.n; i++) {
+		(*out)[i].mnt = steal_ptr(&h.v1[i].mnt);
+		(*out)[i].controllers = steal_ptr(&h.v1[i].controllers);
+		(*out)[i].path = path_in(self, (*out)[i].controllers);
+		if ((*out)[i].path == NULL)
+			oom();
+	}
+	*n = h.n;
+	fs1_host_free(&h);
+	return 0;
+}
+
+void cgroup_v1_hierarchies_free(struct cgroup_v1_hierarchy *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].mnt);
+		free(h[i].controllers);
+		free(h[i].path);
+	}
+	free(h);
 }

@@ -17,7 +17,7 @@
 
 static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver, &cgroup_fs1_driver};
 
-static bool is_cgroup2_root(void)
+bool cgroup_manager_is_unified(void)
 {
 	struct statfs st;
 	return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
@@ -35,7 +35,7 @@ int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
 		                 "default cgroupfs driver)",
 		                 systemd ? "--systemd-cgroup" : "--cgroup-manager systemd");
 	/* A unified host has cgroup2 at the top; a legacy or hybrid one a tmpfs of v1 mounts. */
-	*name = is_cgroup2_root() ? cgroup_fs2_driver.name : cgroup_fs1_driver.name;
+	*name = cgroup_manager_is_unified() ? cgroup_fs2_driver.name : cgroup_fs1_driver.name;
 	return 0;
 }
 

@@ -864,6 +864,69 @@ static int cgroup_bind_create(const struct mount_spec *s, const char *what,
 	return bind_create(src, s, what, err);
 }
 
+/*
+ * A cgroup mount on a legacy or hybrid host, in the host's cgroup
+ * namespace, shows what runc shows there: a tmpfs holding a read-only (as
+ * the entry says) bind of the container's cgroup in each v1 hierarchy,
+ * named as on the host, with a symlink per co-mounted controller
+ * ("cpu" -> "cpu,cpuacct").  Programs that size themselves from
+ * memory.limit_in_bytes or cpu.cfs_quota_us (JVMs, Go's automaxprocs)
+ * find the container's limits where they look.  Returns the tmpfs; the
+ * binds go in once it is attached (cgroup_v1_fill).
+ */
+static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct skiff_error **err)
+{
+	cleanup_close int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	uint64_t attrs = fresh_attrs(s) & ~(uint64_t)MOUNT_ATTR_RDONLY;
+	int mfd;
+
+	if (fsfd < 0)
+		return error_errno(err, "%s: fsopen tmpfs", what);
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0)
+		return fs_error(fsfd, err, errno, what, "source");
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "755", 0) < 0)
+		return fs_error(fsfd, err, errno, what, "mode");
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_error(fsfd, err, errno, what, "create");
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)attrs);
+	if (mfd < 0)
+		return fs_error(fsfd, err, errno, what, "fsmount");
+	return mfd;
+}
+
+static int cgroup_v1_bind(int top, const struct cgroup_v1_hierarchy *h, const struct mount_spec *s,
+                          const char *what, struct skiff_error **err)
+{
+	const char *name = strrchr(h->mnt, '/') ? strrchr(h->mnt, '/') + 1 : h->mnt;
+	cleanup_free char *src =
+	    xasprintf("%s%s", h->mnt, strcmp(h->path, "/") == 0 ? "" : h->path);
+	cleanup_free char *ctls = xstrdup(h->controllers);
+	cleanup_close int tree = -1;
+	char *save = NULL;
+
+	if (mkdirat(top, name, 0755) < 0)
+		return error_errno(err, "%s: mkdir %s", what, name);
+	tree = bind_create(src, s, what, err);
+	if (tree < 0)
+		return -1;
+	if (move_mount(tree, "", top, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return error_errno(err, "%s: mount %s on %s", what, src, name);
+	for (char *c = strtok_r(ctls, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		if (strcmp(c, name) != 0 && !str_has_prefix(c, "name=") &&
+		    symlinkat(name, top, c) < 0 && errno != EEXIST)
+			return error_errno(err, "%s: symlink %s", what, c);
+	return 0;
+}
+
+static int cgroup_v1_fill(int top, const struct cgroup_v1_hierarchy *h, size_t n,
+                          const struct mount_spec *s, const char *what, struct skiff_error **err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cgroup_v1_bind(top, &h[i], s, what, err) < 0)
+			return -1;
+	return 0;
+}
+
 static int sysfs_bind_create(const struct mount_spec *s, const char *what, struct skiff_error **err)
 {
 	struct mount_spec ro = *s;
@@ -937,9 +1000,10 @@ bool mount_bind_in_runtime(const struct oci_mount *m, const struct mount_spec *s
 	return s->idmap ? mappings : userns;
 }
 
-int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
-                const char *bundle, int src_tree, unsigned int flags, int *attached,
-                struct skiff_error **err)
+static int attach_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
+                        const char *bundle, int src_tree, unsigned int flags,
+                        const struct cgroup_v1_hierarchy *v1, size_t nv1, int *attached,
+                        struct skiff_error **err)
 {
 	cleanup_free char *src = NULL, *what = NULL;
 	cleanup_close int tree = src_tree, dest = -1;
@@ -969,7 +1033,7 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 			return error_errno(err, "%s: stat %s", what, src);
 		make_file = !S_ISDIR(st.st_mode);
 	} else if (is_cgroup && (flags & MOUNT_HOST_CGROUPNS)) {
-		tree = cgroup_bind_create(s, what, err);
+		tree = nv1 ? cgroup_v1_tmpfs(s, what, err) : cgroup_bind_create(s, what, err);
 	} else {
 		tree = fs_create(m, s, is_sysfs && (flags & MOUNT_SYSFS_RO), what, err);
 		/*
@@ -1003,11 +1067,34 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 	}
 	if (move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return error_errno(err, "%s", what);
+	if (nv1 && cgroup_v1_fill(tree, v1, nv1, s, what, err) < 0)
+		return -1;
 	if (mount_set_attr(tree, s->propagation_rec, 0, 0, s->propagation) < 0)
 		return error_errno(err, "%s: set propagation", what);
 	if (attached)
 		*attached = steal_fd(&tree);
 	return 0;
+}
+
+int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
+                const char *bundle, int src_tree, unsigned int flags, int *attached,
+                struct skiff_error **err)
+{
+	struct cgroup_v1_hierarchy *v1 = NULL;
+	size_t nv1 = 0;
+	int ret;
+
+	/* "cgroup" (not "cgroup2") in the host's cgroup namespace: v1's layout where the host has
+	 * one. */
+	if (m->type && strcmp(m->type, "cgroup") == 0 && !s->bind && !s->remount &&
+	    (flags & MOUNT_HOST_CGROUPNS) && cgroup_v1_hierarchies(&v1, &nv1, err) < 0) {
+		if (src_tree >= 0)
+			close(src_tree);
+		return error_wrap(err, "mount cgroup on %s", m->destination);
+	}
+	ret = attach_entry(rootfd, m, s, bundle, src_tree, flags, v1, nv1, attached, err);
+	cgroup_v1_hierarchies_free(v1, nv1);
+	return ret;
 }
 
 const char *const *mount_option_names(void)

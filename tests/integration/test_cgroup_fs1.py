@@ -260,3 +260,38 @@ def test_pids_limit_0_is_a_limit_and_minus_1_none():
         r = lib.skiff_ok("exec", cid, "probe", "forkbomb", "3")
         assert json.loads(r.stdout.strip().splitlines()[-1])["forked"] == forks, (limit, r)
         lib.skiff_ok("delete", "--force", cid)
+
+
+def test_cgroup_mount_shows_the_v1_hierarchies_as_runc_does():
+    """Without a cgroup namespace, /sys/fs/cgroup is runc's v1 layout: programs that size
+    themselves from memory.limit_in_bytes (JVMs) find the container's limit."""
+    _need_v1()
+    if not os.access(RUNC, os.X_OK):
+        raise lib.Skip("runc is not installed")
+    script = ("ls /sys/fs/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+              "/sys/fs/cgroup/cpu/cpu.shares; grep -c ' /sys/fs/cgroup' /proc/self/mountinfo; "
+              "echo x > /sys/fs/cgroup/memory/memory.limit_in_bytes || echo ro")
+    seen = {}
+
+    def mount(c):
+        if not any(m["destination"] == "/sys" for m in c["mounts"]):
+            c["mounts"].append({"destination": "/sys", "type": "sysfs", "source": "sysfs",
+                                "options": ["nosuid", "noexec", "nodev", "ro"]})
+        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                            "source": "cgroup",
+                            "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
+    for rt in ("skiff", "runc"):
+        cid = lib.new_id("f")
+        b = lib.Bundle(["sh", "-c", script], edit=_edit(
+            {"memory": {"limit": 40 * MiB}, "cpu": {"shares": 256}}, f"/{rt}-{cid}", mount))
+        if rt == "skiff":
+            r = lib.skiff("run", "--bundle", b.path, cid)
+        else:
+            r = subprocess.run([RUNC, "--root", os.path.join(lib.WORK, "runc-root"), "run",
+                                "--bundle", b.path, "r" + cid], capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL, timeout=60)
+        assert r.returncode == 0, (rt, r.stderr)
+        seen[rt] = r.stdout.split()
+    assert seen["skiff"] == seen["runc"], seen
+    assert str(40 * MiB) in seen["skiff"] and "256" in seen["skiff"], seen
+    assert seen["skiff"][-1] == "ro", seen

@@ -489,8 +489,14 @@ def test_cgroup_mount_without_cgroupns_leaves_host_options_alone():
     cid = new_id()
     r = skiff("run", "--bundle", b.path, cid)
     assert r.returncode == 0, r
-    mounts = [m for m in json.loads(r.stdout)["mountinfo"] if m["mount_point"] == "/sys/fs/cgroup"]
+    info = json.loads(r.stdout)["mountinfo"]
+    mounts = [m for m in info if m["mount_point"] == "/sys/fs/cgroup"]
     assert len(mounts) == 1, mounts
+    if lib.cgroup_v1_mounts():
+        # a v1 host: runc's layout, a tmpfs with a bind of the container's cgroup per hierarchy
+        assert mounts[0]["fs_type"] == "tmpfs", mounts
+        mounts = [m for m in info if m["mount_point"] == "/sys/fs/cgroup/memory"]
+        assert len(mounts) == 1 and mounts[0]["fs_type"] == "cgroup", mounts
     # a bind of the container's own cgroup, not the hierarchy's root
     assert mounts[0]["root"].endswith(cid), mounts
     assert _cgroup2_super_options() == before
