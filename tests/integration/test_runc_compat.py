@@ -267,3 +267,23 @@ def test_idmapped_bind_with_its_own_mappings():
         {"destination": "/mapped", "type": "bind", "source": src, "options": ["rbind", "idmap"],
          "uidMappings": maps, "gidMappings": maps}]))
     assert run_ok(b) == "0:0\n1000:1000\n"
+
+
+def test_idmapped_bind_in_a_user_namespace_shows_host_root_files_as_the_containers():
+    # podman's --mount ...,idmap: the container's own mappings on the mount, so
+    # files of the host's root are the container root's, and what the container
+    # root writes there belongs to the host's root.  The init cannot idmap a
+    # mount of a host filesystem from its user namespace; skiff does it before.
+    from test_isolation import ID_MAPS, userns_bundle
+    src = os.path.join(lib.WORK, "idmap-userns-src")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "f"), "w") as f:
+        f.write("x")
+    b = userns_bundle(["sh", "-c", "stat -c %u:%g /mnt/f; touch /mnt/g"],
+                      edit=lambda c: c["mounts"].append(
+                          {"destination": "/mnt", "type": "bind", "source": src,
+                           "options": ["rbind", "idmap"],
+                           "uidMappings": ID_MAPS, "gidMappings": ID_MAPS}))
+    assert run_ok(b) == "0:0\n"
+    st = os.stat(os.path.join(src, "g"))
+    assert (st.st_uid, st.st_gid) == (0, 0), st
