@@ -6,6 +6,7 @@ runs (mount ids, pids, container ids, paths of the run) does not show.  compare(
 every key whose values differ, unless allow.txt lists it for that variant with a reason.
 """
 import fnmatch
+import itertools
 import json
 import os
 import re
@@ -20,6 +21,7 @@ RUNC = os.environ.get("RUNC", "/usr/sbin/runc")
 RUNC_ROOT = f"{lib.ROOT}-runc"
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALLOW = os.path.join(HERE, "allow.txt")
+_cgroups = itertools.count(1)
 
 # What the container reports, section by section; its own stderr joins stdout so that the
 # runtime's stderr is the runtime's alone.  It exits 42: any other exit status is news.
@@ -303,12 +305,18 @@ def differential(variant, bundle_for, tty=False, hooks=(), runc_runs=True, exec_
     seen = {}
     for runtime in ("skiff", "runc"):
         b = bundle_for()
+        # An absolute cgroup path of the test's own: without one runc nests the container
+        # under its caller's cgroup, which on this host is the harness's (/process_api).
+        cgroup = f"/skiff-diff-{runtime}-{os.getpid()}-{next(_cgroups)}"
+        b.config["linux"].setdefault("cgroupsPath", cgroup)
+        b.write()
         os.makedirs(b.file("hookout"), exist_ok=True)
         if exec_args is None:
             code, out, err = run(runtime, b, tty=tty, run_args=run_args)
         else:  # exec_args: options..., then the command as a list
             code, out, err = run_exec(runtime, b, exec_args, start)
-        seen[runtime] = observe(code, out, err, b.path)
+        seen[runtime] = observe(code, out.replace(b.config["linux"]["cgroupsPath"], "/CGROUP"),
+                                err, b.path)
         seen[runtime].update(observe_hooks(b, hooks) if hooks else {})
         seen[runtime]["(stderr text)"] = err  # shown on failure only, never compared
     texts = {r: seen[r].pop("(stderr text)") for r in seen}

@@ -475,3 +475,21 @@ def test_hooks_failing_poststart():
                         hooks=HOOK_NAMES, runc_runs=None)
     _spec_check(seen["skiff"], HOOK_NAMES)
     assert seen["skiff"]["exit"] != "0" and seen["skiff"]["runtime stderr"] == "present"
+
+
+# ---- cgroups as the container sees them ----
+
+def _cgroup_mount(c):
+    c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
+
+
+def test_cgroup_mount():
+    differential("cgroup-mount", _bundle(_edit(_cgroup_mount)))
+
+
+def test_cgroup_mount_in_a_cgroup_namespace():
+    def edit(c):
+        _cgroup_mount(c)
+        c["linux"]["namespaces"].append({"type": "cgroup"})
+    differential("cgroupns", _bundle(_edit(edit), extra="cat /proc/self/cgroup"))
