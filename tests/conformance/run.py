@@ -4,6 +4,8 @@
     tests/conformance/run.py [--suite DIR] [--runtime PATH] [--only NAME]... [--json FILE]
     tests/conformance/run.py --table docs/conformance.md [--suite DIR] [--vm]
 
+The skiff binary is $SKIFF, default ./skiff.
+
 The suite is runtime-tools' validation programs (validation/*/*.t) and its
 runtimetest, built outside this repository (see docs/conformance.md); DIR is
 its top directory, default $RUNTIME_TOOLS_DIR.  Exit status: 0 when every
@@ -40,8 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 KNOWN = os.path.join(HERE, "known-failures")
 TIMEOUT = 180  # seconds per program; the slowest take about 30
-RUNTIMES = [("skiff", os.path.join(TOP, "skiff")), ("runc", "/usr/sbin/runc"),
-            ("crun", "/usr/bin/crun")]
+RUNTIMES = [("skiff", os.environ.get("SKIFF", os.path.join(TOP, "skiff"))),
+            ("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")]
 MARK = "<!-- table -->"
 
 TAP = re.compile(r"^(not )?ok \d+\b(.*)$")
@@ -265,7 +267,9 @@ def run_in_vm(suite, out):
     the VM lock, so others' VM jobs interleave); the VM writes nothing to the host, so the
     results come back on its output, as one JSON line."""
     data = {"results": {}}
-    for rname, _ in RUNTIMES:
+    for rname, rpath in RUNTIMES:
+        if re.match(r"^/(tmp|run)/", os.path.abspath(rpath)):
+            raise SystemExit(f"{rpath}: the VM has its own /tmp and /run; use another path")
         print(f"## {rname} in the VM", file=out, flush=True)
         cmd = ["flock", "/tmp/skiff-vm.lock", os.path.join(TOP, "tests/vm/run-in-vm.sh"),
                "--timeout", "2400", "--", "/usr/bin/python3", os.path.abspath(__file__),
@@ -309,6 +313,33 @@ def table(runs):
     return "\n".join(lines) + f"\n\nCells: verdict, then TAP tests pass/fail/skip. {hosts}.\n"
 
 
+def read_table(md, place):
+    """The columns of one place ("v2 VM") back from a table write_table wrote."""
+    with open(md) as f:
+        text = f.read().split(MARK)
+    rows = [line.strip("|").split(" | ") for line in text[1].splitlines()
+            if line.startswith("| ")] if len(text) == 3 else []
+    if not rows:
+        return None
+    head = [c.strip() for c in rows[0]]
+    data = {"results": {}, "host": ""}
+    m = re.search(rf"{re.escape(place)}: ([^;]*?)\.?(;|$)", text[1], re.M)
+    data["host"] = m.group(1) if m else "?"
+    for i, col in enumerate(head):
+        if not col.endswith(f"({place})"):
+            continue
+        res = []
+        for row in rows[1:]:
+            cellv = row[i].strip().replace("*", "").split()
+            if row[0].strip().startswith("*") or len(cellv) != 2:
+                continue
+            p, f, sk = map(int, cellv[1].split("/"))
+            res.append({"name": row[0].strip(), "verdict": cellv[0], "pass": p, "fail": f,
+                        "skip": sk})
+        data["results"][col[:-len(place) - 3]] = res
+    return data if data["results"] else None
+
+
 def write_table(md, runs):
     with open(md) as f:
         text = f.read()
@@ -322,12 +353,14 @@ def write_table(md, runs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--suite", default=os.environ.get("RUNTIME_TOOLS_DIR"))
-    ap.add_argument("--runtime", default=os.environ.get("SKIFF", RUNTIMES[0][1]))
+    ap.add_argument("--runtime", default=RUNTIMES[0][1])
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--verbose", "-v", action="store_true", help="print failing output")
     ap.add_argument("--table", metavar="MD", help="run skiff, runc and crun; update MD")
     ap.add_argument("--vm", action="store_true", help="with --table: also in tests/vm")
+    ap.add_argument("--keep-vm", action="store_true",
+                    help="with --table: keep the VM columns MD has (no VM run)")
     ap.add_argument("--vm-half", help=argparse.SUPPRESS)  # inside the VM: one runtime
     a = ap.parse_args()
     why = suite_problem(a.suite)
@@ -346,6 +379,8 @@ def main():
         runs = [("host", run_all(suite, RUNTIMES, sys.stdout))]
         if a.vm:
             runs.append(("v2 VM", run_in_vm(suite, sys.stdout)))
+        elif a.keep_vm and read_table(a.table, "v2 VM"):
+            runs.append(("v2 VM", read_table(a.table, "v2 VM")))
         write_table(a.table, runs)
         return 0
     results = run_suite(suite, os.path.abspath(a.runtime), a.only, known_failures(),
