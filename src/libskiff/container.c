@@ -217,6 +217,20 @@ static int run_runtime_hooks(struct create_plan *p, struct skiff_error **err)
 	return 0;
 }
 
+/* Binds idmapped on the init's own user namespace: only its maps make them possible. */
+static int send_idmapped_sources(struct create_plan *p, struct skiff_error **err)
+{
+	int *fds = NULL, r = 0;
+
+	if (rootfs_open_idmapped_sources(p->config, p->bundle, p->pid, &fds, err) < 0)
+		r = -1;
+	for (size_t i = 0; r == 0 && i < p->config->mounts_len; i++)
+		if (fds[i] >= 0 && sync_send(p->sync[0], SYNC_MOUNT_FD, (int)i, NULL, fds[i]) < 0)
+			r = error_errno(err, "sync with container init");
+	rootfs_close_bind_sources(&fds, p->config->mounts_len);
+	return r;
+}
+
 static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
@@ -226,6 +240,8 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 			return -1;
 		log_debug("create `%s`: user namespace maps written", p->o->id);
 	}
+	if (p->ns.present[NS_USER] && send_idmapped_sources(p, err) < 0)
+		return -1;
 	/* Cgroup ownership: only with a cgroup namespace of its own (runtime-spec). */
 	if (p->has_cgroup && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
 	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&

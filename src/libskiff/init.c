@@ -103,6 +103,30 @@ static int run_container_hooks(const struct create_plan *p, const struct oci_hoo
 	return hooks_run(list, which, state, err);
 }
 
+/* GO, after the binds skiff idmapped on our user namespace (SYNC_MOUNT_FD, see sync.h). */
+static int wait_for_go(struct create_plan *p, struct skiff_error **err)
+{
+	for (;;) {
+		enum sync_type type;
+		int index = 0, fd = -1;
+
+		if (sync_recv(p->sync[1], &type, &index, NULL, &fd, err) < 0)
+			return -1;
+		if (type == SYNC_GO)
+			return 0;
+		if (type != SYNC_MOUNT_FD || fd < 0 || index < 0 ||
+		    (size_t)index >= p->config->mounts_len || p->bind_fds == NULL) {
+			if (fd >= 0)
+				close(fd);
+			return error_set(err, 0, "unexpected message %d from skiff (wanted GO)",
+			                 type);
+		}
+		if (p->bind_fds[index] >= 0)
+			close(p->bind_fds[index]);
+		p->bind_fds[index] = fd;
+	}
+}
+
 static int init_setup(struct create_plan *p, char **state_text, struct skiff_error **err)
 {
 	const struct oci_config *c = p->config;
@@ -113,7 +137,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if (sync_expect(p->sync[1], SYNC_GO, NULL, err) < 0)
+	if (wait_for_go(p, err) < 0)
 		return -1;
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return error_errno(err, "become root in the new user namespace");

@@ -643,7 +643,8 @@ static int write_map(pid_t pid, const char *file, const char *text)
  * A throwaway child is cloned into a new user namespace, its maps are
  * written from here, and its namespace is kept through an fd.
  */
-static int idmap_userns(const struct oci_mount *m, const char *what, struct skiff_error **err)
+static int idmap_userns(const struct oci_mount *m, pid_t init, const char *what,
+                        struct skiff_error **err)
 {
 	cleanup_free char *uid_text = NULL, *gid_text = NULL;
 	int pipefd[2], nsfd = -1, saved = 0;
@@ -651,9 +652,13 @@ static int idmap_userns(const struct oci_mount *m, const char *what, struct skif
 	pid_t pid;
 
 	if (m->uid_mappings_len == 0 && m->gid_mappings_len == 0) {
-		nsfd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+		if (init > 0)
+			snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)init);
+		else
+			snprintf(path, sizeof(path), "/proc/self/ns/user");
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (nsfd < 0)
-			return error_errno(err, "%s: open /proc/self/ns/user", what);
+			return error_errno(err, "%s: open %s", what, path);
 		return nsfd;
 	}
 	uid_text = map_text(m->uid_mappings, m->uid_mappings_len);
@@ -940,10 +945,10 @@ static int sysfs_bind_create(const struct mount_spec *s, const char *what, struc
 	return tree;
 }
 
-static int set_idmap(int tree, const struct oci_mount *m, const struct mount_spec *s,
+static int set_idmap(int tree, const struct oci_mount *m, const struct mount_spec *s, pid_t init,
                      const char *what, struct skiff_error **err)
 {
-	cleanup_close int nsfd = idmap_userns(m, what, err);
+	cleanup_close int nsfd = idmap_userns(m, init, what, err);
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP};
 
 	if (nsfd < 0)
@@ -974,7 +979,7 @@ static int remount_entry(int rootfd, const struct oci_mount *m, const struct mou
 }
 
 int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, const char *bundle,
-                      unsigned long propagation, struct skiff_error **err)
+                      unsigned long propagation, pid_t init, struct skiff_error **err)
 {
 	cleanup_free char *src = bind_source(m->source, bundle);
 	cleanup_free char *what = xasprintf("mount %s on %s", src, m->destination);
@@ -985,19 +990,21 @@ int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, con
 	/* A clone of a shared host mount is a peer of it: container mounts would reach the host. */
 	if (mount_set_attr(tree, true, 0, 0, propagation) < 0)
 		return error_errno(err, "%s: cut propagation to the host", what);
-	if (s->idmap && set_idmap(tree, m, s, what, err) < 0)
+	if (s->idmap && set_idmap(tree, m, s, init, what, err) < 0)
 		return -1;
 	return steal_fd(&tree);
 }
 
-bool mount_bind_in_runtime(const struct oci_mount *m, const struct mount_spec *s, bool userns)
+enum bind_maker mount_bind_maker(const struct oci_mount *m, const struct mount_spec *s, bool userns)
 {
 	bool mappings = m->uid_mappings_len || m->gid_mappings_len;
 
 	if (!s->bind || s->remount)
-		return false;
-	/* Without mappings an idmap uses the container's user namespace, which is not born yet. */
-	return s->idmap ? mappings : userns;
+		return BIND_BY_INIT;
+	/* Without mappings an idmap uses the container's user namespace: once it exists. */
+	if (s->idmap && !mappings)
+		return userns ? BIND_BY_RUNTIME_AFTER_CLONE : BIND_BY_INIT;
+	return s->idmap || userns ? BIND_BY_RUNTIME : BIND_BY_INIT;
 }
 
 static int attach_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
@@ -1046,7 +1053,7 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 	}
 	if (tree < 0)
 		return -1;
-	if (s->idmap && src_tree < 0 && set_idmap(tree, m, s, what, err) < 0)
+	if (s->idmap && src_tree < 0 && set_idmap(tree, m, s, 0, what, err) < 0)
 		return -1;
 
 	/*

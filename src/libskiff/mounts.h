@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "libocispec/runtime_spec.h"
@@ -102,9 +103,19 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
  * init's rslave/rprivate would have made it.
  */
 int mount_bind_source(const struct oci_mount *m, const struct mount_spec *s, const char *bundle,
-                      unsigned long propagation, struct skiff_error **err);
-/* Whether skiff makes entry m with mount_bind_source() (userns: the container has one). */
-bool mount_bind_in_runtime(const struct oci_mount *m, const struct mount_spec *s, bool userns);
+                      unsigned long propagation, pid_t init, struct skiff_error **err);
+/*
+ * Who makes entry m: the init, or skiff with mount_bind_source() before the
+ * clone, or after it (an idmap on the container's own user namespace:
+ * `init` then names the init).  userns: the container has one.
+ */
+enum bind_maker {
+	BIND_BY_INIT,
+	BIND_BY_RUNTIME,
+	BIND_BY_RUNTIME_AFTER_CLONE,
+};
+enum bind_maker mount_bind_maker(const struct oci_mount *m, const struct mount_spec *s,
+                                 bool userns);
 
 /* Applies attributes/propagation to the mount that fd is the root of. */
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation);

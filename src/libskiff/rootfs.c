@@ -61,8 +61,8 @@ static int parse_entry(const struct oci_config *c, size_t i, struct mount_spec *
 	return 0;
 }
 
-int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, bool userns, int **out,
-                             struct skiff_error **err)
+static int open_sources(const struct oci_config *c, const char *bundle, bool userns,
+                        enum bind_maker which, pid_t init, int **out, struct skiff_error **err)
 {
 	int *fds = xcalloc(c->mounts_len + 1, sizeof(int));
 
@@ -72,18 +72,30 @@ int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, boo
 	for (size_t i = 0; i < c->mounts_len; i++) {
 		const struct oci_mount *m = &c->mounts[i];
 		struct mount_spec s;
-		bool deferred;
+		bool deferred, here;
 
 		if (parse_entry(c, i, &s, &deferred, err) < 0)
 			return -1;
-		bool here = mount_bind_in_runtime(m, &s, userns);
+		here = mount_bind_maker(m, &s, userns) == which;
 		if (here)
-			fds[i] = mount_bind_source(m, &s, bundle, isolation_mode(c), err);
+			fds[i] = mount_bind_source(m, &s, bundle, isolation_mode(c), init, err);
 		mount_spec_free(&s);
 		if (here && fds[i] < 0)
 			return -1;
 	}
 	return 0;
+}
+
+int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, bool userns, int **out,
+                             struct skiff_error **err)
+{
+	return open_sources(c, bundle, userns, BIND_BY_RUNTIME, 0, out, err);
+}
+
+int rootfs_open_idmapped_sources(const struct oci_config *c, const char *bundle, pid_t init,
+                                 int **out, struct skiff_error **err)
+{
+	return open_sources(c, bundle, true, BIND_BY_RUNTIME_AFTER_CLONE, init, out, err);
 }
 
 void rootfs_close_bind_sources(int **fds, size_t n)

@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "libocispec/runtime_spec.h"
@@ -61,6 +62,13 @@ enum rootfs_flags {
  */
 int rootfs_open_bind_sources(const struct oci_config *c, const char *bundle, bool userns, int **out,
                              struct skiff_error **err);
+/*
+ * In skiff, once the init's user namespace has its maps: the idmapped binds
+ * that use it (no mappings of their own), which the init may not idmap
+ * itself; sent to it before GO (SYNC_MOUNT_FD).  Same *out as above.
+ */
+int rootfs_open_idmapped_sources(const struct oci_config *c, const char *bundle, pid_t init,
+                                 int **out, struct skiff_error **err);
 void rootfs_close_bind_sources(int **fds, size_t n);
 
 /*

@@ -12,6 +12,9 @@
  *   parent                              child (init)
  *   clone3 ──────────────────────────▶ waits for GO
  *   writes uid/gid maps (user ns)
+ *   MOUNT_FD (0..n: an idmapped bind
+ *   on the init's user namespace;
+ *   errnum is its mounts[] index) ──▶ kept for its entry
  *   GO ─────────────────────────────▶ joins/makes namespaces, mounts
  *                        ◀──────────── RUNTIME_HOOKS (mounts done)
  *   runs prestart + createRuntime
@@ -31,6 +34,7 @@ enum sync_type {
 	SYNC_PTY,
 	SYNC_READY,
 	SYNC_ERROR,
+	SYNC_MOUNT_FD,
 };
 
 int sync_send(int sock, enum sync_type type, int errnum, const char *text, int pass_fd);

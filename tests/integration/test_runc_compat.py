@@ -279,11 +279,15 @@ def test_idmapped_bind_in_a_user_namespace_shows_host_root_files_as_the_containe
     os.makedirs(src, exist_ok=True)
     with open(os.path.join(src, "f"), "w") as f:
         f.write("x")
-    b = userns_bundle(["sh", "-c", "stat -c %u:%g /mnt/f; touch /mnt/g"],
-                      edit=lambda c: c["mounts"].append(
+    # Without mappings of its own the mount takes the container's user namespace
+    # (spec 1.2): skiff idmaps it once the init's maps are written.
+    b = userns_bundle(["sh", "-c", "stat -c %u:%g /mnt/f /own/f; touch /mnt/g"],
+                      edit=lambda c: c["mounts"].extend([
                           {"destination": "/mnt", "type": "bind", "source": src,
                            "options": ["rbind", "idmap"],
-                           "uidMappings": ID_MAPS, "gidMappings": ID_MAPS}))
-    assert run_ok(b) == "0:0\n"
+                           "uidMappings": ID_MAPS, "gidMappings": ID_MAPS},
+                          {"destination": "/own", "type": "bind", "source": src,
+                           "options": ["rbind", "idmap"]}]))
+    assert run_ok(b) == "0:0\n0:0\n"
     st = os.stat(os.path.join(src, "g"))
     assert (st.st_uid, st.st_gid) == (0, 0), st
