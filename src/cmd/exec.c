@@ -21,6 +21,7 @@ enum {
 	O_PROCESS_LABEL,
 	O_PRESERVE_FDS,
 	O_IGNORE_PAUSED,
+	O_CGROUP,
 };
 
 static const struct cli_option options[] = {
@@ -39,13 +40,14 @@ static const struct cli_option options[] = {
     {"process-label", 0, true, O_PROCESS_LABEL, "SELinux label"},
     {"preserve-fds", 0, true, O_PRESERVE_FDS, "pass fds 3..3+N-1 to the process"},
     {"ignore-paused", 0, false, O_IGNORE_PAUSED, "exec even if the container is paused"},
+    {"cgroup", 0, true, O_CGROUP, "run in an existing sub-cgroup: [CONTROLLER:]PATH (repeatable)"},
     CLI_HELP_OPTION,
     {0},
 };
 
 struct exec_args {
 	struct exec_options o;
-	char **env, **gids, **caps; /* owned lists; o points at them */
+	char **env, **gids, **caps, **cgroups; /* owned lists; o points at them */
 };
 
 static void push(char ***v, const char *s)
@@ -106,6 +108,9 @@ static int on_option(void *data, int id, const char *value, struct skiff_error *
 		return cli_preserve_fds(value, &a->o.preserve_fds, err);
 	case O_IGNORE_PAUSED:
 		return cli_bool(value, &a->o.ignore_paused, "ignore-paused", err);
+	case O_CGROUP:
+		push(&a->cgroups, value);
+		return 0;
 	}
 	return 0;
 }
@@ -129,11 +134,13 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 		a.o.env = a.env;
 		a.o.additional_gids = a.gids;
 		a.o.caps = a.caps;
+		a.o.cgroups = a.cgroups;
 		r = container_exec(ctx, &a.o, &status, err);
 	}
 	strv_free(a.env);
 	strv_free(a.gids);
 	strv_free(a.caps);
+	strv_free(a.cgroups);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	/* The process's own exit status is skiff's. */

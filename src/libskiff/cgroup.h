@@ -83,19 +83,30 @@ int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char
 void cgroup_created_free(struct cgroup_created *c);
 
 /*
- * Moves pid into the container's cgroup before it runs anything of the
- * container's: into fd's cgroup when fd >= 0 (what cgroup_exec_target
- * gave), else into every hierarchy of m.  Not needed after a clone3 into
- * cgroup_created.clone_fd.
+ * exec --cgroup: sub-cgroups of the container's, each "[CONTROLLER:]PATH"
+ * (runc's format), a NULL-terminated list; NULL or empty for none.  PATH
+ * is relative to the container's cgroup and must exist; without a
+ * controller it applies to every hierarchy.  cgroup v2 takes one PATH
+ * without a controller.
  */
-int cgroup_enter(const struct cgroup_manager *m, int fd, pid_t pid, struct skiff_error **err);
+typedef char *const *cgroup_subs;
+
+/*
+ * Moves pid into the container's cgroup (or its subs) before it runs
+ * anything of the container's: into fd's cgroup when fd >= 0 (what
+ * cgroup_exec_target gave), else into every hierarchy of m.  Not needed
+ * after a clone3 into cgroup_created.clone_fd.
+ */
+int cgroup_enter(const struct cgroup_manager *m, int fd, cgroup_subs subs, pid_t pid,
+                 struct skiff_error **err);
 
 /*
  * Where a process `exec` starts goes: *fd gets a cgroup2 directory to
- * clone into (or -1: then cgroup_enter(m, -1, pid) moves it before it
- * runs).  init is the container's init (its cgroup may have moved down).
+ * clone into (or -1: then cgroup_enter(m, -1, subs, pid) moves it before
+ * it runs).  init is the container's init (its cgroup may have moved
+ * down).  Errors name the --cgroup value.
  */
-int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, int *fd,
+int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, cgroup_subs subs, int *fd,
                        struct skiff_error **err);
 
 /*

@@ -271,18 +271,33 @@ out:
 
 /* ---- moving processes in ---- */
 
-static int write_pid(const char *mnt, const char *path, pid_t pid, struct skiff_error **err)
+/*
+ * The directory pid goes to in one hierarchy (its sub-cgroup for exec
+ * --cgroup); with pid 0 only checked to exist.
+ */
+static int enter_one(const char *mnt, const char *controllers, const char *path, cgroup_subs subs,
+                     pid_t pid, struct skiff_error **err)
 {
-	cleanup_free char *file = xasprintf("%s%s/cgroup.procs", mnt, path);
+	const char *sub;
+	cleanup_free char *dir = NULL, *file = NULL;
 	char buf[32];
 
+	if (cgroup_sub_for(subs, controllers, &sub, err) < 0)
+		return -1;
+	dir = xasprintf("%s%s%s%s", mnt, path, *sub ? "/" : "", sub);
+	if (*sub && access(dir, F_OK) < 0)
+		return error_errno(err, "--cgroup: %s", dir);
+	if (pid == 0)
+		return 0;
+	file = xasprintf("%s/cgroup.procs", dir);
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	if (write_file_at(AT_FDCWD, file, buf, err) < 0)
 		return error_wrap(err, "cgroup: move pid %s in", buf);
 	return 0;
 }
 
-static int fs1_enter(const char *path, pid_t pid, struct skiff_error **err)
+/* Every hierarchy, the cgroup2 part of a hybrid host included. */
+static int enter_all(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err)
 {
 	struct fs1_host h;
 	int ret = 0;
@@ -290,21 +305,28 @@ static int fs1_enter(const char *path, pid_t pid, struct skiff_error **err)
 	if (fs1_host_load(&h, err) < 0)
 		return -1;
 	for (size_t i = 0; i < h.n && ret == 0; i++)
-		ret = write_pid(h.v1[i].mnt, path, pid, err);
+		ret = enter_one(h.v1[i].mnt, h.v1[i].controllers, path, subs, pid, err);
 	if (ret == 0 && h.v2)
-		ret = write_pid(h.v2, path, pid, err);
+		ret = enter_one(h.v2, "", path, subs, pid, err);
 	fs1_host_free(&h);
 	return ret;
 }
 
-/* No v1 cgroup can be cloned into: cgroup_enter moves the process before it runs. */
-static int fs1_exec_target(const char *path, pid_t init, int *fd, struct skiff_error **err)
+static int fs1_enter(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err)
 {
-	(void)path;
+	return enter_all(path, subs, pid, err);
+}
+
+/*
+ * No v1 cgroup can be cloned into: cgroup_enter moves the process before
+ * it runs.  The --cgroup sub-cgroups are checked now, before the clone.
+ */
+static int fs1_exec_target(const char *path, pid_t init, cgroup_subs subs, int *fd,
+                           struct skiff_error **err)
+{
 	(void)init;
-	(void)err;
 	*fd = -1;
-	return 0;
+	return subs && *subs ? enter_all(path, subs, 0, err) : 0;
 }
 
 /* Delegation is a cgroup2 notion: the hybrid host's cgroup2 part is the container's own. */

@@ -53,13 +53,43 @@ static int fs2_create_op(const char *path, const struct oci_resources *r,
 	return 0;
 }
 
-static int fs2_enter_op(const char *path, pid_t pid, struct skiff_error **err)
+/* exec --cgroup on v2: one PATH, no controller (v2 has one hierarchy). */
+static int open_sub(const char *path, cgroup_subs subs, int *fd, struct skiff_error **err)
+{
+	cleanup_free char *dir = NULL, *full = NULL;
+	const char *sub;
+
+	for (char *const *s = subs; *s; s++)
+		if (strchr(*s, ':') || s != subs)
+			return error_set(err, 0,
+			                 "--cgroup \"%s\": cgroup v2 takes one PATH, without a "
+			                 "controller",
+			                 *s);
+	if (cgroup_sub_for(subs, "", &sub, err) < 0)
+		return -1;
+	dir = cgroup_dir(path, err);
+	if (dir == NULL)
+		return -1;
+	full = xasprintf("%s/%s", dir, sub);
+	*fd = open(full, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return error_errno(err, "--cgroup: %s", full);
+	return 0;
+}
+
+static int fs2_enter_op(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
-	cleanup_close int dfd = open_cgroup_dir(path, &dir, err);
+	cleanup_close int dfd = -1;
 
-	if (dfd < 0)
-		return -1;
+	if (subs && *subs) {
+		if (open_sub(path, subs, &dfd, err) < 0)
+			return -1;
+	} else {
+		dfd = open_cgroup_dir(path, &dir, err);
+		if (dfd < 0)
+			return -1;
+	}
 	return fs2_enter(dfd, pid, err);
 }
 
@@ -117,10 +147,15 @@ static int open_leaf(const char *path, const char *dir, pid_t init, int *fd,
 	return 0;
 }
 
-static int fs2_exec_target(const char *path, pid_t init, int *fd, struct skiff_error **err)
+static int fs2_exec_target(const char *path, pid_t init, cgroup_subs subs, int *fd,
+                           struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
-	cleanup_close int dfd = open_cgroup_dir(path, &dir, err);
+	cleanup_close int dfd = -1;
+
+	if (subs && *subs)
+		return open_sub(path, subs, fd, err);
+	dfd = open_cgroup_dir(path, &dir, err);
 
 	if (dfd < 0)
 		return error_wrap(err, "the container's cgroup");

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "libocispec/runtime_spec.h"
 
@@ -133,8 +134,9 @@ struct cgroup_driver {
 	const char *name;
 	int (*create)(const char *path, const struct oci_resources *r, struct cgroup_created *out,
 	              struct skiff_error **err);
-	int (*enter)(const char *path, pid_t pid, struct skiff_error **err);
-	int (*exec_target)(const char *path, pid_t init, int *fd, struct skiff_error **err);
+	int (*enter)(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err);
+	int (*exec_target)(const char *path, pid_t init, cgroup_subs subs, int *fd,
+	                   struct skiff_error **err);
 	int (*delegate)(const char *path, pid_t pid, uint32_t uid, struct skiff_error **err);
 	int (*update)(const char *path, const struct oci_resources *r, struct skiff_error **err);
 	int (*freeze)(const char *path, bool frozen, struct skiff_error **err);
@@ -162,6 +164,14 @@ extern const struct cgroup_driver cgroup_fs1_driver;
  * ".." components are refused.  Returns a malloc'd string, or NULL with *err.
  */
 char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
+
+/*
+ * The sub-cgroup subs give for a hierarchy holding controllers ("cpu,cpuacct";
+ * "" for cgroup2, which takes only entries without one): "" for none, else
+ * "/PATH".  Checks every entry's form; errors name it.
+ */
+int cgroup_sub_for(cgroup_subs subs, const char *controllers, const char **out,
+                   struct skiff_error **err);
 
 /* ---- the cgroup v2 driver's pieces (cgroup_fs2*.c) ---- */
 

@@ -78,18 +78,57 @@ void cgroup_created_free(struct cgroup_created *c)
 	c->clone_fd = -1;
 }
 
-int cgroup_enter(const struct cgroup_manager *m, int fd, pid_t pid, struct skiff_error **err)
+int cgroup_enter(const struct cgroup_manager *m, int fd, cgroup_subs subs, pid_t pid,
+                 struct skiff_error **err)
 {
 	if (fd >= 0)
 		return fs2_enter(fd, pid, err);
-	return m->drv->enter(m->path, pid, err);
+	return m->drv->enter(m->path, subs, pid, err);
 }
 
-int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, int *fd,
+int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, cgroup_subs subs, int *fd,
                        struct skiff_error **err)
 {
 	*fd = -1;
-	return m->drv->exec_target(m->path, init, fd, err);
+	return m->drv->exec_target(m->path, init, subs, fd, err);
+}
+
+/* Whether the comma-separated list holds word. */
+static bool in_list(const char *list, const char *word, size_t n)
+{
+	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static bool sub_path_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	return n > 0 && p[0] != '/' && strcmp(p, "..") != 0 && strncmp(p, "../", 3) != 0 &&
+	       strstr(p, "/../") == NULL && !(n >= 3 && strcmp(p + n - 3, "/..") == 0);
+}
+
+int cgroup_sub_for(cgroup_subs subs, const char *controllers, const char **out,
+                   struct skiff_error **err)
+{
+	*out = "";
+	for (char *const *s = subs; s && *s; s++) {
+		const char *colon = strchr(*s, ':');
+		const char *path = colon ? colon + 1 : *s;
+
+		if (!sub_path_ok(path))
+			return error_set(
+			    err, 0,
+			    "--cgroup \"%s\": expected [CONTROLLER:]PATH, PATH relative "
+			    "to the container's cgroup and without \"..\"",
+			    *s);
+		if (colon == NULL ||
+		    (*controllers && in_list(controllers, *s, (size_t)(colon - *s))))
+			*out = path;
+	}
+	return 0;
 }
 
 int cgroup_delegate(const struct cgroup_manager *m, pid_t pid, uint32_t uid,

@@ -248,7 +248,8 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	    cgroup_delegate(&p->cgroup, p->pid, p->config->process->user.uid, err) < 0)
 		return -1;
 	/* Not born in its cgroup (v1 hierarchies): moved before it may go on. */
-	if (p->has_cgroup && p->cgroup_fd < 0 && cgroup_enter(&p->cgroup, -1, p->pid, err) < 0)
+	if (p->has_cgroup && p->cgroup_fd < 0 &&
+	    cgroup_enter(&p->cgroup, -1, NULL, p->pid, err) < 0)
 		return -1;
 	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
 		return error_errno(err, "sync with container init");

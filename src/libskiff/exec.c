@@ -402,7 +402,7 @@ static int open_cgroup(struct exec_plan *p, struct skiff_error **err)
 	if (has <= 0)
 		return has;
 	p->has_cgroup = true;
-	if (cgroup_exec_target(&p->cgroup, p->c.st.pid, &p->cgroup_fd, err) < 0)
+	if (cgroup_exec_target(&p->cgroup, p->c.st.pid, p->o->cgroups, &p->cgroup_fd, err) < 0)
 		return -1;
 	p->enter_late = p->paused || p->cgroup_fd < 0;
 	return 0;
@@ -618,7 +618,8 @@ static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	fault_point("exec.ready");
 	if (p->enter_late) {
-		if (p->has_cgroup && cgroup_enter(&p->cgroup, p->cgroup_fd, p->pid, err) < 0)
+		if (p->has_cgroup &&
+		    cgroup_enter(&p->cgroup, p->cgroup_fd, p->o->cgroups, p->pid, err) < 0)
 			return -1;
 		if (sync_send(sock, SYNC_GO, 0, NULL, -1) < 0)
 			return error_errno(err, "sync with the process");

@@ -29,6 +29,7 @@ struct exec_options {
 	const char *process_label; /* process.selinuxLabel */
 	int tty;                   /* -1: as the process says, else process.terminal */
 	unsigned int preserve_fds; /* fds 3..3+N-1 reach the process */
+	char **cgroups;            /* --cgroup [CONTROLLER:]PATH each (cgroup.h), may be NULL */
 	bool detach, no_new_privs, ignore_paused;
 };
 

@@ -295,3 +295,49 @@ def test_cgroup_mount_shows_the_v1_hierarchies_as_runc_does():
     assert seen["skiff"] == seen["runc"], seen
     assert str(40 * MiB) in seen["skiff"] and "256" in seen["skiff"], seen
     assert seen["skiff"][-1] == "ro", seen
+
+
+def test_exec_cgroup_runs_in_an_existing_sub_cgroup_as_runc():
+    mounts = _need_v1()
+    if not os.access(RUNC, os.X_OK):
+        raise lib.Skip("runc is not installed")
+    rroot = os.path.join(lib.WORK, "runc-root")
+    seen = {}
+    for rt in ("skiff", "runc"):
+        cid = lib.new_id("f")
+        b = lib.Bundle(["probe", "sleep", "inf"], edit=_edit(path=f"/{rt}-{cid}"))
+        if rt == "skiff":
+            lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+            ex = lambda *a: lib.skiff("exec", *a)
+        else:
+            subprocess.run([RUNC, "--root", rroot, "run", "-d", "--bundle", b.path, cid],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           stdin=subprocess.DEVNULL, timeout=60, check=True)
+            ex = lambda *a: subprocess.run([RUNC, "--root", rroot, "exec", *a],
+                                           capture_output=True, text=True, timeout=60)
+        cg = f"/{rt}-{cid}"
+        try:
+            # What a nested runtime makes: sub in every hierarchy (a v1 cpuset starts empty).
+            for mnt in set(mounts.values()) | {"/sys/fs/cgroup/unified"}:
+                if os.path.isdir(mnt + cg):
+                    os.mkdir(f"{mnt}{cg}/sub")
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                with open(f"{mounts['cpuset']}{cg}/{f}") as src, \
+                        open(f"{mounts['cpuset']}{cg}/sub/{f}", "w") as dst:
+                    dst.write(src.read())
+            os.mkdir(f"{mounts['memory']}{cg}/msub")
+            all_sub = ex("--cgroup", "sub", cid, "cat", "/proc/self/cgroup")
+            mem_sub = ex("--cgroup", "memory:msub", cid, "cat", "/proc/self/cgroup")
+            missing = ex("--cgroup", "nosuch", cid, "true")
+            seen[rt] = [all_sub.returncode, all_sub.stdout.replace(cg, "/C"),
+                        mem_sub.returncode, mem_sub.stdout.replace(cg, "/C"),
+                        missing.returncode]
+        finally:
+            if rt == "skiff":
+                lib.skiff("delete", "--force", cid)
+            else:
+                subprocess.run([RUNC, "--root", rroot, "delete", "--force", cid],
+                               capture_output=True, timeout=60)
+    assert seen["skiff"] == seen["runc"], seen
+    assert "memory:/C/msub" in seen["skiff"][3] and ":/C/sub\n" in seen["skiff"][1], seen
+    assert seen["skiff"][4] != 0
