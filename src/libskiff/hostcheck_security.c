@@ -84,6 +84,11 @@ void hostcheck_privileges(struct hostcheck_report *r)
 		          "without CAP_SYS_RESOURCE a process.rlimits entry above the current "
 		          "hard limit fails `create`; podman asks for nofile 1048576 and nproc "
 		          "32768, so set default_ulimits in containers.conf");
+	if (lacking & (1ULL << CAP_SYS_RESOURCE))
+		hc_advise(row,
+		          "without CAP_SYS_RESOURCE a process.oomScoreAdj below skiff's own "
+		          "fails `create`; containerd's CRI plugin gives pod sandboxes -998, so "
+		          "set restrict_oom_score_adj = true in its CRI configuration");
 }
 
 /* ---- user namespaces ---- */

@@ -79,15 +79,15 @@ def _descriptor(media_type, data, **extra):
             "size": len(data), **extra}
 
 
-def oci_archive(path):
-    """Writes an OCI image layout tar of the test rootfs to PATH (once)."""
+def oci_archive(path, image=IMAGE, cmd=("sh",)):
+    """Writes an OCI image layout tar of the test rootfs, named IMAGE with CMD, to PATH (once)."""
     if os.path.exists(path):
         return path
     layer = _layer()
     config = json.dumps({
         "architecture": "amd64", "os": "linux",
         "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Cmd": ["sh"], "WorkingDir": "/"},
+                   "Cmd": list(cmd), "WorkingDir": "/"},
         "rootfs": {"type": "layers",
                    "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
     }).encode()
@@ -99,8 +99,8 @@ def oci_archive(path):
     index = json.dumps({
         "schemaVersion": 2,
         "manifests": [_descriptor("application/vnd.oci.image.manifest.v1+json", manifest,
-                                  annotations={"io.containerd.image.name": IMAGE,
-                                               "org.opencontainers.image.ref.name": IMAGE})],
+                                  annotations={"io.containerd.image.name": image,
+                                               "org.opencontainers.image.ref.name": image})],
     }).encode()
     tmp = path + ".tmp"
     with tarfile.open(tmp, "w") as t:

@@ -110,6 +110,7 @@ def test_kernel_feature_rows_match_the_host():
     if not bnd & (1 << 24):  # CAP_SYS_RESOURCE
         assert "CAP_SYS_RESOURCE" in rows["privileges"]["detail"]
         assert "default_ulimits" in " ".join(rows["privileges"]["advice"])
+        assert "restrict_oom_score_adj" in " ".join(rows["privileges"]["advice"])
 
 
 def test_checkpoint_row_quotes_criu_check():
