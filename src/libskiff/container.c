@@ -802,8 +802,10 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 		return -1;
 	log_debug("kill `%s` (%s): signal %d to %s", id, status_name(c.state), sig,
 	          all ? "every process" : "the init");
+	/* runc's words: containerd's shim treats an error saying "container not running"
+	 * as "already exited" (the init may exit between its check and this kill). */
 	if (c.state == STATE_STOPPED && !all)
-		r = error_set(err, 0, "container `%s` is not running", id);
+		r = error_set(err, 0, "container `%s`: container not running", id);
 	else if (all)
 		r = kill_all(&c.st, sig, err);
 	else

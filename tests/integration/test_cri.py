@@ -14,14 +14,15 @@ veths to the host's interfaces, which the tests must never touch.  Exec streamin
 kubelet's SPDY/WebSocket client and is not driven here; ExecSync runs through the same
 runtime path (`runc exec` of a process spec).
 
-On a hybrid cgroup host the CRI plugin runs with disable_cgroup (containerd would give every
-pod sandbox cpu shares, which needs a cgroup v2 cpu controller skiff cannot find there), so
-UpdateContainerResources is checked only where cgroup v2 has the controllers.
+Limits are read back on the host from the cgroup the container's init is in (cgroup v2, or the
+v1 memory and cpu hierarchies of a hybrid host); test_in_vm_on_cgroup_v2 runs the tests again
+in tests/vm's pure cgroup v2 VM when this host is not one.
 
 SKIFF_CLIENT_RUNTIME=/usr/sbin/runc runs the same tests against runc.
 """
 import atexit
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -70,7 +71,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "{PAUSE}"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
-  disable_cgroup = {"false" if pure_v2() else "true"}
+  disable_cgroup = false
   disable_apparmor = true
   # sandboxes get oomScoreAdj -998, which needs CAP_SYS_RESOURCE (see `skiff check`)
   restrict_oom_score_adj = {"false" if has_sys_resource() else "true"}
@@ -271,11 +272,42 @@ def test_cri_container_exit_code():
         remove_pod(pb, stub, sid)
 
 
+def cgroup_limits(cid):
+    """(memory limit, cpu quota, cpu period) of the container, read on the host from the
+    cgroup its init is in: cgroup v2 files, or the v1 memory and cpu hierarchies'."""
+    r = subprocess.run([clients.RUNTIME, "--root", os.path.join(_d["dir"], "runtime-root", NS),
+                        "state", cid], capture_output=True, text=True, check=True)
+    pid = json.loads(r.stdout)["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [line.rstrip("\n").split(":", 2) for line in f]
+    v1 = {c: path for _, cs, path in lines for c in cs.split(",") if c}
+    if "memory" not in v1:  # cgroup v2
+        d = "/sys/fs/cgroup" + [path for _, cs, path in lines if cs == ""][0]
+        quota, period = read(f"{d}/cpu.max").split()
+        return int(read(f"{d}/memory.max")), int(quota), int(period)
+    mem, cpu = v1_mount("memory") + v1["memory"], v1_mount("cpu") + v1["cpu"]
+    return (int(read(f"{mem}/memory.limit_in_bytes")), int(read(f"{cpu}/cpu.cfs_quota_us")),
+            int(read(f"{cpu}/cpu.cfs_period_us")))
+
+
+def v1_mount(controller):
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            fstype, _, opts = right.split()[:3]
+            if fstype == "cgroup" and controller in opts.split(","):
+                return left.split()[4]
+    raise AssertionError(f"no cgroup v1 hierarchy has {controller}")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
 def test_cri_update_container_resources():
+    """Limits at CreateContainer, then UpdateContainerResources, as the cgroup holds them."""
     pb, stub = daemon()
-    if not pure_v2():
-        raise lib.Skip("needs cgroup v2 with the cpu and memory controllers (runs in the VM: "
-                       "test_in_vm_on_cgroup_v2)")
     pod = pod_config(pb, "limits")
     sid = stub.RunPodSandbox(pb.RunPodSandboxRequest(config=pod)).pod_sandbox_id
     try:
@@ -287,14 +319,11 @@ def test_cri_update_container_resources():
             pod_sandbox_id=sid, config=cfg, sandbox_config=pod)).container_id
         stub.StartContainer(pb.ContainerIdRequest(container_id=cid))
         wait_state(pb, stub, cid, pb.CONTAINER_RUNNING)
-        read = "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max"
-        assert exec_sync(pb, stub, cid, "sh", "-c", read)[1].split() == \
-            [str(64 << 20), "50000", "100000"]
+        assert cgroup_limits(cid) == (64 << 20, 50000, 100000)
         stub.UpdateContainerResources(pb.UpdateContainerResourcesRequest(
             container_id=cid, linux=pb.LinuxContainerResources(
                 memory_limit_in_bytes=128 << 20, cpu_quota=20000, cpu_period=100000)))
-        assert exec_sync(pb, stub, cid, "sh", "-c", read)[1].split() == \
-            [str(128 << 20), "20000", "100000"]
+        assert cgroup_limits(cid) == (128 << 20, 20000, 100000)
         stub.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=2))
         stub.RemoveContainer(pb.ContainerIdRequest(container_id=cid))
     finally:
@@ -303,7 +332,7 @@ def test_cri_update_container_resources():
 
 def test_in_vm_on_cgroup_v2():
     """Where this host has no cgroup v2 cpu and memory controllers: every test_cri_* test
-    again in tests/vm's pure cgroup v2 VM, with cgroups and resource updates."""
+    again in tests/vm's pure cgroup v2 VM (the cgroup v2 driver, as on most Kubernetes nodes)."""
     if pure_v2() or os.environ.get("SKIFF_IN_VM") == "1":
         raise lib.Skip("this host has cgroup v2 controllers: the tests above ran with them")
     clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2")
