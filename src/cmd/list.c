@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "libskiff/container.h"
+#include "libskiff/utils.h"
 #include "libocispec/runtime_spec.h"
 
 enum { O_FORMAT = 1, O_QUIET };
@@ -91,12 +92,18 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 		return r < 0 ? -1 : 0;
 	if (cli_want_args(&cmd_list, npos, 0, 0, err) < 0)
 		return -1;
+	if (a.quiet) {
+		cleanup_strv char **ids = NULL;
+
+		if (container_list_ids(ctx, &ids, err) < 0)
+			return -1;
+		for (size_t i = 0; ids[i]; i++)
+			printf("%s\n", ids[i]);
+		return 0;
+	}
 	if (container_list(ctx, &v, &n, err) < 0)
 		return -1;
-	if (a.quiet)
-		for (size_t i = 0; i < n; i++)
-			printf("%s\n", v[i].st.id);
-	else if (strcmp(a.format, "json") == 0)
+	if (strcmp(a.format, "json") == 0)
 		print_json(v, n);
 	else {
 		printf("%-20s %-8s %-10s %-40s %-31s %s\n", "ID", "PID", "STATUS", "BUNDLE",

@@ -1017,15 +1017,24 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 /* The state directory's owner, as runc's `list` shows it. */
 static char *owner_of(int dirfd)
 {
+	/* One user owns them all, usually: the passwd lookup (a file read) is done once. */
+	static uid_t last_uid = (uid_t)-1;
+	static char *last_name;
 	struct stat sb;
 	struct passwd pw, *found = NULL;
 	char buf[1024];
 
 	if (fstat(dirfd, &sb) < 0)
 		return xstrdup("");
-	if (getpwuid_r(sb.st_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
-		return xstrdup(found->pw_name);
-	return xasprintf("#%u", (unsigned int)sb.st_uid);
+	if (last_name == NULL || sb.st_uid != last_uid) {
+		free(last_name);
+		if (getpwuid_r(sb.st_uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+			last_name = xstrdup(found->pw_name);
+		else
+			last_name = xasprintf("#%u", (unsigned int)sb.st_uid);
+		last_uid = sb.st_uid;
+	}
+	return xstrdup(last_name);
 }
 
 static bool creator_alive_at(int rootfd, const char *id)
@@ -1083,6 +1092,32 @@ int container_list(const struct skiff_context *ctx, struct listed_container **ou
 		close(dirfd);
 	}
 	*n = count;
+	return 0;
+}
+
+int container_list_ids(const struct skiff_context *ctx, char ***ids, struct skiff_error **err)
+{
+	cleanup_close int rootfd = -1;
+	int opened = status_open_root(ctx->root, false, &rootfd, err);
+	size_t kept = 0;
+
+	*ids = NULL;
+	if (opened != 0) {
+		*ids = xcalloc(1, sizeof(char *));
+		return opened < 0 ? -1 : 0;
+	}
+	if (status_list(rootfd, ids, err) < 0)
+		return -1;
+	for (size_t i = 0; (*ids)[i]; i++) {
+		cleanup_free char *state = xasprintf("%s/%s", (*ids)[i], STATE_FILE);
+
+		if (faccessat(rootfd, state, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    creator_alive_at(rootfd, (*ids)[i]))
+			(*ids)[kept++] = (*ids)[i];
+		else
+			free((*ids)[i]);
+	}
+	(*ids)[kept] = NULL;
 	return 0;
 }
 

@@ -67,4 +67,6 @@ struct listed_container {
 int container_list(const struct skiff_context *ctx, struct listed_container **out, size_t *n,
                    struct skiff_error **err);
 void container_list_free(struct listed_container *v, size_t n);
+/* Just the ids `container_list` would show (`list -q`): no state is read. */
+int container_list_ids(const struct skiff_context *ctx, char ***ids, struct skiff_error **err);
 #endif

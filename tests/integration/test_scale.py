@@ -1,0 +1,54 @@
+"""Many containers at once (SKIFF_SCALE_COUNT, 200 by default; bench/ runs 1,000):
+list, state, exec, kill and delete on all of them, nothing left, and no skiff
+process stays behind to cost memory per container."""
+import json
+import os
+
+import lib
+from lib import Bundle, ROOT, new_id, skiff, skiff_ok
+from test_crash import _alive, _cmdline, cgroup_dirs
+
+COUNT = int(os.environ.get("SKIFF_SCALE_COUNT", "200"))
+
+
+def _skiff_processes():
+    """Live processes whose program is skiff (an init before its execve is one too)."""
+    found = []
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and os.readlink(f"/proc/{p}/exe") == os.path.realpath(lib.SKIFF):
+                found.append(int(p))
+        except OSError:
+            pass
+    return found
+
+
+def test_many_running_containers():
+    b = Bundle(["sleep", "1000"], edit=lambda c: c["process"].pop("rlimits"))
+    ids = [new_id("scale") for _ in range(COUNT)]
+    before = set(_skiff_processes())
+    for cid in ids:
+        skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    listed = json.loads(skiff_ok("list", "--format", "json").stdout)
+    mine = {e["id"]: e for e in listed if e["id"] in ids}
+    assert len(mine) == COUNT and all(e["status"] == "running" for e in mine.values()), \
+        [e for e in mine.values() if e["status"] != "running"][:3]
+    assert set(ids) <= set(skiff_ok("list", "-q").stdout.split())
+    pids = {cid: e["pid"] for cid, e in mine.items()}
+    assert all(_cmdline(p)[:2] == [b"sleep", b"1000"] for p in pids.values())
+    # A running container costs its own processes only: no skiff stays behind.
+    assert set(_skiff_processes()) <= before, set(_skiff_processes()) - before
+    for cid in ids[::max(1, COUNT // 20)]:
+        st = json.loads(skiff_ok("state", cid).stdout)
+        assert st["status"] == "running" and st["pid"] == pids[cid], st
+        r = skiff_ok("exec", cid, "cat", "/proc/self/cgroup")
+        assert f"skiff-{cid}" in r.stdout, r.stdout
+    for cid in ids:
+        skiff_ok("kill", cid, "KILL")
+    for cid in ids:
+        skiff_ok("delete", "--force", cid)
+    assert not any(_alive(p) for p in pids.values())
+    assert not [n for n in os.listdir(ROOT) if n.startswith("scale")]
+    assert not any(cgroup_dirs(f"/skiff-{cid}") for cid in ids)
+    assert skiff("list", "-q").stdout.split() == [] or \
+        not set(ids) & set(skiff("list", "-q").stdout.split())
