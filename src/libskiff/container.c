@@ -383,6 +383,8 @@ static void plan_close_fds(struct create_plan *p)
 	close_fd(&p->pidfd);
 	close_fd(&p->pty_master);
 	rootfs_close_bind_sources(&p->bind_fds, p->config ? p->config->mounts_len : 0);
+	rootfs_close_bind_sources(
+	    &p->dev_fds, p->config && p->config->linux_ ? p->config->linux_->devices_len : 0);
 	ns_plan_release(&p->ns);
 }
 
@@ -517,11 +519,16 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	if (rootfs_open_bind_sources(p->config, p->bundle, p->ns.present[NS_USER], &p->bind_fds,
 	                             err) < 0)
 		return -1;
+	/* Its mappings are in the config only for a new user namespace. */
+	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 &&
+	    devices_make_nodes(p->config, &p->dev_fds, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)
 		return error_errno(err, "socketpair");
 	if (clone_init(p, err) < 0)
 		return -1;
 	rootfs_close_bind_sources(&p->bind_fds, p->config->mounts_len);
+	rootfs_close_bind_sources(&p->dev_fds, p->config->linux_->devices_len);
 	log_debug("create `%s`: init cloned, pid %d, clone flags %#x", o->id, (int)p->pid,
 	          (unsigned int)p->ns.clone_flags);
 	/* Killed here, the init reads EOF on its socket and exits. */

@@ -36,6 +36,7 @@ struct create_plan {
 	bool has_cgroup;
 	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
 	int *bind_fds;   /* with a user namespace: bind sources opened by the parent, or NULL */
+	int *dev_fds;    /* with a new user namespace: linux.devices nodes made by the parent */
 	int sync[2];
 	bool cgroup_made;
 	bool run_tty;            /* `run` proxies the terminal itself */

@@ -3,6 +3,7 @@
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -76,11 +77,14 @@ static mode_t node_type(const char *type)
 	}
 }
 
-/* In a user namespace: an empty file with the host's node bind-mounted over it. */
-static int bind_host_node(int parent, const char *name, const char *hostpath, const char *what,
-                          struct skiff_error **err)
+/*
+ * In a user namespace: an empty file with a node bind-mounted over it, the
+ * one skiff made (node_tree, taken over) or else the host's own.
+ */
+static int bind_host_node(int parent, const char *name, const char *hostpath, int node_tree,
+                          const char *what, struct skiff_error **err)
 {
-	cleanup_close int fd = -1, tree = -1;
+	cleanup_close int fd = -1, tree = node_tree;
 
 	fd = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -89,7 +93,8 @@ static int bind_host_node(int parent, const char *name, const char *hostpath, co
 	fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno(err, "%s: open the mount point", what);
-	tree = open_tree(AT_FDCWD, hostpath, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		tree = open_tree(AT_FDCWD, hostpath, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
 		return error_errno(err, "%s: open_tree %s", what, hostpath);
 	if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -115,7 +120,7 @@ static int make_node(int parent, const char *name, const struct oci_device *d, c
 	return 0;
 }
 
-static int create_device(int rootfd, const struct oci_device *d, bool in_userns,
+static int create_device(int rootfd, const struct oci_device *d, bool in_userns, int node_tree,
                          struct skiff_error **err)
 {
 	cleanup_free char *path = path_clean(d->path), *what = NULL;
@@ -139,7 +144,7 @@ static int create_device(int rootfd, const struct oci_device *d, bool in_userns,
 		return error_errno(err, "%s: remove the existing file", what);
 	}
 	if (in_userns && d->type[0] != 'p')
-		return bind_host_node(parent, name, path, what, err);
+		return bind_host_node(parent, name, path, node_tree, what, err);
 	return make_node(parent, name, d, what, err);
 }
 
@@ -166,7 +171,69 @@ static int create_symlinks(int rootfd, const struct oci_config *c, struct skiff_
 	return 0;
 }
 
-int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns,
+/* A container id to the host's, through the config's mappings; -1 when unmapped. */
+static long long to_host(const struct oci_id_mapping *map, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id >= map[i].container_id && id - map[i].container_id < map[i].size)
+			return (long long)map[i].host_id + (id - map[i].container_id);
+	return -1;
+}
+
+/* One node of linux.devices on skiff's private tmpfs, as a detached bind of it. */
+static int make_private_node(int mnt, size_t i, const struct oci_device *d,
+                             const struct oci_linux *l, struct skiff_error **err)
+{
+	long long uid = to_host(l->uid_mappings, l->uid_mappings_len, d->has_uid ? d->uid : 0);
+	long long gid = to_host(l->gid_mappings, l->gid_mappings_len, d->has_gid ? d->gid : 0);
+	char name[32];
+
+	snprintf(name, sizeof(name), "%zu", i);
+	if (uid < 0 || gid < 0)
+		return error_set(err, 0,
+		                 "linux.devices[%zu]: %s %u is not mapped in the user namespace", i,
+		                 uid < 0 ? "uid" : "gid",
+		                 uid < 0 ? (unsigned)(d->has_uid ? d->uid : 0)
+		                         : (unsigned)(d->has_gid ? d->gid : 0));
+	if (mknodat(mnt, name, node_type(d->type),
+	            makedev((unsigned)d->major, (unsigned)d->minor)) < 0 ||
+	    fchmodat(mnt, name, (d->has_file_mode ? d->file_mode : 0666) & 07777, 0) < 0 ||
+	    fchownat(mnt, name, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return error_errno(err, "linux.devices[%zu]: make %s", i, d->path);
+	int tree = open_tree(mnt, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return error_errno(err, "linux.devices[%zu]: open_tree %s", i, d->path);
+	return tree;
+}
+
+int devices_make_nodes(const struct oci_config *c, int **out, struct skiff_error **err)
+{
+	const struct oci_linux *l = c->linux_;
+	cleanup_close int fsfd = -1, mnt = -1;
+
+	*out = xcalloc(l->devices_len + 1, sizeof(int));
+	for (size_t i = 0; i < l->devices_len; i++)
+		(*out)[i] = -1;
+	if (l->devices_len == 0 || dev_is_bind_mounted(c))
+		return 0;
+	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "skiff-devices", 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return error_errno(err, "linux.devices: make a tmpfs for the nodes");
+	mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return error_errno(err, "linux.devices: mount a tmpfs for the nodes");
+	for (size_t i = 0; i < l->devices_len; i++) {
+		if (l->devices[i].type[0] == 'p')
+			continue;
+		(*out)[i] = make_private_node(mnt, i, &l->devices[i], l, err);
+		if ((*out)[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns, int *nodes,
                   struct skiff_error **err)
 {
 	const struct oci_linux *l = c->linux_;
@@ -179,10 +246,11 @@ int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns
 		return error_errno(err, "open the rootfs %s", rootfs);
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
 		if (!configured(c, default_devices[i].path) &&
-		    create_device(rootfd, &default_devices[i], in_userns, err) < 0)
+		    create_device(rootfd, &default_devices[i], in_userns, -1, err) < 0)
 			return -1;
 	for (size_t i = 0; l && i < l->devices_len; i++)
-		if (create_device(rootfd, &l->devices[i], in_userns, err) < 0)
+		if (create_device(rootfd, &l->devices[i], in_userns,
+		                  nodes ? steal_fd(&nodes[i]) : -1, err) < 0)
 			return error_wrap(err, "linux.devices[%zu]", i);
 	return create_symlinks(rootfd, c, err);
 }

@@ -17,8 +17,9 @@
  * the symlinks fd -> /proc/self/fd, stdin/stdout/stderr ->
  * /proc/self/fd/0..2, ptmx -> pts/ptmx.  /dev/core is not created.
  * In a user namespace mknod is impossible: char and block devices are
- * bind-mounted from the same host path onto an empty file instead (fifos
- * are still mknod'ed).  Every path is resolved inside the rootfs.
+ * bind-mounted onto an empty file instead, the defaults from the same host
+ * path, linux.devices from nodes skiff made (devices_make_nodes; fifos are
+ * still mknod'ed).  Every path is resolved inside the rootfs.
  */
 
 #include <stdbool.h>
@@ -26,7 +27,21 @@
 #include "error.h"
 #include "libocispec/runtime_spec.h"
 
-int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns,
+/*
+ * nodes: what devices_make_nodes() made (NULL: none), one fd per
+ * linux.devices entry, taken over when used.
+ */
+int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns, int *nodes,
                   struct skiff_error **err);
+
+/*
+ * In skiff, before the clone, for a new user namespace with its mappings in
+ * the config: each char/block node of linux.devices made on a private
+ * detached tmpfs with its fileMode and its uid/gid (mapped to the host's
+ * ids), as a detached bind; the init attaches it instead of the host's node,
+ * which it could not chown without changing the host's.  *out has one fd
+ * per entry (-1: none); free it like rootfs_close_bind_sources().
+ */
+int devices_make_nodes(const struct oci_config *c, int **out, struct skiff_error **err);
 
 #endif

@@ -159,7 +159,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	                       (p->ns.present[NS_MOUNT] ? 0 : ROOTFS_SHARED_MNTNS),
 	                   &deferred_ro, err) < 0)
 		return -1;
-	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], err) < 0)
+	if (devices_setup(c, p->rootfs, p->ns.present[NS_USER], p->dev_fds, err) < 0)
 		return -1;
 	if (rootfs_seal_readonly(&deferred_ro, err) < 0)
 		return -1;

@@ -291,3 +291,26 @@ def test_idmapped_bind_in_a_user_namespace_shows_host_root_files_as_the_containe
     assert run_ok(b) == "0:0\n0:0\n"
     st = os.stat(os.path.join(src, "g"))
     assert (st.st_uid, st.st_gid) == (0, 0), st
+
+
+def test_devices_in_a_user_namespace_get_their_uid_gid_and_mode():
+    # Without a user namespace a linux.devices node is mknod'ed with its uid,
+    # gid and fileMode (test_isolation).  In one, mknod is impossible and runc
+    # binds the host's node, keeping the host's owner and mode; skiff makes the
+    # node itself on a private tmpfs, owned by the mapped ids, never touching
+    # the host's /dev.
+    from test_isolation import userns_bundle
+    host = os.stat("/dev/zero")
+
+    def edit(c):
+        c["linux"]["devices"] = [{"path": "/dev/myzero", "type": "c", "major": 1, "minor": 5,
+                                  "fileMode": 0o640, "uid": 1000, "gid": 1001}]
+        c["linux"]["resources"]["devices"].append(
+            {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"})
+        c["process"]["user"] = {"uid": 1000, "gid": 1001}  # the owner may read (0640)
+    b = userns_bundle(["sh", "-c", "stat -c '%u %g %a %t:%T' /dev/myzero; "
+                       "head -c 4 /dev/myzero | od -An -tx1"], edit=edit)
+    out = run_ok(b)
+    assert out.split("\n")[:2] == ["1000 1001 640 1:5", " 00 00 00 00"], out
+    after = os.stat("/dev/zero")
+    assert (after.st_uid, after.st_gid, after.st_mode) == (host.st_uid, host.st_gid, host.st_mode)

@@ -429,7 +429,7 @@ static void full_flow(void *arg)
 
 	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
-	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
+	    check_call(devices_setup(&c, e->rootfs, false, NULL, &err), &err, "devices_setup") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
 	    check_call(rootfs_pivot(e->rootfs, false, 0, &err), &err, "rootfs_pivot") ||
 	    check_call(rootfs_finalize(&c, &err), &err, "rootfs_finalize"))
@@ -542,7 +542,7 @@ static void shared_flow(void *arg)
 
 	if (check_call(rootfs_prepare(&c, e->rootfs, e->tmp, NULL, ROOTFS_NEW_NETNS, &ro, &err),
 	               &err, "rootfs_prepare (rshared)") ||
-	    check_call(devices_setup(&c, e->rootfs, true, &err), &err,
+	    check_call(devices_setup(&c, e->rootfs, true, NULL, &err), &err,
 	               "devices_setup in userns mode") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly") ||
 	    check_call(rootfs_pivot(e->rootfs, false, 0, &err), &err, "rootfs_pivot") ||
@@ -703,7 +703,7 @@ static void fake_null_flow(void *arg)
 
 	if (check_call(rootfs_prepare(&c, e->rootfs, NULL, NULL, 0, &ro, &err), &err,
 	               "rootfs_prepare") ||
-	    check_call(devices_setup(&c, e->rootfs, false, &err), &err, "devices_setup") ||
+	    check_call(devices_setup(&c, e->rootfs, false, NULL, &err), &err, "devices_setup") ||
 	    check_call(rootfs_seal_readonly(&ro, &err), &err, "rootfs_seal_readonly"))
 		return;
 	snprintf(path, sizeof(path), "%s/dev/null", e->rootfs);
