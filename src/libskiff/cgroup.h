@@ -67,7 +67,12 @@ struct cgroup_created {
 	char *path;   /* malloc'd, for the state */
 	char *mount;  /* malloc'd: where the hierarchy (or hierarchies) are mounted */
 	int clone_fd; /* a cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
-	bool made;    /* the leaf did not exist before: a failed create removes it */
+	/*
+	 * The directories create made (full paths, in order; NULL-terminated,
+	 * may be NULL): what cgroup_unmake removes after a failed create, and
+	 * nothing that was there before.
+	 */
+	char **made;
 };
 
 /*
@@ -81,6 +86,8 @@ int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char
                   const struct oci_resources *r, struct cgroup_created *out,
                   struct skiff_error **err);
 void cgroup_created_free(struct cgroup_created *c);
+/* Removes made (deepest first) once its processes are gone; frees it. */
+void cgroup_unmake(char **made);
 
 /*
  * exec --cgroup: sub-cgroups of the container's, each "[CONTROLLER:]PATH"

@@ -197,16 +197,6 @@ static int make_dirs(const char *mnt, const char *path, bool cpuset, struct made
 	}
 }
 
-static bool exists_anywhere(const struct fs1_host *h, const char *path)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		cleanup_free char *d = xasprintf("%s%s", h->v1[i].mnt, path);
-		if (access(d, F_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 static char *parent_dir(const char *dir)
 {
 	char *out = xstrdup(dir), *slash = strrchr(out, '/');
@@ -238,7 +228,7 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 	struct made m = {0};
 	cleanup_close int v2fd = -1;
 	cleanup_free char *v2dir = NULL;
-	bool existed, v2_existed = false;
+	bool v2_existed = false;
 	int ret = -1;
 
 	if (fs1_host_load(&h, err) < 0)
@@ -246,7 +236,6 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 	/* Everything that can be checked before touching a hierarchy is. */
 	if (plan_all(&h, r, true, &p, err) < 0)
 		goto out;
-	existed = exists_anywhere(&h, path);
 	if (h.v2) {
 		v2dir = xasprintf("%s%s", h.v2, path);
 		v2_existed = access(v2dir, F_OK) == 0;
@@ -260,7 +249,11 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 		goto out;
 	}
 	out->mount = parent_dir(h.v1[0].mnt);
-	out->made = !existed && !v2_existed;
+	out->made = xcalloc(m.n + 2, sizeof(char *));
+	for (size_t i = 0; i < m.n; i++)
+		out->made[i] = steal_ptr(&m.v[i]);
+	if (v2dir && !v2_existed)
+		out->made[m.n] = steal_ptr(&v2dir);
 	ret = 0;
 out:
 	forget_made(&m);

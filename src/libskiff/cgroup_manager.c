@@ -13,6 +13,7 @@
 
 #include "cgroup.h"
 #include "cgroup_internal.h"
+#include "log.h"
 #include "utils.h"
 
 static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver, &cgroup_fs1_driver};
@@ -72,10 +73,26 @@ void cgroup_created_free(struct cgroup_created *c)
 {
 	free(c->path);
 	free(c->mount);
+	strv_free(c->made);
 	if (c->clone_fd >= 0)
 		close(c->clone_fd);
 	memset(c, 0, sizeof(*c));
 	c->clone_fd = -1;
+}
+
+void cgroup_unmake(char **made)
+{
+	struct skiff_error *err = NULL;
+
+	for (size_t i = strv_len(made); i-- > 0;) {
+		/* The killed init may still be leaving; children left by hand go too. */
+		if (cgroup_remove_tree(made[i], &err) < 0) {
+			cleanup_free char *text = error_text(err);
+			log_warning("cgroup: after a failed create: %s", text);
+			error_free(&err);
+		}
+	}
+	strv_free(made);
 }
 
 int cgroup_enter(const struct cgroup_manager *m, int fd, cgroup_subs subs, pid_t pid,

@@ -260,9 +260,11 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	if (run_runtime_hooks(p, err) < 0)
 		return -1;
-	if (p->run_tty && p->config->process->terminal &&
-	    sync_expect(p->sync[0], SYNC_PTY, &p->pty_master, err) < 0)
-		return -1;
+	if (p->run_tty && p->config->process->terminal) {
+		if (sync_expect(p->sync[0], SYNC_PTY, &p->pty_master, err) < 0)
+			return -1;
+		terminal_copy_window_size(p->pty_master);
+	}
 	return sync_expect(p->sync[0], SYNC_READY, NULL, err);
 }
 
@@ -304,7 +306,7 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	if (ret == 0) {
 		p->st.cgroup_mount = steal_ptr(&made.mount);
 		p->cgroup_fd = steal_fd(&made.clone_fd);
-		p->cgroup_made = made.made;
+		p->cgroup_made = steal_ptr(&made.made);
 		p->has_cgroup = true;
 	}
 	/* made.path is the one plan_cgroup resolved: the state's copy stays the manager's. */
@@ -400,6 +402,7 @@ static void plan_free(struct create_plan *p)
 	free(p->bundle);
 	free(p->rootfs);
 	status_free(&p->st);
+	strv_free(p->cgroup_made);
 }
 
 /* The spec's last lifecycle step, after the container is destroyed: failures only warn. */
@@ -430,8 +433,7 @@ static void undo_create(struct create_plan *p)
 	}
 	/* Out of fds (EMFILE) is a reason to be here: removing takes a few. */
 	plan_close_fds(p);
-	if (p->cgroup_made)
-		cgroup_destroy(&p->cgroup, true, &ignored);
+	cgroup_unmake(steal_ptr(&p->cgroup_made));
 	error_free(&ignored);
 	intelrdt_remove(&p->st);
 	if (p->dirfd >= 0)

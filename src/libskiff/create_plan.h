@@ -38,7 +38,7 @@ struct create_plan {
 	int *bind_fds;   /* with a user namespace: bind sources opened by the parent, or NULL */
 	int *dev_fds;    /* with a new user namespace: linux.devices nodes made by the parent */
 	int sync[2];
-	bool cgroup_made;
+	char **cgroup_made;      /* what create made (cgroup.h's cgroup_created.made) */
 	bool run_tty;            /* `run` proxies the terminal itself */
 	unsigned int listen_fds; /* socket activation: fds 3.. passed before --preserve-fds */
 	pid_t pid;

@@ -611,9 +611,11 @@ static int talk_to_process(struct exec_plan *p, struct skiff_error **err)
 {
 	int sock = p->sync[0];
 
-	if (p->proc->terminal && p->o->console_socket == NULL &&
-	    expect(sock, SYNC_PTY, &p->pty_master, err) < 0)
-		return -1;
+	if (p->proc->terminal && p->o->console_socket == NULL) {
+		if (expect(sock, SYNC_PTY, &p->pty_master, err) < 0)
+			return -1;
+		terminal_copy_window_size(p->pty_master);
+	}
 	if (expect(sock, SYNC_READY, NULL, err) < 0)
 		return -1;
 	fault_point("exec.ready");

@@ -135,7 +135,7 @@ static int copy_once(int from, int to)
 	return write_all(to, buf, (size_t)n);
 }
 
-static void copy_window_size(int master)
+void terminal_copy_window_size(int master)
 {
 	struct winsize ws;
 
@@ -154,7 +154,7 @@ static void relay_signal(int sig_fd, int master, int pidfd)
 	if (read(sig_fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGWINCH)
-		copy_window_size(master);
+		terminal_copy_window_size(master);
 	else if (si.ssi_signo != SIGCHLD)
 		sys_pidfd_signal(pidfd, (int)si.ssi_signo);
 }
@@ -169,7 +169,7 @@ int terminal_proxy(int master, int pidfd, int sig_fd, struct skiff_error **err)
 		raw = saved;
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSANOW, &raw);
-		copy_window_size(master);
+		terminal_copy_window_size(master);
 	}
 	for (;;) {
 		struct pollfd p[4] = {{.fd = master, .events = POLLIN},

@@ -26,4 +26,10 @@ int terminal_setup_exec(const struct oci_process *p, int *master, struct skiff_e
  */
 int terminal_proxy(int master, int pidfd, int sig_fd, struct skiff_error **err);
 
+/*
+ * Gives the pty the caller's terminal size, as soon as the master arrives:
+ * the process may ask for it (stty size) before terminal_proxy starts.
+ */
+void terminal_copy_window_size(int master);
+
 #endif

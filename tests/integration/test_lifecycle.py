@@ -536,6 +536,9 @@ def test_failed_create_keeps_a_cgroup_that_existed_before():
         assert r.returncode == 1 and "no-such-command" in r.stderr, r
         assert os.path.isdir(mine), "a failed create removed a cgroup it did not make"
         assert not os.path.exists(os.path.join(ROOT, cid))
+        # ...and removed the ones it made (the v1 hierarchies' on a hybrid host)
+        for mnt in set(lib.cgroup_v1_mounts().values()):
+            assert not os.path.exists(os.path.join(mnt, os.path.basename(mine))), mnt
     finally:
         os.rmdir(mine)
 
