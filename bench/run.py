@@ -38,7 +38,9 @@ INNER_ENV = "SKIFF_BENCH_INNER"
 PR_SET_CHILD_SUBREAPER = 36
 
 SCENARIOS = ["run", "cgroupns", "limits", "seccomp", "lifecycle", "exec", "throughput", "rss", "binary",
-             "syscalls", "floor"]
+             "syscalls", "floor", "scale"]
+# The scale scenario runs --scale containers per runtime (minutes): only when asked for.
+DEFAULT_SCENARIOS = [s for s in SCENARIOS if s != "scale"]
 
 
 # ---------------------------------------------------------------- set-up
@@ -164,9 +166,10 @@ def podman_seccomp(cfg):
 # ---------------------------------------------------------------- running
 
 class Bench:
-    def __init__(self, work, rounds):
+    def __init__(self, work, rounds, scale=1000):
         self.work = work
         self.rounds = rounds
+        self.scale = scale
         self.roots = {n: os.path.join(work, "root-" + n) for n in RUNTIMES}
         self.ids = {n: [] for n in RUNTIMES}
         self.seq = 0
@@ -440,6 +443,46 @@ class Bench:
         for k, v in vals.items():
             self.add(f"floor: {k}", {"skiff": v, "crun": v, "runc": v}, unit="floor")
 
+    def runtime_processes(self, n):
+        """Processes still running the runtime's binary (a shim-like helper would be one)."""
+        found = 0
+        for p in os.listdir("/proc"):
+            try:
+                found += p.isdigit() and os.readlink(f"/proc/{p}/exe") == RUNTIMES[n]
+            except OSError:
+                pass
+        return found
+
+    def sc_scale(self):
+        """`scale` containers running at once, one runtime after the other."""
+        count = self.scale
+        b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
+        edge = min(100, max(1, count // 4))
+        rows = {k: {} for k in ("first", "last", "list", "state1", "stateN", "exec", "delete",
+                                "left")}
+        for n in ORDER:
+            ids = [self.new_id(n) for _ in range(count)]
+            sample = ids[::max(1, count // 20)]
+            create = [self.timed(self.rt(n, "run", "--detach", "--bundle", b, ids[0]))]
+            rows["state1"][n] = [self.timed(self.rt(n, "state", ids[0])) for _ in range(10)]
+            create += [self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
+                       for cid in ids[1:]]
+            rows["first"][n], rows["last"][n] = create[:edge], create[-edge:]
+            rows["list"][n] = [self.timed(self.rt(n, "list")) for _ in range(5)]
+            rows["stateN"][n] = [self.timed(self.rt(n, "state", cid)) for cid in sample]
+            rows["exec"][n] = [self.timed(self.rt(n, "exec", cid, "/bin/true")) for cid in sample]
+            rows["left"][n] = [self.runtime_processes(n)]
+            rows["delete"][n] = [self.timed(self.rt(n, "delete", "--force", cid)) for cid in ids]
+            reap_strays()
+        self.add(f"scale {count}: run --detach, first {edge}", rows["first"])
+        self.add(f"scale {count}: run --detach, last {edge}", rows["last"])
+        self.add(f"scale {count}: list", rows["list"])
+        self.add("scale: state, 1 running", rows["state1"])
+        self.add(f"scale: state, {count} running", rows["stateN"])
+        self.add(f"scale: exec /bin/true, {count} running", rows["exec"])
+        self.add(f"scale: delete --force, each of {count}", rows["delete"])
+        self.add(f"scale: runtime processes left, {count} running", rows["left"], unit="count")
+
     # ---------------------------------------------------------- cleanup
 
     def cleanup(self):
@@ -517,6 +560,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
     ap.add_argument("--only", action="append", choices=SCENARIOS,
                     help="run only this scenario (repeatable)")
+    ap.add_argument("--scale", type=int, default=1000,
+                    help="containers running at once in the scale scenario (default 1000)")
     ap.add_argument("--disk", action="store_true",
                     help="keep the state roots on the disk (default: a private tmpfs)")
     ap.add_argument("--vm", action="store_true",
@@ -542,9 +587,9 @@ def main():
         snapshot_binaries(work)
         hide_unified_controllers(work)
         make_rootfs(os.path.join(work, "rootfs"))
-        bench = Bench(work, args.rounds)
+        bench = Bench(work, args.rounds, args.scale)
         print(f"bench: {args.rounds} rounds, work dir {work}", file=sys.stderr)
-        for sc in args.only or SCENARIOS:
+        for sc in args.only or DEFAULT_SCENARIOS:
             print(f"bench: {sc}", file=sys.stderr, flush=True)
             getattr(bench, "sc_" + sc)()
         print(table(bench.rows))
