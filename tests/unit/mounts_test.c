@@ -369,6 +369,9 @@ struct env {
 	char tmp[64], rootfs[96], host[96], hostfile[128];
 };
 
+/* Read before the flows run: inside them /sys/fs/cgroup is the container's. */
+static bool host_cgroup_unified;
+
 static void full_flow(void *arg)
 {
 	struct env *e = arg;
@@ -475,9 +478,20 @@ static void full_flow(void *arg)
 	mi = find_mount("/sys");
 	check(strcmp(mi.fstype, "sysfs") == 0 && has_opt(mi.opts, "ro"),
 	      "sysfs is read-only without a new netns (%s)", mi.opts);
+	/*
+	 * Without a cgroup namespace skiff shows what runc shows: the container's
+	 * cgroup2 directory on a unified host, else a tmpfs of read-only v1 binds.
+	 */
 	mi = find_mount("/sys/fs/cgroup");
-	check(strcmp(mi.fstype, "cgroup2") == 0 && has_opt(mi.opts, "ro"),
-	      "type cgroup mounts cgroup2, ro (%s %s)", mi.fstype, mi.opts);
+	if (host_cgroup_unified)
+		check(strcmp(mi.fstype, "cgroup2") == 0 && has_opt(mi.opts, "ro"),
+		      "type cgroup mounts cgroup2, ro (%s %s)", mi.fstype, mi.opts);
+	else
+		check(strcmp(mi.fstype, "tmpfs") == 0 &&
+		          strcmp(find_mount("/sys/fs/cgroup/pids").fstype, "cgroup") == 0 &&
+		          has_opt(find_mount("/sys/fs/cgroup/pids").opts, "ro"),
+		      "type cgroup on a v1 host mounts a tmpfs of ro v1 binds (%s %s)", mi.fstype,
+		      mi.opts);
 
 	mi = find_mount("/data");
 	check(has_opt(mi.opts, "ro") && has_opt(mi.opts, "nosuid"), "/data bind is ro,nosuid (%s)",
@@ -779,6 +793,11 @@ static char *host_mounts(void)
 
 int main(void)
 {
+	struct statfs cg;
+
+	host_cgroup_unified = statfs("/sys/fs/cgroup", &cg) == 0 &&
+	                      cg.f_type == (typeof(cg.f_type))CGROUP2_SUPER_MAGIC;
+
 	cleanup_free char *before = host_mounts(), *after = NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
