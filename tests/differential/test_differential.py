@@ -493,3 +493,30 @@ def test_cgroup_mount_in_a_cgroup_namespace():
         _cgroup_mount(c)
         c["linux"]["namespaces"].append({"type": "cgroup"})
     differential("cgroupns", _bundle(_edit(edit), extra="cat /proc/self/cgroup"))
+
+
+def test_seccomp_unknown_syscall_log_and_trace_actions():
+    differential("seccomp-odd", _seccomp({
+        "defaultAction": "SCMP_ACT_ALLOW",  # no "flags": runc 1.1.5 refuses them all
+        "syscalls": [
+            {"names": ["no_such_syscall", "mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+             "errnoRet": 71},  # EPROTO: not what a read-only rootfs would say
+            {"names": ["getppid"], "action": "SCMP_ACT_LOG"},
+            {"names": ["personality"], "action": "SCMP_ACT_TRACE"}]}))
+
+
+def test_mounts_recursive_read_only_and_propagation():
+    def edit(b):
+        os.makedirs(b.file("tree/inner"), exist_ok=True)
+        os.makedirs(b.file("shared"), exist_ok=True)
+        b.config["mounts"] += [
+            {"destination": "/tree", "type": "bind", "source": b.file("tree"),
+             "options": ["rbind", "rro"]},
+            {"destination": "/shared", "type": "bind", "source": b.file("shared"),
+             "options": ["rbind", "rshared"]},
+            {"destination": "/slave", "type": "bind", "source": b.file("shared"),
+             "options": ["rbind", "rslave"]},
+            {"destination": "/tree/inner", "type": "tmpfs", "source": "tmpfs",
+             "options": ["size=1m"]}]
+        b.config["linux"]["rootfsPropagation"] = "slave"
+    differential("mounts-propagation", _bundle(edit))
