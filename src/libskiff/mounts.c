@@ -889,7 +889,11 @@ static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct 
 		return error_errno(err, "%s: fsopen tmpfs", what);
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0)
 		return fs_error(fsfd, err, errno, what, "source");
-	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "755", 0) < 0)
+	/*
+	 * 0555, as runc leaves it (it carries over the mode of the sysfs directory
+	 * it covers): a container's root cannot add entries beside the hierarchies.
+	 */
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "555", 0) < 0)
 		return fs_error(fsfd, err, errno, what, "mode");
 	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return fs_error(fsfd, err, errno, what, "create");
