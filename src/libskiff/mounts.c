@@ -1111,9 +1111,16 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 const char *const *mount_option_names(void)
 {
 	static const char *names[ARRAY_SIZE(mount_options) + 1];
+	size_t n = 0;
 
+	/*
+	 * Accepted without their effect (tmpcopyup, iversion, loud...) is not
+	 * supported: features lists only "defaults" of those, which means nothing.
+	 */
 	if (names[0] == NULL)
 		for (size_t i = 0; i < ARRAY_SIZE(mount_options); i++)
-			names[i] = mount_options[i].name;
+			if (mount_options[i].kind != OPT_IGNORE ||
+			    strcmp(mount_options[i].name, "defaults") == 0)
+				names[n++] = mount_options[i].name;
 	return names;
 }

@@ -120,7 +120,7 @@ enum bind_maker mount_bind_maker(const struct oci_mount *m, const struct mount_s
 /* Applies attributes/propagation to the mount that fd is the root of. */
 int mount_set_attr(int fd, bool recursive, uint64_t set, uint64_t clr, unsigned long propagation);
 
-/* Every option name skiff knows, NULL-terminated (for `features`). */
+/* Every option name skiff applies, NULL-terminated (for `features`). */
 const char *const *mount_option_names(void);
 
 #endif

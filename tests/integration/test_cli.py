@@ -93,6 +93,9 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     assert feats["linux"]["seccomp"]["enabled"] is True
     assert "SCMP_ACT_NOTIFY" in feats["linux"]["seccomp"]["actions"]
     assert "rbind" in feats["mountOptions"]
+    # Accepted for compatibility but without their effect: not listed as supported.
+    assert not {"tmpcopyup", "iversion", "loud"} & set(feats["mountOptions"]), feats
+    assert "defaults" in feats["mountOptions"]
     assert feats["linux"]["netDevices"] == {"enabled": True}
     assert feats["linux"]["intelRdt"] == {"enabled": True, "schemata": True,
                                           "monitoring": True}, feats["linux"]["intelRdt"]
