@@ -472,7 +472,7 @@ def test_devices_with_owner_in_a_fully_mapped_user_namespace():
 def test_hooks_failing_poststart():
     # Spec step 9: error, stop the container, continue at step 12 (destroy, poststop).
     seen = differential("hooks-poststart-fails", _bundle(_hooks(("poststart",))),
-                        hooks=HOOK_NAMES, runc_runs=None)
+                        hooks=HOOK_NAMES, runc_runs=False)
     _spec_check(seen["skiff"], HOOK_NAMES)
     assert seen["skiff"]["exit"] != "0" and seen["skiff"]["runtime stderr"] == "present"
 
