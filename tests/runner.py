@@ -4,12 +4,16 @@
 Integration tests are functions named test_* in tests/{integration,security,conformance}/test_*.py.
 A test passes by returning, fails by raising, and skips by raising
 lib.Skip("why").  The run ends with one line: N passed, N failed, N skipped.
+
+Each test has DEFAULT_TIMEOUT seconds (lib.needs_time() extends it); after each
+one the runner checks that it left the host as found (tests/hostcheck.py).
+Names given on the command line select the tests whose name contains one of
+them; a name that selects nothing is an error.
 """
 import importlib.util
-import json
 import os
 import re
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -19,9 +23,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "integration"))
 
+import hostcheck  # noqa: E402
 import lib  # noqa: E402
 
 MAIN_PID = os.getpid()
+DEFAULT_TIMEOUT = 300
+
+
+class TimedOut(BaseException):
+    """Raised in a test that ran past its limit; a BaseException so that a test's
+    `except Exception` cannot swallow it."""
+
+
+def _on_alarm(signum, frame):
+    raise TimedOut()
 
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 failures = []
@@ -86,58 +101,6 @@ def run_unit(path):
         record(f"unit/{name}", "failed", "; ".join(why) + "\n" + out.stderr[-2000:])
 
 
-def _live_containers():
-    """(id, pid, pidStart) of every container in the tests' state root."""
-    found = []
-    if not os.path.isdir(lib.ROOT):
-        return found
-    for cid in os.listdir(lib.ROOT):
-        if cid.startswith("."):
-            continue
-        try:
-            with open(os.path.join(lib.ROOT, cid, "state.json")) as f:
-                st = json.load(f)
-            found.append((cid, int(st.get("pid") or 0), st.get("pidStart")))
-        except (OSError, ValueError):
-            found.append((cid, 0, None))
-    return found
-
-
-def _start_time(pid):
-    """pid's start time (field 22 of /proc/PID/stat), None when gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in ("Z", "X") else int(fields[19])
-
-
-def _cleanup_problems():
-    """Runs lib's cleanup, then checks it worked; returns what was left behind.
-
-    Every container a test made is deleted by lib.cleanup_after_test(); one it made
-    under an id lib does not know, or one whose delete failed, would leak into the
-    next test (and its process would outlive the run), so both are failures."""
-    problems = []
-    before = _live_containers()
-    try:
-        lib.cleanup_after_test()
-    except Exception:
-        problems.append("cleanup_after_test raised:\n" + traceback.format_exc())
-    for cid, pid, start in before:
-        if pid > 0 and start is not None and _start_time(pid) == start:
-            problems.append(f"the init of container {cid} (pid {pid}) still runs after "
-                            "delete --force")
-    left = [c for c, _, _ in _live_containers()]
-    if left:
-        problems.append(f"left in the state root {lib.ROOT}: {left}")
-        for cid in left:  # so that the next test starts clean
-            lib.skiff("delete", "--force", cid)
-            shutil.rmtree(os.path.join(lib.ROOT, cid), ignore_errors=True)
-    return problems
-
-
 def _in_forked_child():
     # A test that forks and lets the child raise must not have that child run
     # the rest of the suite and print a second closing line.
@@ -145,7 +108,7 @@ def _in_forked_child():
         os._exit(1)
 
 
-def run_module(path, only):
+def run_module(path, only, matched):
     name = os.path.splitext(os.path.basename(path))[0]
     rel = os.path.relpath(path, HERE)
     try:
@@ -167,20 +130,30 @@ def run_module(path, only):
         test = f"{name}.{attr}"
         if only and not any(o in test for o in only):
             continue
+        for o in only:
+            if o in test:
+                matched.add(o)
+        before = hostcheck.Snapshot()
         start = time.monotonic()
+        signal.alarm(DEFAULT_TIMEOUT)
         try:
             fn()
         except lib.Skip as e:
             outcome, detail = "skipped", str(e)
         except KeyboardInterrupt:
             raise
+        except TimedOut:
+            _in_forked_child()
+            outcome, detail = "failed", "timed out\n" + traceback.format_exc()
         except BaseException:  # SystemExit too: a test must not end the run
             _in_forked_child()
             outcome, detail = "failed", traceback.format_exc()
         else:
             outcome, detail = "passed", ""
+        finally:
+            signal.alarm(0)
         _in_forked_child()
-        problems = _cleanup_problems()
+        problems = hostcheck.after_test(before)
         if problems:
             if outcome != "failed":
                 detail = ""
@@ -193,6 +166,9 @@ def run_module(path, only):
 
 def main():
     only = sys.argv[1:]
+    matched = set()
+    hostcheck.mark_environment()
+    signal.signal(signal.SIGALRM, _on_alarm)
     unit_dir = os.path.join(TOP, "tests", "unit")
     if not only:
         for f in sorted(os.listdir(unit_dir)):
@@ -210,11 +186,14 @@ def main():
             continue
         for f in sorted(os.listdir(folder)):
             if f.startswith("test_") and f.endswith(".py"):
-                run_module(os.path.join(folder, f), only)
+                run_module(os.path.join(folder, f), only, matched)
     try:
         lib.final_cleanup()
     except Exception:
         record("final cleanup", "failed", traceback.format_exc())
+    for o in only:
+        if o not in matched:
+            record(f"filter {o!r}", "failed", "selects no test")
     if failures:
         print("\nfailed:")
         for f in failures:

@@ -195,7 +195,7 @@ def run_program(suite, runtime, name, path):
         cleanup(runtime, root)
         cleanup_cgroups()
     finally:
-        subprocess.run(["rm", "-rf", "--one-file-system", work], check=False)
+        subprocess.run(["rm", "-rf", "--one-file-system", work], check=False, timeout=600)
     passed, failed, skipped, plan = parse_tap(out)
     v = verdict(0 if rc == 0 else 1, passed, failed, skipped, plan, out)
     return {"name": name, "verdict": v, "pass": passed, "fail": failed, "skip": skipped,
@@ -274,7 +274,9 @@ def run_in_vm(suite, out):
         cmd = ["flock", "/tmp/skiff-vm.lock", os.path.join(TOP, "tests/vm/run-in-vm.sh"),
                "--timeout", "2400", "--", "/usr/bin/python3", os.path.abspath(__file__),
                "--suite", suite, "--vm-half", rname]
-        p = subprocess.run(cmd, cwd=TOP, capture_output=True, text=True, errors="replace")
+        # The VM's own limit is 2400 s; flock may first wait for another suite's VM.
+        p = subprocess.run(cmd, cwd=TOP, capture_output=True, text=True, errors="replace",
+                           timeout=3 * 3600)
         lines = p.stdout.splitlines()
         got = [json.loads(line[len(JSON_MARK):]) for line in lines if line.startswith(JSON_MARK)]
         print("\n".join(line for line in lines if not line.startswith(JSON_MARK)), file=out)

@@ -111,7 +111,7 @@ def _run_tty(cmd, bundle):
     finally:
         if p.poll() is None:
             p.kill()
-            p.wait()
+            p.wait(timeout=20)
         os.close(master)
     # skiff and runc both write their errors to the terminal: no separate stderr.
     return code, data.decode(errors="replace").replace("\r\n", "\n"), ""

@@ -40,7 +40,7 @@ def require_tools(*names):
 def runtime_has(command):
     """True when the runtime knows COMMAND (`RUNTIME COMMAND --help` exits 0)."""
     r = subprocess.run([RUNTIME, command, "--help"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+                       stderr=subprocess.DEVNULL, timeout=60)
     return r.returncode == 0
 
 
@@ -184,7 +184,7 @@ def mounts_under(path):
 
 def unmount_under(path):
     for m in sorted(mounts_under(path), key=len, reverse=True):
-        subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+        subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL, timeout=60)
 
 
 def need_vm_controllers(driver, *controllers):

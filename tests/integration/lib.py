@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -24,6 +25,16 @@ _ids = itertools.count(1)
 _made_ids = []
 _made_dirs = []
 _cleanups = []
+_used_roots = set()  # state roots lib.skiff was given since the last cleanup
+_private_roots = []  # made by private_root(), removed after each test
+
+
+def needs_time(seconds):
+    """Makes the running test's time limit (tests/runner.py arms it with SIGALRM) at
+    least `seconds` from now: for one call that is itself bounded, like a VM boot."""
+    left = signal.alarm(0)
+    if left:
+        signal.alarm(max(left, int(seconds)))
 
 
 class Skip(Exception):
@@ -37,6 +48,7 @@ def skiff(*args, root=ROOT, input=None, timeout=60, env=None, stdin=None, cwd=No
     skiff's stdio and would hold a pipe open long after skiff exits.
     """
     cmd = [SKIFF, "--root", root, *map(str, args)]
+    _used_roots.add(root)
     with tempfile.TemporaryFile(dir=WORK) as out, tempfile.TemporaryFile(dir=WORK) as err:
         if input is not None:
             stdin = tempfile.TemporaryFile(dir=WORK)
@@ -71,7 +83,8 @@ def _template_rootfs():
     for d in ("bin", "proc", "dev", "sys", "tmp", "etc", "root", "run", "var"):
         os.makedirs(os.path.join(path, d), exist_ok=True)
     shutil.copy2(BUSYBOX, os.path.join(path, "bin", "busybox"))
-    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout.split()
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
+                             timeout=60).stdout.split()
     for a in applets:
         link = os.path.join(path, "bin", a)
         if a != "busybox" and not os.path.lexists(link):
@@ -149,6 +162,24 @@ class Bundle:
         return os.path.join(self.path, name)
 
 
+def private_root():
+    """A state root of the test's own; the runner checks it and removes it after the test."""
+    path = tempfile.mkdtemp(prefix="skiff-secroot-", dir="/run")
+    _private_roots.append(path)
+    return path
+
+
+def state_roots():
+    """Every state root the current test used (the runner checks each one)."""
+    return sorted({ROOT, *_private_roots, *_used_roots})
+
+
+def remove_private_roots():
+    _used_roots.clear()
+    while _private_roots:
+        shutil.rmtree(_private_roots.pop(), ignore_errors=True)
+
+
 def state(cid, root=ROOT):
     r = skiff_ok("state", cid, root=root)
     return json.loads(r.stdout)
@@ -186,10 +217,13 @@ def cleanup_after_test():
             _cleanups.pop()()
         except Exception as e:  # the rest is still cleaned; the first failure is reported
             failed = failed or e
+    roots = state_roots()
     while _made_ids:
         cid = _made_ids.pop()
-        if os.path.exists(SKIFF):
-            skiff("delete", "--force", cid)
+        for root in roots:
+            if os.path.exists(SKIFF) and (root == ROOT or
+                                          os.path.lexists(os.path.join(root, cid))):
+                skiff("delete", "--force", cid, root=root)
     while _made_dirs:
         shutil.rmtree(_made_dirs.pop(), ignore_errors=True)
     if failed:

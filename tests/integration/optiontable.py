@@ -15,7 +15,7 @@ def _options(text):
 
 def _help(*args):
     return subprocess.run([SKIFF, *args, "--help"], capture_output=True, text=True,
-                          check=True).stdout
+                          check=True, timeout=60).stdout
 
 
 def commands():

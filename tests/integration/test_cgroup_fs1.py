@@ -145,7 +145,7 @@ def test_memory_hog_is_oom_killed_and_events_report_it():
     finally:
         if ev.poll() is None:
             ev.kill()
-            ev.wait()
+            ev.wait(timeout=20)
     out.seek(0)
     records = [json.loads(l) for l in out.read().splitlines()]
     out.close()

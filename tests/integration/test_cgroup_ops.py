@@ -143,7 +143,7 @@ def test_events_stream_ends_when_the_container_stops():
     finally:
         if ev.poll() is None:
             ev.kill()
-            ev.wait()
+            ev.wait(timeout=20)
     out.seek(0)
     records = [json.loads(line) for line in out.read().splitlines()]
     out.close()

@@ -117,7 +117,7 @@ def test_events_reports_the_oom_kill():
     finally:
         if ev.poll() is None:
             ev.kill()
-            ev.wait()
+            ev.wait(timeout=20)
     out.seek(0)
     records = [json.loads(l) for l in out.read().splitlines()]
     out.close()

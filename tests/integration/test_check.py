@@ -50,7 +50,8 @@ def test_check_reports_every_feature_and_exits_0_on_this_host():
     for c in report["checks"]:
         assert c["status"] in ("ok", "limited", "no"), c
         assert c["detail"] and isinstance(c["advice"], list), c
-    t = subprocess.run([SKIFF, "--root", lib.ROOT, "check"], capture_output=True, text=True)
+    t = subprocess.run([SKIFF, "--root", lib.ROOT, "check"], capture_output=True, text=True,
+                       timeout=60)
     assert t.returncode == 0 and t.stderr == "", t.stderr
     lines = t.stdout.splitlines()
     assert lines[0].split() == ["FEATURE", "STATUS", "DETAIL"], lines[0]
@@ -93,7 +94,7 @@ def test_kernel_feature_rows_match_the_host():
     actions = read("/proc/sys/kernel/seccomp/actions_avail") or ""
     assert (rows["seccomp-notify"]["status"] == "ok") == ("user_notif" in actions.split())
     assert actions in rows["seccomp"]["detail"]
-    userns = subprocess.run(["unshare", "--user", "true"], capture_output=True)
+    userns = subprocess.run(["unshare", "--user", "true"], capture_output=True, timeout=60)
     assert (rows["user-namespaces"]["status"] == "ok") == (userns.returncode == 0), rows
     selinux = mount_types().get("/sys/fs/selinux") == "selinuxfs"
     assert (rows["selinux"]["status"] != "no") == selinux, rows["selinux"]

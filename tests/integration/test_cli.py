@@ -12,7 +12,7 @@ from lib import SKIFF, skiff
 
 
 def test_version_has_runc_shape():
-    r = subprocess.run([SKIFF, "--version"], capture_output=True, text=True)
+    r = subprocess.run([SKIFF, "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert re.match(r"^skiff version \d+\.\d+\.\d+$", lines[0]), lines
@@ -21,7 +21,7 @@ def test_version_has_runc_shape():
 
 
 def test_unknown_global_flag_is_one_line_exit_1():
-    r = subprocess.run([SKIFF, "--bogus"], capture_output=True, text=True)
+    r = subprocess.run([SKIFF, "--bogus"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "--bogus" in r.stderr, r.stderr
 
@@ -33,13 +33,26 @@ def test_unknown_command_is_one_line_exit_1():
 
 
 def test_no_command_is_an_error():
-    r = subprocess.run([SKIFF], capture_output=True, text=True)
+    r = subprocess.run([SKIFF], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no command" in r.stderr
 
 
+# runc's commands that skiff implements (checkpoint and restore are not); skiff may have more.
+RUNC_COMMANDS = {"create", "delete", "events", "exec", "features", "kill", "list", "pause", "ps",
+            "resume", "run", "spec", "start", "state", "update"}
+
+
 def test_help_lists_commands():
-    r = subprocess.run([SKIFF, "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "usage: skiff" in r.stdout
+    r = subprocess.run([SKIFF, "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("usage: skiff "), r
+    listed = r.stdout.split("\ncommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    names = [line.split()[0] for line in listed]
+    assert RUNC_COMMANDS <= set(names) and len(set(names)) == len(names), names
+    assert all(len(line.split(None, 1)) == 2 for line in listed), listed  # each says what
+    for name in names:  # every listed command exists and has its own help
+        h = subprocess.run([SKIFF, name, "--help"], capture_output=True, text=True,
+                           timeout=60)
+        assert h.returncode == 0 and h.stdout.startswith(f"usage: skiff {name}"), (name, h)
 
 
 def test_bad_log_format_names_the_option():
@@ -62,17 +75,17 @@ def test_json_log_records_the_error():
 def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     from lib import Bundle, new_id, skiff_ok
     with tempfile.TemporaryDirectory() as d:
-        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True)
+        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         with open(os.path.join(d, "config.json")) as f:
             cfg = json.load(f)
-        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True)
+        r = subprocess.run([SKIFF, "spec"], cwd=d, capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "exists" in r.stderr and r.stderr.count("\n") == 1
         r = subprocess.run([SKIFF, "spec", "--rootless", "--bundle", d + "/x"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "--bundle" in r.stderr
         os.mkdir(d + "/x")
-        subprocess.run([SKIFF, "spec", "--rootless", "--bundle", d + "/x"], check=True)
+        subprocess.run([SKIFF, "spec", "--rootless", "--bundle", d + "/x"], check=True, timeout=60)
         with open(d + "/x/config.json") as f:
             rootless = json.load(f)
     assert {"type": "user"} in rootless["linux"]["namespaces"]
@@ -84,7 +97,7 @@ def test_spec_writes_a_config_skiff_runs_and_features_is_truthful():
     r = skiff_ok("run", "--bundle", b.path, new_id())
     assert r.stdout == "spec-ok\n"
     feats = json.loads(subprocess.run([SKIFF, "features"], capture_output=True, text=True,
-                                      check=True).stdout)
+                                      check=True, timeout=60).stdout)
     assert cfg["ociVersion"] == "1.3.0", cfg["ociVersion"]
     assert feats["ociVersionMin"] == "1.0.0" and feats["ociVersionMax"] == "1.3.0", feats
     assert set(feats["linux"]["namespaces"]) >= {"pid", "user", "time", "cgroup"}
@@ -217,7 +230,7 @@ def test_debug_does_not_keep_the_callers_stderr_open_after_create():
         assert lib.state(cid)["status"] == "created"
     finally:
         p.kill()
-        p.wait()
+        p.wait(timeout=20)
         srv.close()
 
 

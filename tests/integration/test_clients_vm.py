@@ -99,7 +99,7 @@ def test_ctr_memory_hog_is_oom_killed():
                          what=f"a /tasks/oom event for {c}")
     finally:
         ev.kill()
-        ev.wait()
+        ev.wait(timeout=20)
         log.close()
         ctd.remove(c)
     assert c not in ctd.ctr("containers", "ls", "-q").stdout.split()

@@ -28,7 +28,7 @@ def words(opts):
 def scripts(d):
     for shell, name in (("bash", "skiff.bash"), ("zsh", "_skiff"), ("fish", "skiff.fish")):
         with open(os.path.join(d, name), "w") as f:
-            subprocess.run([SKIFF, "__completion", shell], stdout=f, check=True)
+            subprocess.run([SKIFF, "__completion", shell], stdout=f, check=True, timeout=60)
 
 
 def parse(out):
@@ -118,6 +118,6 @@ def test_fish_completes_every_option():
 
 
 def test_unknown_shell_is_one_line():
-    r = subprocess.run([SKIFF, "__completion", "tcsh"], capture_output=True, text=True)
+    r = subprocess.run([SKIFF, "__completion", "tcsh"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == "skiff: __completion: expected bash, zsh or fish, got `tcsh`\n", r.stderr

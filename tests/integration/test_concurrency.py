@@ -17,7 +17,7 @@ def parallel(calls):
     barrier = threading.Barrier(len(calls))
 
     def one(i, args):
-        barrier.wait()
+        barrier.wait(timeout=20)
         results[i] = skiff(*args, timeout=120)
 
     threads = [threading.Thread(target=one, args=(i, a)) for i, a in enumerate(calls)]

@@ -117,7 +117,7 @@ def start_detached(c, *cmd, flags=()):
         wait_status(c, "RUNNING")
     except AssertionError:
         p.kill()
-        out, err = p.communicate()
+        out, err = p.communicate(timeout=20)
         raise AssertionError(f"task {c} never ran: {out}{err}")
     return p
 
@@ -359,7 +359,7 @@ def test_ctr_pause_resume():
     finally:
         if p.poll() is None:
             p.kill()
-            p.communicate()
+            p.communicate(timeout=20)
         remove(c)
 
 
@@ -395,7 +395,7 @@ def teardown():
     for c in runtime_state_ids():
         left.append(f"runtime state {c}")
         subprocess.run([clients.RUNTIME, "--root", os.path.join(_d["runc_root"], NS),
-                        "delete", "--force", c], capture_output=True)
+                        "delete", "--force", c], capture_output=True, timeout=60)
     clients.stop_pid(proc.pid)
     proc.wait(timeout=20)
     clients.unmount_under(_d["dir"])
@@ -425,7 +425,7 @@ def test_zz_teardown_leaves_nothing():
     assert not left, f"left behind: {left}"
     assert not os.path.exists(f"/proc/{pid}"), "containerd still runs"
     shims = subprocess.run(["pgrep", "-f", f"containerd-shim-runc-v2 -namespace {NS}"],
-                           capture_output=True, text=True).stdout.split()
+                           capture_output=True, text=True, timeout=60).stdout.split()
     for s in shims:
         os.kill(int(s), signal.SIGKILL)
     assert not shims, f"shims still run: {shims}"

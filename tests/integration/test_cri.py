@@ -97,7 +97,7 @@ def _api(top):
     os.mkdir(out)
     subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{HERE}/cri",
                     f"--python_out={out}", f"--grpc_python_out={out}",
-                    f"{HERE}/cri/runtime_v1.proto"], check=True, capture_output=True)
+                    f"{HERE}/cri/runtime_v1.proto"], check=True, capture_output=True, timeout=60)
     sys.path.insert(0, out)
     try:
         return (importlib.import_module("runtime_v1_pb2"),
@@ -147,7 +147,7 @@ def ctr(*args, check=False, timeout=60):
 def runtime_ids():
     """What the runtime under test holds in the state root the shim gives it."""
     r = subprocess.run([clients.RUNTIME, "--root", os.path.join(_d["dir"], "runtime-root", NS),
-                        "list", "-q"], capture_output=True, text=True)
+                        "list", "-q"], capture_output=True, text=True, timeout=60)
     return set(r.stdout.split())
 
 
@@ -276,7 +276,7 @@ def cgroup_limits(cid):
     """(memory limit, cpu quota, cpu period) of the container, read on the host from the
     cgroup its init is in: cgroup v2 files, or the v1 memory and cpu hierarchies'."""
     r = subprocess.run([clients.RUNTIME, "--root", os.path.join(_d["dir"], "runtime-root", NS),
-                        "state", cid], capture_output=True, text=True, check=True)
+                        "state", cid], capture_output=True, text=True, check=True, timeout=60)
     pid = json.loads(r.stdout)["pid"]
     with open(f"/proc/{pid}/cgroup") as f:
         lines = [line.rstrip("\n").split(":", 2) for line in f]
@@ -350,7 +350,7 @@ def teardown():
     for c in runtime_ids():
         left.append(f"runtime state {c}")
         subprocess.run([clients.RUNTIME, "--root", os.path.join(_d["dir"], "runtime-root", NS),
-                        "delete", "--force", c], capture_output=True)
+                        "delete", "--force", c], capture_output=True, timeout=60)
     for c in ctr("containers", "ls", "-q").stdout.split():
         left.append(f"container {c}")
         ctr("task", "kill", "-s", "SIGKILL", c)

@@ -1,4 +1,5 @@
 """`skiff exec`: another process in a running container, seen from inside by the probe."""
+import errno
 import json
 import os
 import select
@@ -8,6 +9,7 @@ import sys
 import time
 
 import lib
+import notify
 from lib import Bundle, ROOT, new_id, skiff, skiff_ok, state
 
 NS_NAMES = ("pid", "net", "mnt", "ipc", "uts", "user", "cgroup", "time")
@@ -454,6 +456,22 @@ def test_exec_gets_the_container_seccomp_filter():
     assert got["errno"] == 13, got
 
 
+def frozen(pid):
+    """Whether the freezer reports every task of pid's cgroup frozen: the v1 freezer's
+    freezer.state where the container uses it, else cgroup v2's cgroup.events."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        lines = [line.rstrip("\n").split(":", 2) for line in f]
+    v1 = [p for _, ctl, p in lines if "freezer" in ctl.split(",")]
+    if v1 and os.path.exists(f"/sys/fs/cgroup/freezer{v1[0]}/freezer.state"):
+        with open(f"/sys/fs/cgroup/freezer{v1[0]}/freezer.state") as f:
+            return f.read().strip() == "FROZEN"
+    cg = [p for n, _, p in lines if n == "0"][0]
+    mnt = next(m for m in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+               if os.path.exists(m + cg + "/cgroup.events"))
+    with open(mnt + cg + "/cgroup.events") as f:
+        return "frozen 1" in f.read().splitlines()
+
+
 def test_exec_in_a_paused_container():
     cid, b, _ = running()
     # pause works on this host (test_cgroup_ops tests it): a failure is a failure.
@@ -466,10 +484,13 @@ def test_exec_in_a_paused_container():
         with open(b.file("p")) as f:
             pid = int(f.read())
         with open(f"/proc/{pid}/cgroup") as f:
-            cg = v2_cgroup(f.read())
+            text = f.read()
+        cg = v2_cgroup(text)
         assert cid in cg, cg
-        time.sleep(0.3)
-        # Frozen with the container: it has not run yet.
+        assert all(cid in line for line in text.splitlines() if ":freezer:" in line), text
+        # Frozen with the container (every task of the cgroup, the new one too), so it
+        # cannot have run.
+        assert wait_for(lambda: frozen(pid)), f"{cg} is not frozen with the exec in it"
         assert not os.path.exists(f"/proc/{state(cid)['pid']}/root/dev/shm/mark")
     finally:
         skiff_ok("resume", cid)
@@ -483,21 +504,26 @@ def test_exec_hands_a_seccomp_notify_listener_to_the_agent():
     srv.bind(sock_path)
     srv.listen(4)
     srv.settimeout(20)
-    messages = []
+    messages, answered = [], []
 
     def agent():
-        # One connection from create (the init) and one from exec; closing a
-        # listener makes its notified syscalls fail with ENOSYS.
+        # One connection from create (the init), closed at once: the init's notified
+        # syscalls would fail with ENOSYS.  The exec's listener is used: its mkdir
+        # must arrive there, from the exec'd process, and get the agent's answer.
         try:
-            for _ in range(2):
+            for n in range(2):
                 conn, _ = srv.accept()
                 msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
                 messages.append((json.loads(msg), len(fds)))
+                if n == 1 and len(fds) == 1:
+                    nid, pid, nr = notify.notif_recv(fds[0])
+                    answered.append((pid, nr))
+                    notify.notif_send(fds[0], nid, 0, -errno.ENOTUNIQ)
                 for fd in fds:
                     os.close(fd)
                 conn.close()
-        except OSError:
-            pass
+        except OSError as e:
+            answered.append(e)
 
     t = threading.Thread(target=agent, daemon=True)
     t.start()
@@ -512,7 +538,10 @@ def test_exec_hands_a_seccomp_notify_listener_to_the_agent():
         msg, nfds = messages[1]
         assert nfds == 1 and msg["fds"] == ["seccompFd"], msg
         assert msg["metadata"] == "exec-test" and msg["state"]["id"] == cid, msg
-        assert got["errno"] == 38, got  # ENOSYS: the agent closed the listener
+        # The exec'd process's mkdir, not the init's, reached this listener.
+        assert len(answered) == 1 and isinstance(answered[0], tuple), answered
+        assert answered[0][1] == notify.SYS_MKDIR and answered[0][0] not in (pid, 0), answered
+        assert got["errno"] == errno.ENOTUNIQ, got  # the agent's answer reached the exec
     finally:
         srv.close()
 

@@ -301,9 +301,3 @@ def test_device_path_through_symlink(host):
     assert (st["type"], st["major"], st["minor"]) == ("char", 1, 3), st
     assert os.path.exists(b.rootfs + host.dir + "/mynull")
     host.check()
-
-
-def test_zz_nothing_left():
-    lib.cleanup_after_test()
-    assert state_root_entries() == []
-    assert not [p for p in host_mounts() if "bundle-" in p or "sentinel-" in p]

@@ -52,11 +52,11 @@ def run_as(prefix, *args):
 def small_tmpfs(size):
     path = tempfile.mkdtemp(prefix="root-", dir=lib.WORK)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", path],
-                   check=True)
+                   check=True, timeout=60)
     try:
         yield path
     finally:
-        subprocess.run(["umount", "-l", path], check=True)
+        subprocess.run(["umount", "-l", path], check=True, timeout=60)
         os.rmdir(path)
 
 
@@ -143,7 +143,7 @@ def test_out_of_fds_fails_create_cleanly():
 def test_read_only_state_root():
     with small_tmpfs("1m") as root:
         b, cid, cg, pid = _running(root)
-        subprocess.run(["mount", "-o", "remount,ro", root], check=True)
+        subprocess.run(["mount", "-o", "remount,ro", root], check=True, timeout=60)
         assert state(cid, root=root)["status"] == "running"
         _one_line(skiff("create", "--bundle", b.path, cid + "x", root=root),
                   "Read-only file system")
@@ -152,6 +152,6 @@ def test_read_only_state_root():
         # The container is gone all the same; only its record waits for a writable root.
         assert not _alive(pid) and not cgroup_dirs(cg)
         assert state(cid, root=root)["status"] == "stopped"
-        subprocess.run(["mount", "-o", "remount,rw", root], check=True)
+        subprocess.run(["mount", "-o", "remount,rw", root], check=True, timeout=60)
         skiff_ok("delete", "--force", cid, root=root)
         _gone(cid, cg, pid, root=root)

@@ -106,5 +106,6 @@ def test_pages_are_installed_and_render_cleanly():
         raise lib.Skip("groff is not installed")
     for p in pages:
         r = subprocess.run(["groff", "-man", "-ww", "-z", "-Tutf8", os.path.join(MAN, p)],
-                           capture_output=True, text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+                           capture_output=True, text=True, env=dict(os.environ, LC_ALL="C.UTF-8"),
+                           timeout=60)
         assert r.returncode == 0 and r.stderr == "", (p, r.stderr)

@@ -34,7 +34,7 @@ def build():
     top = tempfile.mkdtemp(prefix="pkg-", dir=WORK)
     src = os.path.join(top, "skiff")
     files = subprocess.run(["git", "-C", TOP, "ls-files", "-z"], capture_output=True,
-                           check=True).stdout.split(b"\0")
+                           check=True, timeout=60).stdout.split(b"\0")
     os.mkdir(src)
     for f in filter(None, files):
         f = f.decode()
@@ -51,7 +51,7 @@ def build():
     debs = {f.split("_")[0]: os.path.join(top, f) for f in os.listdir(top) if f.endswith(".deb")}
     root = os.path.join(top, "root")
     for deb in debs.values():
-        subprocess.run(["dpkg", "-x", deb, root], check=True)
+        subprocess.run(["dpkg", "-x", deb, root], check=True, timeout=60)
     _built.update(dir=top, deb=debs.get("skiff"), dbgsym=debs.get("skiff-dbgsym"), root=root,
                   changes=[os.path.join(top, f) for f in os.listdir(top)
                            if f.endswith(".changes")][0])
@@ -60,7 +60,7 @@ def build():
 
 def field(deb, name):
     return subprocess.run(["dpkg-deb", "-f", deb, name], capture_output=True, text=True,
-                          check=True).stdout.strip()
+                          check=True, timeout=60).stdout.strip()
 
 
 def version():
@@ -72,7 +72,7 @@ def test_package_metadata():
     b = build()
     assert b["deb"] and b["dbgsym"], os.listdir(b["dir"])
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+                          check=True, timeout=60).stdout.strip()
     assert field(b["deb"], "Package") == "skiff"
     assert field(b["deb"], "Version") == version(), "debian/changelog and configure.ac differ"
     assert field(b["deb"], "Architecture") == arch
@@ -85,7 +85,7 @@ def test_package_metadata():
 def test_package_file_list():
     b = build()
     listing = subprocess.run(["dpkg-deb", "-c", b["deb"]], capture_output=True, text=True,
-                             check=True).stdout
+                             check=True, timeout=60).stdout
     files = {line.split()[-1].lstrip(".") for line in listing.splitlines()
              if not line.startswith("d")}
     pages = {"/usr/share/man/man8/skiff.8.gz"} | {
@@ -107,14 +107,14 @@ def test_package_file_list():
     for page in pages:
         name = os.path.basename(page)[:-3]
         got = subprocess.run(["gzip", "-dc", root + page], capture_output=True,
-                             check=True).stdout
+                             check=True, timeout=60).stdout
         with open(os.path.join(TOP, "man", name), "rb") as f:
             assert got == f.read(), name
     for shell, path in (("bash", "bash-completion/completions/skiff"),
                         ("zsh", "zsh/vendor-completions/_skiff"),
                         ("fish", "fish/vendor_completions.d/skiff.fish")):
         gen = subprocess.run([root + "/usr/bin/skiff", "__completion", shell],
-                             capture_output=True, check=True).stdout
+                             capture_output=True, check=True, timeout=60).stdout
         with open(f"{root}/usr/share/{path}", "rb") as f:
             assert f.read() == gen, shell
 
@@ -123,16 +123,16 @@ def test_binary_is_stripped_with_symbols_in_dbgsym():
     b = build()
     binary = b["root"] + "/usr/bin/skiff"
     sections = subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True,
-                              check=True).stdout
+                              check=True, timeout=60).stdout
     assert ".symtab" not in sections and ".debug_info" not in sections, sections
     assert ".gnu_debuglink" in sections
     notes = subprocess.run(["readelf", "-n", binary], capture_output=True, text=True,
-                           check=True).stdout
+                           check=True, timeout=60).stdout
     build_id = re.search(r"Build ID: ([0-9a-f]+)", notes)[1]
     debug = f"{b['root']}/usr/lib/debug/.build-id/{build_id[:2]}/{build_id[2:]}.debug"
     assert os.path.isfile(debug), f"no {debug} in skiff-dbgsym"
     sections = subprocess.run(["readelf", "-SW", debug], capture_output=True, text=True,
-                              check=True).stdout
+                              check=True, timeout=60).stdout
     assert ".debug_info" in sections and ".symtab" in sections
 
 
@@ -149,10 +149,11 @@ def test_lintian_is_clean():
 def test_installed_binary_runs_a_container():
     b = build()
     skiff = b["root"] + "/usr/bin/skiff"
-    out = subprocess.run([skiff, "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run([skiff, "--version"], capture_output=True, text=True, check=True,
+                         timeout=60)
     assert out.stdout.splitlines()[0] == f"skiff version {version()}", out.stdout
     check = subprocess.run([skiff, "--root", lib.ROOT, "check", "--format", "json"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and json.loads(check.stdout)["runnable"], check.stderr
     bundle = lib.Bundle(["echo", "hello from the package"])
     cid = lib.new_id("pkg")

@@ -118,7 +118,7 @@ def full_id(name):
 
 
 def runtime_state(cid):
-    r = subprocess.run([clients.RUNTIME, "state", cid], capture_output=True, text=True)
+    r = subprocess.run([clients.RUNTIME, "state", cid], capture_output=True, text=True, timeout=60)
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
@@ -416,7 +416,7 @@ def test_podman_info_parses_version():
     path, version = r.stdout.split("|", 1)
     assert path.strip() == clients.RUNTIME, r.stdout
     first = subprocess.run([clients.RUNTIME, "--version"], capture_output=True,
-                           text=True).stdout.splitlines()[0]
+                           text=True, timeout=60).stdout.splitlines()[0]
     assert first in version, r.stdout
 
 
@@ -436,7 +436,7 @@ def test_podman_cgroups_disabled():
 def _conmons():
     """conmon processes of this module's containers (their bundles are under our dir)."""
     out = subprocess.run(["pgrep", "-f", f"^/usr/bin/conmon .*{_d['dir']}/"],
-                         capture_output=True, text=True).stdout.split()
+                         capture_output=True, text=True, timeout=60).stdout.split()
     return [int(p) for p in out if not clients._is_zombie(int(p))]
 
 
@@ -463,7 +463,8 @@ def teardown():
     for cid in ids:
         if runtime_state(cid) is not None:
             left.append(f"runtime state {cid}: {runtime_state(cid)}")
-            subprocess.run([clients.RUNTIME, "delete", "--force", cid], capture_output=True)
+            subprocess.run([clients.RUNTIME, "delete", "--force", cid], capture_output=True,
+                           timeout=60)
         elif os.path.isdir(os.path.join(_default_root(), cid)):
             left.append(f"runtime state dir {cid}")
             shutil.rmtree(os.path.join(_default_root(), cid), ignore_errors=True)

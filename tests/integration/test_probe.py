@@ -291,7 +291,7 @@ def test_sleep_reports_pid_and_exits_143_on_sigterm():
         assert p.wait(timeout=10) == 143
     finally:
         p.kill()
-        p.wait()
+        p.wait(timeout=20)
         p.stdout.close()
 
 

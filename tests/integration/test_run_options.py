@@ -65,7 +65,7 @@ def test_run_with_terminal_relays_resizes_and_signals():
     finally:
         if p.poll() is None:
             p.kill()
-            p.wait()
+            p.wait(timeout=20)
         os.close(master)
     assert not os.path.exists(os.path.join(ROOT, cid))
 

@@ -118,9 +118,10 @@ def test_bind_source_only_the_host_root_reaches_works_in_a_user_namespace():
     os.chmod(secret, 0o700)
     inner = os.path.join(secret, "inner")
     os.makedirs(inner, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "skiff-test", inner], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "skiff-test", inner], check=True,
+                   timeout=60)
     try:
-        subprocess.run(["mount", "--make-shared", inner], check=True)
+        subprocess.run(["mount", "--make-shared", inner], check=True, timeout=60)
         os.chown(inner, 100000, 100000)
         with open(os.path.join(inner, "seen"), "w") as f:
             f.write("reached\n")
@@ -139,7 +140,7 @@ def test_bind_source_only_the_host_root_reaches_works_in_a_user_namespace():
         assert r.stdout == "reached\nmounted\n", r.stdout
         assert host_mounts() == before, "a container mount reached the host"
     finally:
-        subprocess.run(["umount", "-R", "-l", inner])
+        subprocess.run(["umount", "-R", "-l", inner], timeout=60)
 
 
 def test_read_only_dev_bind_takes_a_devpts_mount_below_it():

@@ -10,6 +10,8 @@ as root in the caller's working directory (or cwd=) with SKIFF_IN_VM=1.
 import os
 import subprocess
 
+import lib
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN_IN_VM = os.path.join(TOP, "tests", "vm", "run-in-vm.sh")
 UNAVAILABLE = 77
@@ -52,6 +54,7 @@ def run(cmd_list, timeout=300, env=None, cwd=None):
     for k, v in (env or {}).items():
         args += ["--env", f"{k}={v}"]
     args += ["--", *map(str, cmd_list)]
+    lib.needs_time(timeout + 180)
     try:
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, timeout=timeout + 120, cwd=cwd)

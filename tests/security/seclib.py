@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 import lib
 from lib import ROOT, Bundle, new_id, skiff
@@ -62,10 +61,10 @@ def refused(b, cid, *words, root=ROOT):
 
 
 def private_root():
-    """A state root of the test's own, removed by the caller (shutil.rmtree)."""
-    return tempfile.mkdtemp(prefix="skiff-secroot-", dir="/run")
+    """A state root of the test's own (the runner checks and removes it after the test)."""
+    return lib.private_root()
 
 
 def rm_root(path):
-    subprocess.run([lib.SKIFF, "--root", path, "list", "-q"], capture_output=True)
+    subprocess.run([lib.SKIFF, "--root", path, "list", "-q"], capture_output=True, timeout=60)
     shutil.rmtree(path, ignore_errors=True)

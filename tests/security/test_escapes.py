@@ -53,7 +53,8 @@ def test_cve_2019_5736_created_init_is_not_dumpable():
     # On the host it is skiff, reachable to a process with CAP_SYS_PTRACE only.
     assert os.readlink(f"/proc/{pid}/exe") == os.path.realpath(lib.SKIFF)
     nocap = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-sys_ptrace", "--",
-                            "readlink", f"/proc/{pid}/exe"], capture_output=True, text=True)
+                            "readlink", f"/proc/{pid}/exe"], capture_output=True, text=True,
+                           timeout=60)
     assert nocap.returncode != 0 and nocap.stdout == "", nocap
     # A process of another container in the same pid namespace: root, no CAP_SYS_PTRACE.
     r, _ = seclib.sh("probe readlink /proc/1/exe; probe open /proc/1/exe r; "
@@ -89,7 +90,7 @@ def add_host_libs(rootfs, binary):
     """The shared objects `binary` loads, at their host paths: without them the host's
     skiff could not start in the container and an attack would fail for the wrong
     reason."""
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=60).stdout
     for path in re.findall(r"(/\S+) \(0x", out):
         dest = os.path.join(rootfs, path.lstrip("/"))
         os.makedirs(os.path.dirname(dest), exist_ok=True)
@@ -175,14 +176,16 @@ def test_cve_2019_5736_trampoline_keeps_exe_args_and_env_exact():
 
 
 # The exploit: a process exec'd into the container whose program is a script run by
-# /proc/self/exe; skiff there blocks opening its --log (a fifo) while the init holds
-# /proc/PID/exe open, then reopens it for writing once no skiff runs.  The target is
-# a copy of skiff, so a failure cannot destroy the build.
+# /proc/self/exe.  Unprotected, that is the host's skiff (here a copy, so a failure
+# cannot destroy the build), which blocks opening its --log (a fifo); with skiff's
+# trampoline it is the sealed memfd, which blocks writing its refusal to a full
+# stderr pipe.  Either way the container's init finds that process, holds its
+# /proc/PID/exe open, lets it finish, then reopens the held file for writing.
 ATTACK = r"""
 v=
-for i in $(seq 30); do
+for i in $(seq 150); do
   for p in /proc/[0-9]*; do
-    case "$(readlink $p/exe 2>/dev/null)" in *skiff-victim*) v=$p;; esac
+    case "$(readlink $p/exe 2>/dev/null)" in *skiff-victim*|*skiff-trampoline*) v=$p;; esac
   done
   [ -n "$v" ] && break
   sleep 0.1
@@ -190,9 +193,10 @@ done
 echo "victim=$v"
 [ -n "$v" ] || exit 0
 exec 3< $v/exe && echo held
+echo "target=$(readlink /proc/self/fd/3)"
 cat /fifo > /dev/null &
 while readlink $v/exe > /dev/null 2>&1; do sleep 0.1; done
-for i in $(seq 30); do
+for i in $(seq 20); do
   if echo pwned 2>/dev/null > /proc/self/fd/3; then echo overwritten; exit 0; fi
   sleep 0.1
 done
@@ -205,6 +209,27 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def full_pipe():
+    """(read end, write end) of a pipe with no room left: a write to it blocks."""
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
+
+
+def wait_for_text(path, text, seconds):
+    for _ in range(int(seconds * 10)):
+        with open(path) as f:
+            if text in f.read():
+                return
+        time.sleep(0.1)
+
+
 def test_cve_2019_5736_host_binary_cannot_be_overwritten():
     copy = os.path.join(lib.WORK, "skiff-victim")
     shutil.copy2(lib.SKIFF, copy)
@@ -215,15 +240,25 @@ def test_cve_2019_5736_host_binary_cannot_be_overwritten():
     add_host_libs(b.rootfs, copy)
     cid = new_id()
     out_path = os.path.join(b.path, "out")
+    open(out_path, "w").close()
 
-    def victim_skiff(*args):
+    def victim_skiff(*args, stderr=None):
         with open(out_path, "a") as out:
             return subprocess.run([copy, "--root", ROOT, *args], stdin=subprocess.DEVNULL,
-                                  stdout=out, stderr=out, timeout=30).returncode
+                                  stdout=out, stderr=stderr or out, timeout=30).returncode
 
     assert victim_skiff("create", "--bundle", b.path, cid) == 0
     assert victim_skiff("start", cid) == 0
-    assert victim_skiff("exec", "-d", cid, "/evil") == 0
+    pipe_r, pipe_w = full_pipe()
+    try:
+        assert victim_skiff("exec", "-d", cid, "/evil", stderr=pipe_w) == 0
+        os.close(pipe_w)
+        pipe_w = -1
+        wait_for_text(out_path, "held", 15)
+    finally:
+        os.close(pipe_r)  # the victim's write fails (EPIPE): it ends
+        if pipe_w >= 0:
+            os.close(pipe_w)
     # Wait with the build's skiff: a running copy would keep the target busy (ETXTBSY).
     for _ in range(200):
         if state(cid)["status"] == "stopped":
@@ -232,10 +267,11 @@ def test_cve_2019_5736_host_binary_cannot_be_overwritten():
     with open(out_path) as f:
         out = f.read()
     assert state(cid)["status"] == "stopped", out
-    assert sha256(copy) == before, out
-    # The attack ran (a silent container would pass the checks below for nothing).
-    assert "victim=" in out, out
-    assert "overwritten" not in out and "held" not in out, out
+    assert "overwritten" not in out and sha256(copy) == before, out
+    # The attack reached a process started by skiff and held its executable ...
+    assert re.search(r"^victim=/proc/\d+$", out, re.M) and "\nheld\n" in out, out
+    # ... which was the sealed trampoline, not the host's binary, and stayed unwritable.
+    assert "target=/memfd:skiff-trampoline" in out and "\nrefused\n" in out, out
 
 
 # ---- CVE-2016-9962: ptracing the init while it holds the runtime's fds ----
@@ -261,17 +297,49 @@ def test_cve_2024_21626_only_stdio_reaches_the_container():
     assert sorted(fds) == ["0", "1", "2"], fds
 
 
+def cwd_run(n, preserve_dir=None):
+    """`skiff run` with process.cwd /proc/self/fd/N; with preserve_dir, the init gets a
+    directory fd of the host at 3 (--preserve-fds 1), as a leaked one would be."""
+    cid = new_id()
+    b = Bundle(["probe", "cwd"], edit=lambda c: c["process"].update(cwd=f"/proc/self/fd/{n}"))
+    cmd = [lib.SKIFF, "--root", ROOT, "run", "--bundle", b.path, cid]
+    if preserve_dir:
+        cmd = ["sh", "-c", 'exec 3< "$0" && exec "$@"', preserve_dir, cmd[0], *cmd[1:3],
+               "run", "--preserve-fds", "1", *cmd[4:]]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert not os.path.exists(os.path.join(ROOT, cid)), (n, "state left", r)
+    return r
+
+
+# Ways a /proc/self/fd/N cwd may be refused: resolved inside the rootfs, where /proc/self
+# is a symlink skiff does not follow; chdir finding no such fd, or no directory; or,
+# after a chdir into a leaked directory, the check that the cwd is inside the root.
+CWD_REFUSALS = ("(refusing a symlink)", "No such file or directory", "Not a directory",
+                "is outside the container's root")
+
+
+def test_cve_2024_21626_leaked_host_directory_fd_is_no_cwd():
+    """The attack itself: a host directory fd is open in the init at chdir time."""
+    hostdir = os.path.join(lib.WORK, "host-secret")
+    os.makedirs(hostdir, exist_ok=True)
+    r = cwd_run(3, preserve_dir=hostdir)
+    assert r.returncode == 1 and r.stdout == "" and r.stderr.count("\n") == 1, r
+    assert 'process.cwd' in r.stderr and "/proc/self/fd/3" in r.stderr, r
+    assert any(w in r.stderr for w in (CWD_REFUSALS[0], CWD_REFUSALS[3])), r
+
+
 def test_cve_2024_21626_cwd_through_proc_self_fd_is_refused():
-    for n in range(3, 12):
-        def edit(c, n=n):
-            c["process"]["cwd"] = f"/proc/self/fd/{n}"
-        r, _ = seclib.run(["probe", "cwd"], edit=edit)
-        if r.returncode == 1:
-            assert r.stderr.count("\n") == 1 and "process.cwd" in r.stderr, r
-            continue
-        # Had it been accepted, the cwd must be inside the container, never the host's.
-        cwd = json.loads(r.stdout)["cwd"]
-        assert cwd is not None and not cwd.startswith(lib.WORK), (n, r)
+    """Whatever fd N the init holds at chdir time (its sync socket, the exec fifo, the
+    trampoline memfd), none is a directory that chdir could enter: each cwd is refused
+    before, or by chdir, never found outside the root after it; nothing starts."""
+    why = {}
+    for n in range(3, 20):
+        r = cwd_run(n)
+        assert r.returncode == 1 and r.stdout == "" and r.stderr.count("\n") == 1, (n, r)
+        assert "process.cwd" in r.stderr and f"/proc/self/fd/{n}" in r.stderr, r
+        why[n] = [w for w in CWD_REFUSALS if w in r.stderr]
+    assert all(w and w[0] != CWD_REFUSALS[3] for w in why.values()), why
 
 
 # ---- CVE-2021-30465: mount destinations through symlinks ----
@@ -406,14 +474,15 @@ def test_cve_2022_29162_inheritable_caps_are_empty_unless_configured():
 
 def test_hostile_container_ids_are_refused():
     b = Bundle(["true"])
-    for bad in ("/", "a/b", "..", ".", "../x", "a\x01b", "a\tb", "x" * 4096, "-", "é",
+    before = sorted(os.listdir(ROOT)) if os.path.isdir(ROOT) else []
+    for bad in ("/", "a/b", "..", ".", "../x", "a\x01b", "a\tb", "x" * 4096, "é",
                 "/etc/passwd", ".hidden"):
-        if bad == "-":
-            continue  # a valid runc id
         r = skiff("create", "--bundle", b.path, bad)
         assert r.returncode == 1 and r.stderr.count("\n") == 1, (bad, r.stderr)
         assert "container id" in r.stderr, (bad, r.stderr)
-    assert not os.path.isdir(ROOT) or all(n not in ("..", ".", "a") for n in os.listdir(ROOT))
+        # Nothing made in the state root, nor next to it ("../x").
+        assert (sorted(os.listdir(ROOT)) if os.path.isdir(ROOT) else []) == before, bad
+        assert not os.path.exists(os.path.join(os.path.dirname(ROOT), "x")), bad
 
 
 def test_symlinked_state_root_is_refused():

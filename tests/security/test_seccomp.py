@@ -8,7 +8,6 @@ import errno
 import json
 import os
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lib  # noqa: E402
+from notify import SYS_MKDIR, libc, notif_recv, notif_send  # noqa: E402
 import seclib  # noqa: E402
 from lib import Bundle, ROOT, new_id, skiff  # noqa: E402
 
@@ -164,28 +164,6 @@ def test_cache_keeps_one_entry_and_behaves_the_same():
 
 # ---- SCMP_ACT_NOTIFY and listenerPath ----
 
-# struct seccomp_notif (80 bytes) and seccomp_notif_resp (24 bytes); ioctl numbers are
-# _IOWR('!', 0/1, size).
-NOTIF_RECV = (3 << 30) | (80 << 16) | (ord("!") << 8) | 0
-NOTIF_SEND = (3 << 30) | (24 << 16) | (ord("!") << 8) | 1
-SYS_MKDIR = 83  # x86_64
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def notif_recv(fd):
-    buf = ctypes.create_string_buffer(80)  # zeroed, as the kernel demands
-    if libc.ioctl(fd, NOTIF_RECV, buf) < 0:
-        raise OSError(ctypes.get_errno(), "SECCOMP_IOCTL_NOTIF_RECV")
-    nid, pid, _flags, nr = struct.unpack_from("=QIIi", buf.raw)
-    return nid, pid, nr
-
-
-def notif_send(fd, nid, val, error):
-    buf = ctypes.create_string_buffer(struct.pack("=Qqii", nid, val, error, 0))
-    if libc.ioctl(fd, NOTIF_SEND, buf) < 0:
-        raise OSError(ctypes.get_errno(), "SECCOMP_IOCTL_NOTIF_SEND")
-
-
 class Agent:
     """A seccomp agent: accepts one connection, keeps the message and the fd."""
 
@@ -247,7 +225,7 @@ def test_notify_sends_listener_fd_and_state_and_waits_for_the_answer():
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=20)
         agent.close()
         out.close()
         os.unlink(path)
@@ -274,7 +252,7 @@ def test_notify_fake_success_without_metadata():
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+            proc.wait(timeout=20)
         agent.close()
         os.unlink(path)
 
