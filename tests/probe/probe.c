@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <math.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1338,6 +1339,51 @@ static int c_memhog(int argc, char **argv)
 	return 0;
 }
 
+static sigjmp_buf hugetlb_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(hugetlb_jmp, 1);
+}
+
+/*
+ * Maps N 2 MB huge pages and touches them in order; prints how many it could
+ * touch.  A hugetlb cgroup limit shows as SIGBUS at the first page over it.
+ */
+static int c_hugetlb(int argc, char **argv)
+{
+	const size_t page = 2 << 20;
+	volatile long long touched = 0;
+	long long n;
+	char *p;
+
+	(void)argc;
+	if (!parse_int(argv[0], &n) || n < 1)
+		return 2;
+	p = mmap(NULL, (size_t)n * page, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0);
+	j_obj();
+	j_key("mapped");
+	j_bool(p != MAP_FAILED);
+	if (p == MAP_FAILED) {
+		j_result(0, errno);
+		j_end();
+		return 1;
+	}
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(hugetlb_jmp, 1) == 0) {
+		for (; touched < n; touched++)
+			p[touched * (long long)page] = 1;
+	}
+	j_key("touched");
+	j_int(touched);
+	j_key("sigbus");
+	j_bool(touched < n);
+	j_end();
+	return 0;
+}
+
 /* Forks up to N sleeping children, reports how many it got, then reaps them. */
 static int c_forkbomb(int argc, char **argv)
 {
@@ -1573,6 +1619,7 @@ static const struct command commands[] = {
     {"sleep", c_sleep, 1, 1, "SECONDS|inf"},
     {"count", c_count, 0, 1, "[MAX]"},
     {"memhog", c_memhog, 1, 1, "MB"},
+    {"hugetlb", c_hugetlb, 1, 1, "N  (2 MB pages)"},
     {"forkbomb", c_forkbomb, 1, 1, "N"},
     {"ptrace", c_ptrace, 1, 1, "PID"},
     {"syscall", c_syscall, 1, 2,
