@@ -152,8 +152,8 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-static int parse_status(const char *id, const char *data, struct container_status *st,
-                        struct skiff_error **err)
+int status_parse(const char *id, const char *data, struct container_status *st,
+                 struct skiff_error **err)
 {
 	char ebuf[256];
 	yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
@@ -189,7 +189,9 @@ static int parse_status(const char *id, const char *data, struct container_statu
 		st->annotations.values = xcalloc(n + 1, sizeof(char *));
 		for (size_t i = 0; i < n; i++) {
 			yajl_val v = YAJL_GET_OBJECT(ann)->values[i];
-			if (!YAJL_IS_STRING(v))
+			/* A key twice (a hand-edited file) would make `state` print it twice. */
+			if (!YAJL_IS_STRING(v) ||
+			    oci_map_get(&st->annotations, YAJL_GET_OBJECT(ann)->keys[i]))
 				continue;
 			st->annotations.keys[st->annotations.len] =
 			    xstrdup(YAJL_GET_OBJECT(ann)->keys[i]);
@@ -197,6 +199,15 @@ static int parse_status(const char *id, const char *data, struct container_statu
 		}
 	}
 	yajl_tree_free(root);
+	/* Every state skiff writes has one; without it `state` would print an invalid state. */
+	if (st->bundle == NULL) {
+		status_free(st);
+		memset(st, 0, sizeof(*st));
+		return error_set(err, 0,
+		                 "container `%s`: " STATUS_CORRUPT
+		                 " (no bundle; `delete --force` removes it)",
+		                 id);
+	}
 	return 0;
 }
 
@@ -225,7 +236,7 @@ static int open_state(int rootfd, const char *id, bool lock, int *dirfd,
 	}
 	if (read_fd_all(sfd, &data, NULL, err) < 0)
 		return error_wrap(err, "container `%s`", id);
-	if (parse_status(id, data, st, err) < 0)
+	if (status_parse(id, data, st, err) < 0)
 		return -1;
 	*dirfd = steal_fd(&fd);
 	return 0;

@@ -69,6 +69,9 @@ int status_open(int rootfd, const char *id, int *dirfd, struct container_status 
 int status_peek(int rootfd, const char *id, int *dirfd, struct container_status *st,
                 struct skiff_error **err);
 int status_write(int dirfd, const struct container_status *st, struct skiff_error **err);
+/* Fills *st from the text of a state.json; a file that is no JSON object is corrupt. */
+int status_parse(const char *id, const char *data, struct container_status *st,
+                 struct skiff_error **err);
 /* Removes <root>/<id> (locked as *dirfd, which it takes) and everything in it, state.json first. */
 int status_remove(int rootfd, int *dirfd, const char *id, struct skiff_error **err);
 /* Opens and locks <root>/<id> without reading it: 1, or 0 when it is gone. */

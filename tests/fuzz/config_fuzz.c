@@ -2,20 +2,8 @@
 /*
  * libFuzzer target for libocispec's config.json parser: parse, and when
  * that succeeds, generate, re-parse (which must succeed: generation only
- * writes what parsing accepts) and free.  Not part of the autotools build.
- *
- * Build and run, from a configured tree (for config.h):
- *
- *   cd /work/main && ./configure && \
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHAVE_CONFIG_H -I. \
- *       tests/fuzz/config_fuzz.c libocispec/json_walk.c libocispec/json_gen.c \
- *       libocispec/json_equal.c \
- *       libocispec/json_doc.c libocispec/config_tables.c libocispec/config.c \
- *       libocispec/state.c libocispec/features.c $(pkg-config --cflags --libs yajl) \
- *       -o /tmp/config_fuzz
- *   cp -r tests/unit/corpus /tmp/fuzz-corpus && rm /tmp/fuzz-corpus/EXPECTED && \
- *   cp tests/unit/ocispec_full_config.json /tmp/fuzz-corpus/
- *   /tmp/config_fuzz -max_len=65536 -timeout=10 /tmp/fuzz-corpus
+ * writes what parsing accepts) and free.  Built and run by tests/fuzz/run.sh
+ * (`tests/fuzz/run.sh 60 config` fuzzes only this target for 60 s).
  */
 #include <config.h>
 

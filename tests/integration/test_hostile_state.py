@@ -62,7 +62,7 @@ def small_tmpfs(size):
 
 def test_corrupt_state_json_is_reported_and_force_deleted():
     for data in (b"", b'{"ociVersion": "1.2.0", "id": "x", "pid": 12', b"\x00\xffgarbage",
-                 b"[]"):
+                 b"[]", b'{"pid": 0, "bundls": "/b"}'):  # the last found by tests/fuzz
         _, cid, cg, pid = _running()
         with open(os.path.join(ROOT, cid, "state.json"), "wb") as f:
             f.write(data)
