@@ -1285,6 +1285,44 @@ static int c_sleep(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The racer of the mount-race escapes (CVE-2024-45310, CVE-2019-19921): exchanges
+ * A and B (a directory and a symlink) with renameat2(RENAME_EXCHANGE) for SECONDS,
+ * then prints how many swaps it made.
+ */
+static int c_swap(int argc, char **argv)
+{
+	char *end;
+	double secs = strtod(argv[2], &end);
+	struct timespec t0, now;
+	long long swaps = 0;
+
+	(void)argc;
+	if (end == argv[2] || *end)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 256; i++, swaps++)
+			if (syscall(SYS_renameat2, AT_FDCWD, argv[0], AT_FDCWD, argv[1],
+			            RENAME_EXCHANGE) < 0) {
+				int e = errno;
+				j_obj();
+				j_result(0, e);
+				j_key("swaps");
+				j_int(swaps);
+				j_end();
+				return 1;
+			}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	j_obj();
+	j_result(1, 0);
+	j_key("swaps");
+	j_int(swaps);
+	j_end();
+	return 0;
+}
+
 /* Prints 1, 2, 3... one a line every 100 ms (up to MAX if given). */
 static int c_count(int argc, char **argv)
 {
@@ -1618,6 +1656,7 @@ static const struct command commands[] = {
     {"kill-self", c_kill_self, 1, 1, "SIG"},
     {"sleep", c_sleep, 1, 1, "SECONDS|inf"},
     {"count", c_count, 0, 1, "[MAX]"},
+    {"swap", c_swap, 3, 3, "A B SECONDS  (renameat2 RENAME_EXCHANGE in a loop)"},
     {"memhog", c_memhog, 1, 1, "MB"},
     {"hugetlb", c_hugetlb, 1, 1, "N  (2 MB pages)"},
     {"forkbomb", c_forkbomb, 1, 1, "N"},

@@ -1,0 +1,120 @@
+"""Mount races through a volume shared with another container; each must fail.
+
+The attacker owns one container and writes to a volume another container
+also mounts.  While the victim's mounts are set up, the attacker's container
+flips a directory on the volume with a symlink to a host path
+(`probe swap`: renameat2(RENAME_EXCHANGE) in a loop).  Each test shows the
+race was really hit (skiff met the symlink: what it created or mounted
+through it is found inside the victim's rootfs) before asserting that
+nothing reached the host.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import lib  # noqa: E402
+import seclib  # noqa: E402
+from lib import ROOT, Bundle, new_id, skiff  # noqa: E402
+
+
+def volume(name):
+    """A host directory two containers mount: `name/a` and the symlink
+    `name/a.lnk` to a host directory, returned as (volume, host directory)."""
+    vol = os.path.join(lib.WORK, name)
+    host = os.path.join(lib.WORK, name + "-host")
+    os.makedirs(os.path.join(vol, "a"))
+    os.makedirs(host)
+    os.symlink(host, os.path.join(vol, "a.lnk"))
+    return vol, host
+
+
+def bind(src, dest):
+    return {"destination": dest, "type": "bind", "source": src, "options": ["rbind"]}
+
+
+class Racer:
+    """The attacker's container: swaps /vol/a and /vol/a.lnk for `seconds`."""
+
+    def __init__(self, vol, seconds):
+        b = Bundle(["probe", "swap", "/vol/a", "/vol/a.lnk", str(seconds)],
+                   edit=lambda c: c["mounts"].append(bind(vol, "/vol")))
+        self.out = open(b.file("racer.out"), "w+")
+        self.proc = subprocess.Popen([lib.SKIFF, "--root", ROOT, "run", "--bundle", b.path,
+                                      new_id()], stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=self.out)
+
+    def swaps(self):
+        """Waits for the racer; the number of swaps it made."""
+        self.proc.wait(timeout=60)
+        self.out.seek(0)
+        text = self.out.read()
+        self.out.close()
+        (res,) = seclib.json_lines(text)
+        assert res["ok"], text
+        return res["swaps"]
+
+
+def under(path):
+    """Every path below `path` (relative), walking without following symlinks."""
+    found = []
+    for dirpath, dirs, files in os.walk(path):
+        for n in dirs + files:
+            found.append(os.path.relpath(os.path.join(dirpath, n), path))
+    return sorted(found)
+
+
+# ---- CVE-2024-45310: racing volume mounts create files or directories on the host ----
+
+def test_cve_2024_45310_racing_volume_never_creates_on_the_host():
+    vol, host = volume("vol45310")
+    src_file = os.path.join(lib.WORK, "file45310")
+    with open(src_file, "w") as f:
+        f.write("x")
+    runs = 25
+
+    def victim_edit(i):
+        def edit(c):
+            c["mounts"].append(bind(vol, "/vol"))
+            # Missing destinations under the raced directory: skiff creates each one,
+            # a directory (tmpfs) and a file (the bind of a file).
+            c["mounts"].append({"destination": f"/vol/a/r{i}/d", "type": "tmpfs",
+                                "source": "tmpfs", "options": ["size=1256k"]})
+            c["mounts"].append({"destination": f"/vol/a/r{i}/f", "type": "bind",
+                                "source": src_file, "options": ["bind"]})
+        return edit
+    before = seclib.watched_mounts()
+    racer = Racer(vol, 6)
+    victims, failed = [], 0
+    try:
+        time.sleep(0.3)  # the racer is swapping
+        for i in range(runs):
+            b = Bundle(["probe", "mountinfo"], edit=victim_edit(i))
+            victims.append(b)
+            r = skiff("run", "--bundle", b.path, new_id())
+            if r.returncode != 0:
+                # A refusal is one line naming the destination; never a partial mount.
+                assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+                assert f"/vol/a/r{i}" in r.stderr, r.stderr
+                failed += 1
+                continue
+            mi = json.loads(r.stdout)["mountinfo"]
+            points = [m["mount_point"] for m in mi if "size=1256k" in m["super_options"]]
+            # Wherever the race sent it, the tmpfs is inside the container.
+            assert len(points) == 1, points
+            assert points[0] in (f"/vol/a/r{i}/d", f"/vol/a.lnk/r{i}/d", f"{host}/r{i}/d"), \
+                points
+    finally:
+        swaps = racer.swaps()
+    assert swaps > 1000, ("the racer did not race", swaps)
+    # The host: nothing under the symlink's target, no new mount.
+    assert under(host) == [], under(host)
+    assert seclib.watched_mounts() == before
+    # The race was hit: skiff met the symlink while creating destinations and followed
+    # it inside the victim's root, where the attacker's target path was created.
+    followed = [i for i, b in enumerate(victims) if os.path.isdir(b.rootfs + host)]
+    assert followed, ("no run met the symlink", failed, under(vol))
+    assert failed < runs, "no victim container started at all"
