@@ -870,14 +870,14 @@ static int cgroup_bind_create(const struct mount_spec *s, const char *what,
 }
 
 /*
- * A cgroup mount on a legacy or hybrid host, in the host's cgroup
- * namespace, shows what runc shows there: a tmpfs holding a read-only (as
- * the entry says) bind of the container's cgroup in each v1 hierarchy,
- * named as on the host, with a symlink per co-mounted controller
- * ("cpu" -> "cpu,cpuacct").  Programs that size themselves from
+ * A cgroup mount on a legacy or hybrid host shows what runc shows there: a
+ * tmpfs holding, read-only as the entry says, the container's cgroup in
+ * each v1 hierarchy (a bind in the host's cgroup namespace, a fresh v1
+ * mount in its own), named as on the host, with a symlink per co-mounted
+ * controller ("cpu" -> "cpu,cpuacct").  Programs that size themselves from
  * memory.limit_in_bytes or cpu.cfs_quota_us (JVMs, Go's automaxprocs)
  * find the container's limits where they look.  Returns the tmpfs; the
- * binds go in once it is attached (cgroup_v1_fill).
+ * hierarchies go in once it is attached (cgroup_v1_fill).
  */
 static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct skiff_error **err)
 {
@@ -903,23 +903,18 @@ static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct 
 	return mfd;
 }
 
-static int cgroup_v1_bind(int top, const struct cgroup_v1_hierarchy *h, const struct mount_spec *s,
-                          const char *what, struct skiff_error **err)
+/* The hierarchy's directory in the tmpfs, and a symlink per co-mounted controller. */
+static int cgroup_v1_place(int top, int tree, const struct cgroup_v1_hierarchy *h, const char *what,
+                           struct skiff_error **err)
 {
 	const char *name = strrchr(h->mnt, '/') ? strrchr(h->mnt, '/') + 1 : h->mnt;
-	cleanup_free char *src =
-	    xasprintf("%s%s", h->mnt, strcmp(h->path, "/") == 0 ? "" : h->path);
 	cleanup_free char *ctls = xstrdup(h->controllers);
-	cleanup_close int tree = -1;
 	char *save = NULL;
 
 	if (mkdirat(top, name, 0755) < 0)
 		return error_errno(err, "%s: mkdir %s", what, name);
-	tree = bind_create(src, s, what, err);
-	if (tree < 0)
-		return -1;
 	if (move_mount(tree, "", top, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return error_errno(err, "%s: mount %s on %s", what, src, name);
+		return error_errno(err, "%s: mount %s on %s", what, h->controllers, name);
 	for (char *c = strtok_r(ctls, ",", &save); c; c = strtok_r(NULL, ",", &save))
 		if (strcmp(c, name) != 0 && !str_has_prefix(c, "name=") &&
 		    symlinkat(name, top, c) < 0 && errno != EEXIST)
@@ -927,12 +922,62 @@ static int cgroup_v1_bind(int top, const struct cgroup_v1_hierarchy *h, const st
 	return 0;
 }
 
-static int cgroup_v1_fill(int top, const struct cgroup_v1_hierarchy *h, size_t n,
-                          const struct mount_spec *s, const char *what, struct skiff_error **err)
+/* In the host's cgroup namespace: a bind of the container's own cgroup. */
+static int cgroup_v1_bind_create(const struct cgroup_v1_hierarchy *h, const struct mount_spec *s,
+                                 const char *what, struct skiff_error **err)
 {
-	for (size_t i = 0; i < n; i++)
-		if (cgroup_v1_bind(top, &h[i], s, what, err) < 0)
+	cleanup_free char *src =
+	    xasprintf("%s%s", h->mnt, strcmp(h->path, "/") == 0 ? "" : h->path);
+
+	return bind_create(src, s, what, err);
+}
+
+/*
+ * In the container's cgroup namespace: a v1 mount of the same hierarchy
+ * (same controllers, so the kernel reuses its superblock), rooted by the
+ * namespace at the container's cgroup, as runc mounts it.
+ */
+static int cgroup_v1_fresh_create(const struct cgroup_v1_hierarchy *h, const struct mount_spec *s,
+                                  const char *what, struct skiff_error **err)
+{
+	cleanup_close int fsfd = fsopen("cgroup", FSOPEN_CLOEXEC);
+	cleanup_free char *ctls = xstrdup(h->controllers);
+	char *save = NULL;
+	int mfd;
+
+	if (fsfd < 0)
+		return error_errno(err, "%s: fsopen cgroup", what);
+	/* A named hierarchy shows its name as the source ("systemd"), as with runc. */
+	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "source",
+	             str_has_prefix(h->controllers, "name=") ? h->controllers + 5 : "cgroup",
+	             0) < 0)
+		return fs_error(fsfd, err, errno, what, "source");
+	for (char *c = strtok_r(ctls, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		int r = str_has_prefix(c, "name=")
+		            ? fsconfig(fsfd, FSCONFIG_SET_STRING, "name", c + 5, 0)
+		            : fsconfig(fsfd, FSCONFIG_SET_FLAG, c, NULL, 0);
+		if (r < 0)
+			return fs_error(fsfd, err, errno, what, c);
+	}
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_error(fsfd, err, errno, what, h->controllers);
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)fresh_attrs(s));
+	if (mfd < 0)
+		return fs_error(fsfd, err, errno, what, "fsmount");
+	return mfd;
+}
+
+static int cgroup_v1_fill(int top, const struct cgroup_v1_hierarchy *h, size_t n,
+                          const struct mount_spec *s, bool own_ns, const char *what,
+                          struct skiff_error **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		cleanup_close int tree = own_ns ? cgroup_v1_fresh_create(&h[i], s, what, err)
+		                                : cgroup_v1_bind_create(&h[i], s, what, err);
+
+		if (tree < 0 || cgroup_v1_place(top, tree, &h[i], what, err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -1043,8 +1088,10 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 		if (fstat(tree, &st) < 0)
 			return error_errno(err, "%s: stat %s", what, src);
 		make_file = !S_ISDIR(st.st_mode);
+	} else if (is_cgroup && nv1) {
+		tree = cgroup_v1_tmpfs(s, what, err);
 	} else if (is_cgroup && (flags & MOUNT_HOST_CGROUPNS)) {
-		tree = nv1 ? cgroup_v1_tmpfs(s, what, err) : cgroup_bind_create(s, what, err);
+		tree = cgroup_bind_create(s, what, err);
 	} else {
 		tree = fs_create(m, s, is_sysfs && (flags & MOUNT_SYSFS_RO), what, err);
 		/*
@@ -1078,7 +1125,7 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 	}
 	if (move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return error_errno(err, "%s", what);
-	if (nv1 && cgroup_v1_fill(tree, v1, nv1, s, what, err) < 0)
+	if (nv1 && cgroup_v1_fill(tree, v1, nv1, s, !(flags & MOUNT_HOST_CGROUPNS), what, err) < 0)
 		return -1;
 	if (mount_set_attr(tree, s->propagation_rec, 0, 0, s->propagation) < 0)
 		return error_errno(err, "%s: set propagation", what);
@@ -1095,10 +1142,9 @@ int mount_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *
 	size_t nv1 = 0;
 	int ret;
 
-	/* "cgroup" (not "cgroup2") in the host's cgroup namespace: v1's layout where the host has
-	 * one. */
+	/* "cgroup" (not "cgroup2"): v1's layout where the host has one, as runc shows it. */
 	if (m->type && strcmp(m->type, "cgroup") == 0 && !s->bind && !s->remount &&
-	    (flags & MOUNT_HOST_CGROUPNS) && cgroup_v1_hierarchies(&v1, &nv1, err) < 0) {
+	    cgroup_v1_hierarchies(&v1, &nv1, err) < 0) {
 		if (src_tree >= 0)
 			close(src_tree);
 		return error_wrap(err, "mount cgroup on %s", m->destination);

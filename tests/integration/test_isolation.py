@@ -287,13 +287,22 @@ def test_special_filesystems():
         c["linux"]["namespaces"].append({"type": "cgroup"})
         c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
                             "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "ro"]})
-    b = Bundle(probe_script("mountinfo", "read /sys/fs/cgroup/cgroup.procs"), edit=edit)
+    # A unified host shows cgroup2; a v1 or hybrid one runc's tmpfs of v1 mounts.
+    unified = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    procs = "/sys/fs/cgroup/cgroup.procs" if unified else "/sys/fs/cgroup/pids/cgroup.procs"
+    b = Bundle(probe_script("mountinfo", f"read {procs}"), edit=edit)
     reports = run_json(b)
     assert mount_at(reports, "/proc")["fs_type"] == "proc"
     assert mount_at(reports, "/dev/mqueue")["fs_type"] == "mqueue"
     assert mount_at(reports, "/dev/pts")["fs_type"] == "devpts"
     cg = mount_at(reports, "/sys/fs/cgroup")
-    assert cg["fs_type"] == "cgroup2" and cg["options"].startswith("ro"), cg
+    if unified:
+        assert cg["fs_type"] == "cgroup2" and cg["options"].startswith("ro"), cg
+    else:
+        pids = mount_at(reports, "/sys/fs/cgroup/pids")
+        assert cg["fs_type"] == "tmpfs", cg
+        assert pids["fs_type"] == "cgroup" and pids["options"].startswith("ro"), pids
+        assert pids["root"] == "/", pids
     # In its cgroup namespace the container's own cgroup is the root: only its init is there.
     assert reports[1]["content"].split() == ["1"], reports[1]
 
