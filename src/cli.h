@@ -50,6 +50,7 @@ struct cli_command {
 	const char *summary; /* one line */
 	const struct cli_option *options;
 	int (*run)(struct skiff_context *ctx, int argc, char **argv, struct skiff_error **err);
+	bool stateless; /* never opens the state root (so needs no default one) */
 };
 
 void cli_print_help(const struct cli_command *cmd);

@@ -8,6 +8,7 @@
 #include "cmd/commands.h"
 #include "completion.h"
 #include "libskiff/log.h"
+#include "libskiff/rootless.h"
 #include "libskiff/utils.h"
 #include "libocispec/runtime_spec.h"
 
@@ -31,7 +32,8 @@ enum {
 };
 
 static const struct cli_option global_options[] = {
-    {"root", 0, true, G_ROOT, "state directory (default " SKIFF_DEFAULT_ROOT ")"},
+    {"root", 0, true, G_ROOT,
+     "state directory (default " SKIFF_DEFAULT_ROOT ", rootless $XDG_RUNTIME_DIR/skiff)"},
     {"log", 'l', true, G_LOG, "write log records to FILE"},
     {"log-format", 0, true, G_LOG_FORMAT, "text or json"},
     {"debug", 0, false, G_DEBUG, "add debug records to the log"},
@@ -137,16 +139,18 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 	cmd = find_command(argv[1]);
 	if (cmd == NULL)
 		return error_set(err, 0, "unknown command `%s` (see `skiff --help`)", argv[1]);
+	if (g->ctx.root == NULL && !cmd->stateless &&
+	    (g->ctx.root = rootless_state_root(err)) == NULL)
+		return -1;
 	log_debug("skiff %s (spec %s): %s, state root %s", PACKAGE_VERSION, OCI_SPEC_VERSION,
-	          cmd->name, g->ctx.root);
+	          cmd->name, g->ctx.root ? g->ctx.root : "unused");
 	/* The command sees its own arguments: argv[2..]. */
 	return cmd->run(&g->ctx, npos - 1, argv + 2, err);
 }
 
 int main(int argc, char **argv)
 {
-	struct global_state g = {
-	    .ctx = {.root = SKIFF_DEFAULT_ROOT, .log_format = "text", .failure_status = 1}};
+	struct global_state g = {.ctx = {.log_format = "text", .failure_status = 1}};
 	struct skiff_error *err = NULL;
 
 	if (run_main(&g, argc, argv, &err) < 0) {

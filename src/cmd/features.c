@@ -139,6 +139,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 const struct cli_command cmd_features = {
     .name = "features",
     .usage = "",
+    .stateless = true,
     .summary = "print the runtime-spec features document for this build and host",
     .options = options,
     .run = run,

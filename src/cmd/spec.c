@@ -68,6 +68,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 const struct cli_command cmd_spec = {
     .name = "spec",
     .usage = "[--bundle DIR] [--rootless]",
+    .stateless = true,
     .summary = "write a default config.json",
     .options = options,
     .run = run,

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <pwd.h>
@@ -37,6 +38,7 @@
 #include "foreground.h"
 #include "mounts.h"
 #include "rootfs.h"
+#include "rootless.h"
 #include "namespaces.h"
 #include "netdev.h"
 #include "process.h"
@@ -236,7 +238,7 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	const struct oci_linux *l = p->config->linux_;
 
 	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0) {
-		if (ns_write_id_maps(p->pid, l, err) < 0)
+		if (ns_write_id_maps(p->pid, l, !rootless_has_cap(CAP_SETGID), err) < 0)
 			return -1;
 		log_debug("create `%s`: user namespace maps written", p->o->id);
 	}
@@ -284,6 +286,18 @@ static int plan_cgroup(struct create_plan *p, struct skiff_error **err)
 	return cgroup_manager_load(name, p->st.cgroup_path, &p->cgroup, err);
 }
 
+/* Rootless without a writable cgroup: the state stops naming the one it planned. */
+static int drop_cgroup(struct create_plan *p, struct skiff_error **err)
+{
+	log_debug("create `%s`: no writable cgroup for uid %u, going on without one", p->o->id,
+	          (unsigned)geteuid());
+	free(p->st.cgroup_path);
+	free(p->st.cgroup_manager);
+	p->st.cgroup_path = p->st.cgroup_manager = NULL;
+	p->cgroup.path = NULL;
+	return status_write(p->dirfd, &p->st, err);
+}
+
 static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
@@ -312,6 +326,8 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	/* made.path is the one plan_cgroup resolved: the state's copy stays the manager's. */
 	p->cgroup.path = p->st.cgroup_path;
 	cgroup_created_free(&made);
+	if (ret < 0 && rootless_cgroup_skip(p->ctx->rootless, l->resources, err) == 0)
+		return drop_cgroup(p, err);
 	return ret;
 }
 
@@ -364,6 +380,7 @@ static void plan_init(struct create_plan *p, const struct skiff_context *ctx,
 	for (int k = 0; k < NS_COUNT; k++)
 		p->ns.join_fd[k] = -1;
 	p->ns.saved_pid_fd = p->ns.saved_time_fd = -1;
+	p->unprivileged = !rootless_has_cap(CAP_SYS_ADMIN);
 }
 
 static void close_fd(int *fd)
@@ -517,8 +534,13 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	if (p->seccomp && p->seccomp->needs_notify &&
 	    seccomp_notify_connect(p->config->linux_->seccomp, &p->listener_fd, err) < 0)
 		return -1;
-	/* The mapped root may not reach a source the runtime can: open them here. */
-	if (rootfs_open_bind_sources(p->config, p->bundle, p->ns.present[NS_USER], &p->bind_fds,
+	/*
+	 * The mapped root may not reach a source the runtime can: open them
+	 * here, unless the runtime may not mount (rootless: then its mapped
+	 * root reaches what the caller does).
+	 */
+	if (rootfs_open_bind_sources(p->config, p->bundle,
+	                             p->ns.present[NS_USER] && !p->unprivileged, &p->bind_fds,
 	                             err) < 0)
 		return -1;
 	/* Its mappings are in the config only for a new user namespace. */

@@ -34,9 +34,10 @@ struct create_plan {
 	int cgroup_fd;                /* the cgroup2 directory the init is cloned into, or -1 */
 	struct cgroup_manager cgroup; /* valid when has_cgroup */
 	bool has_cgroup;
-	int listener_fd; /* linux.seccomp.listenerPath, connected by the parent */
-	int *bind_fds;   /* with a user namespace: bind sources opened by the parent, or NULL */
-	int *dev_fds;    /* with a new user namespace: linux.devices nodes made by the parent */
+	bool unprivileged; /* no CAP_SYS_ADMIN where skiff runs: rootless (rootless.h) */
+	int listener_fd;   /* linux.seccomp.listenerPath, connected by the parent */
+	int *bind_fds;     /* with a user namespace: bind sources opened by the parent, or NULL */
+	int *dev_fds;      /* with a new user namespace: linux.devices nodes made by the parent */
 	int sync[2];
 	char **cgroup_made;      /* what create made (cgroup.h's cgroup_created.made) */
 	bool run_tty;            /* `run` proxies the terminal itself */

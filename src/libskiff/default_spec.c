@@ -46,18 +46,55 @@ static const char template_json[] =
     "\"readonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\","
     "\"/proc/sysrq-trigger\"]}}";
 
-/* Rootless: the caller's ids mapped to root, no new netns, host sysfs bound. */
-static void make_rootless(struct oci_config *c)
+/* runc's rootless /sys: no new netns to own a sysfs, so the host's, bound read-only. */
+static void bind_host_sys(struct oci_mount *m)
 {
-	struct oci_linux *l = c->linux_;
+	static const char *const opts[] = {"rbind", "nosuid", "noexec", "nodev", "ro"};
+	size_t n = sizeof(opts) / sizeof(opts[0]);
+
+	free(m->type);
+	free(m->source);
+	strv_free(m->options);
+	m->type = xstrdup("none");
+	m->source = xstrdup("/sys");
+	m->options = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		m->options[i] = xstrdup(opts[i]);
+}
+
+/* uid=/gid= name host ids the single mapping leaves unmapped (devpts' gid=5). */
+static void drop_id_options(struct oci_mount *m)
+{
 	size_t n = 0;
 
+	for (size_t i = 0; m->options && m->options[i]; i++) {
+		if (strncmp(m->options[i], "uid=", 4) == 0 ||
+		    strncmp(m->options[i], "gid=", 4) == 0)
+			free(m->options[i]);
+		else
+			m->options[n++] = m->options[i];
+	}
+	if (m->options)
+		m->options[n] = NULL;
+}
+
+static void map_caller(struct oci_linux *l)
+{
 	l->uid_mappings = xcalloc(1, sizeof(*l->uid_mappings));
 	l->uid_mappings[0] = (struct oci_id_mapping){0, getuid(), 1};
 	l->uid_mappings_len = 1;
 	l->gid_mappings = xcalloc(1, sizeof(*l->gid_mappings));
 	l->gid_mappings[0] = (struct oci_id_mapping){0, getgid(), 1};
 	l->gid_mappings_len = 1;
+}
+
+/* Rootless: the caller's ids mapped to root, no new netns, host sysfs bound, no resources. */
+static void make_rootless(struct oci_config *c)
+{
+	struct oci_linux *l = c->linux_;
+	size_t n = 0;
+
+	map_caller(l);
 	for (size_t i = 0; i < l->namespaces_len; i++) {
 		if (strcmp(l->namespaces[i].type, "network") == 0) {
 			free(l->namespaces[i].type);
@@ -72,20 +109,10 @@ static void make_rootless(struct oci_config *c)
 	oci_resources_free(l->resources);
 	l->resources = NULL;
 	for (size_t i = 0; i < c->mounts_len; i++) {
-		struct oci_mount *m = &c->mounts[i];
-		if (strcmp(m->destination, "/sys") == 0) {
-			free(m->type);
-			free(m->source);
-			strv_free(m->options);
-			m->type = xstrdup("none");
-			m->source = xstrdup("/sys");
-			m->options = xcalloc(5, sizeof(char *));
-			m->options[0] = xstrdup("rbind");
-			m->options[1] = xstrdup("nosuid");
-			m->options[2] = xstrdup("noexec");
-			m->options[3] = xstrdup("nodev");
-			m->options[4] = NULL;
-		}
+		if (strcmp(c->mounts[i].destination, "/sys") == 0)
+			bind_host_sys(&c->mounts[i]);
+		else
+			drop_id_options(&c->mounts[i]);
 	}
 }
 

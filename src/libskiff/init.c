@@ -113,7 +113,9 @@ static int wait_for_go(struct create_plan *p, struct skiff_error **err)
 		if (sync_recv(p->sync[1], &type, &index, NULL, &fd, err) < 0)
 			return -1;
 		if (type == SYNC_GO)
-			return 0;
+			return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0
+			           ? error_errno(err, "prctl PR_SET_DUMPABLE 0")
+			           : 0;
 		if (type != SYNC_MOUNT_FD || fd < 0 || index < 0 ||
 		    (size_t)index >= p->config->mounts_len || p->bind_fds == NULL) {
 			if (fd >= 0)
@@ -232,9 +234,12 @@ void container_init(struct create_plan *p)
 	 * the host, and its fds are skiff's.  Non-dumpable, no container process (it has no
 	 * CAP_SYS_PTRACE) can open /proc/1/exe to overwrite the runtime (CVE-2019-5736), nor
 	 * ptrace the init or reach its fds through /proc (CVE-2016-9962).  execve of the
-	 * container's program makes the process dumpable again.
+	 * container's program makes the process dumpable again.  Rootless, the
+	 * caller may only write our id maps while we are dumpable: wait_for_go
+	 * makes us non-dumpable once they are written, before any container code.
 	 */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!p->unprivileged)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	close(p->sync[0]);
 	/* The state directory's fd carries create's flock: holding it would block `start`. */
 	close(p->dirfd);

@@ -278,8 +278,14 @@ static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m
 	return 0;
 }
 
-int ns_write_id_maps(pid_t pid, const struct oci_linux *l, struct skiff_error **err)
+int ns_write_id_maps(pid_t pid, const struct oci_linux *l, bool deny_setgroups,
+                     struct skiff_error **err)
 {
+	cleanup_free char *setgroups = xasprintf("/proc/%d/setgroups", pid);
+
+	/* The kernel's price for a gid map written without CAP_SETGID. */
+	if (deny_setgroups && write_file_at(AT_FDCWD, setgroups, "deny", err) < 0)
+		return error_wrap(err, "linux.gidMappings: deny setgroups");
 	if (write_map(pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
 		return -1;
 	return write_map(pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err);

@@ -1,0 +1,196 @@
+"""Rootless: a real unprivileged user (made here with useradd, removed after) runs
+busybox containers it owns with skiff, with one mapping of its own uid/gid, and
+what it sees matches `runc --root DIR` run as the same user."""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+
+import lib
+from lib import SKIFF
+
+_users = iter(range(1, 1000))
+ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class User:
+    """A user with a home and an XDG_RUNTIME_DIR it owns; gone after the test."""
+
+    def __init__(self):
+        if shutil.which("useradd") is None or shutil.which("runuser") is None:
+            raise lib.Skip("useradd/runuser (passwd, util-linux) are not installed")
+        self.name = f"skrl{os.getpid() % 100000}x{next(_users)}"
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", self.name], check=True,
+                       capture_output=True, timeout=60)
+        lib.at_cleanup(self.remove)
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
+        self.xdg = os.path.join(self.home, "run")
+        os.mkdir(self.xdg, 0o700)
+        os.chown(self.xdg, self.uid, self.gid)
+        self.ids = []
+
+    def run(self, *cmd, xdg=True, timeout=60):
+        env = ["env", "-i", f"HOME={self.home}", f"USER={self.name}", f"PATH={ENV_PATH}"]
+        if xdg:
+            env.append(f"XDG_RUNTIME_DIR={self.xdg}")
+        # Files, not pipes: a created container holds its stdio long after skiff exits.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(["runuser", "-u", self.name, "--", *env, *map(str, cmd)],
+                               stdout=out, stderr=err, timeout=timeout,
+                               stdin=subprocess.DEVNULL, cwd=self.home)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(p.args, p.returncode, out.read().decode(),
+                                               err.read().decode())
+
+    def skiff(self, *args, **kw):
+        if args and args[0] in ("run", "create"):
+            self.ids.append(args[-1])
+        return self.run(SKIFF, *args, **kw)
+
+    def skiff_ok(self, *args, **kw):
+        r = self.skiff(*args, **kw)
+        assert r.returncode == 0, f"skiff {' '.join(map(str, args))} as {self.name}: {r.stderr}"
+        return r
+
+    def bundle(self, args, edit=None, name="b"):
+        """A bundle in the user's home, owned by it, from `skiff spec --rootless`."""
+        path = os.path.join(self.home, name)
+        shutil.copytree(lib.Bundle().rootfs, os.path.join(path, "rootfs"), symlinks=True)
+        subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", path], check=True,
+                       timeout=60)
+        self.run(SKIFF, "spec", "--rootless", "--bundle", path)
+        with open(os.path.join(path, "config.json")) as f:
+            config = json.load(f)
+        config["process"]["terminal"] = False
+        config["process"]["args"] = list(args)
+        if edit:
+            edit(config)
+        with open(os.path.join(path, "config.json"), "w") as f:
+            json.dump(config, f)
+        return path
+
+    def remove(self):
+        for cid in self.ids:
+            self.skiff("delete", "--force", cid)
+        subprocess.run(["userdel", "-r", self.name], capture_output=True, timeout=60)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def test_rootless_spec_is_runcs_rootless_spec():
+    u = User()
+    for rt, sub in ((SKIFF, "s"), ("/usr/sbin/runc", "r")):
+        os.mkdir(os.path.join(u.home, sub))
+        os.chown(os.path.join(u.home, sub), u.uid, u.gid)
+        r = u.run(rt, "spec", "--rootless", "--bundle", os.path.join(u.home, sub))
+        assert r.returncode == 0, (rt, r.stderr)
+    got, want = ({m["destination"]: m for m in json.load(
+        open(os.path.join(u.home, d, "config.json")))["mounts"]} for d in "sr")
+    s = json.load(open(os.path.join(u.home, "s", "config.json")))
+    w = json.load(open(os.path.join(u.home, "r", "config.json")))
+    assert s["linux"]["uidMappings"] == [{"containerID": 0, "hostID": u.uid, "size": 1}]
+    assert s["linux"]["gidMappings"] == [{"containerID": 0, "hostID": u.gid, "size": 1}]
+    assert s["linux"]["uidMappings"] == w["linux"]["uidMappings"]
+    assert s["linux"]["gidMappings"] == w["linux"]["gidMappings"]
+    assert "resources" not in s["linux"] and "resources" not in w["linux"]
+    # skiff's default spec has the cgroup namespace runc 1.1.5's lacks (newer runc has it)
+    kinds = [n["type"] for n in s["linux"]["namespaces"]]
+    assert [k for k in kinds if k != "cgroup"] == [n["type"] for n in w["linux"]["namespaces"]]
+    assert "network" not in kinds and kinds[-1] == "user", kinds
+    # /sys is the host's, bound read-only; no mount keeps a uid=/gid= the mapping lacks
+    assert got == want, (got, want)
+
+
+def test_rootless_state_root_is_xdg_runtime_dir_and_unset_is_one_clear_error():
+    u = User()
+    b = u.bundle(["true"])
+    r = u.skiff("run", "--bundle", b, "x", xdg=False)
+    assert r.returncode == 1, r
+    assert r.stderr.count("\n") == 1 and "XDG_RUNTIME_DIR" in r.stderr, r.stderr
+    assert "--root" in r.stderr, r.stderr
+    # spec needs no state root
+    r = u.skiff("spec", "--rootless", "--bundle", u.home, xdg=False)
+    assert r.returncode == 0 and os.path.exists(os.path.join(u.home, "config.json")), r
+    assert u.skiff("features", xdg=False).returncode == 0
+    r = u.skiff("list", xdg=False)
+    assert r.returncode == 1 and "XDG_RUNTIME_DIR" in r.stderr, r
+    assert os.listdir(u.xdg) == []
+    u.skiff_ok("run", "--bundle", b, "x1")
+    st = os.stat(os.path.join(u.xdg, "skiff"))
+    assert (st.st_uid, st.st_mode & 0o777) == (u.uid, 0o700), st
+    # run deleted what it made; the root stays, the user's alone
+    assert [d for d in os.listdir(os.path.join(u.xdg, "skiff")) if d[0] != "."] == []
+
+
+def test_rootless_lifecycle_with_the_callers_ids_mapped_to_root():
+    u = User()
+    b = u.bundle(["sh", "-c", "id; cat /proc/self/uid_map /proc/self/gid_map; "
+                              "grep -c . /proc/self/cgroup; exec sleep 100"])
+    u.skiff_ok("create", "--bundle", b, "c")
+    st = json.loads(u.skiff_ok("state", "c").stdout)
+    assert st["status"] == "created" and st["bundle"] == b, st
+    pid = st["pid"]
+    assert os.stat(f"/proc/{pid}").st_uid == u.uid
+    # no writable cgroup, no resources asked: the init stays in the caller's cgroups
+    with open(f"/proc/{pid}/cgroup") as f:
+        mine = f.read()
+    r = u.run("cat", "/proc/self/cgroup")
+    assert mine == r.stdout, (mine, r.stdout)
+    u.skiff_ok("start", "c")
+    lines = u.skiff_ok("list").stdout.splitlines()
+    assert len(lines) == 2 and lines[1].split()[:3] == ["c", str(pid), "running"], lines
+    assert lines[1].split()[-1] == u.name, lines
+    u.skiff_ok("kill", "c", "KILL")
+    for _ in range(100):
+        if json.loads(u.skiff_ok("state", "c").stdout)["status"] == "stopped":
+            break
+        time.sleep(0.05)
+    assert json.loads(u.skiff_ok("state", "c").stdout)["status"] == "stopped"
+    u.skiff_ok("delete", "c")
+    assert u.skiff_ok("list", "-q").stdout == ""
+    b2 = u.bundle(["sh", "-c", "id; cat /proc/self/uid_map /proc/self/gid_map; "
+                               "grep ' /sys sysfs ' /proc/self/mounts"], name="b2")
+    r = u.skiff_ok("run", "--bundle", b2, "r")
+    w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b2,
+              "r")
+    assert w.returncode == 0, w.stderr
+    out = r.stdout.split()
+    assert out[:3] == ["uid=0(root)", "gid=0(root)", "groups=0(root)"], out
+    assert out[3:9] == ["0", str(u.uid), "1", "0", str(u.gid), "1"], out
+    assert r.stdout == w.stdout, (r.stdout, w.stdout)
+    assert out[9:11] == ["sysfs", "/sys"] and out[12].startswith("ro,"), out
+
+
+def test_rootless_limits_without_a_cgroup_fail_naming_the_controller():
+    u = User()
+    b = u.bundle(["true"], edit=lambda c: c["linux"].__setitem__(
+        "resources", {"memory": {"limit": 100 << 20}}))
+    r = u.skiff("run", "--bundle", b, "m")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+    assert "memory" in r.stderr and "linux.resources" in r.stderr, r.stderr
+    assert os.listdir(os.path.join(u.xdg, "skiff")) == [], "state left behind"
+    w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b,
+              "m")
+    assert w.returncode != 0 and "memory" in w.stderr, w.stderr
+    # device rules alone need no cgroup: the user namespace bounds the devices
+    b = u.bundle(["true"], name="d", edit=lambda c: c["linux"].__setitem__(
+        "resources", {"devices": [{"allow": False, "access": "rwm"}]}))
+    u.skiff_ok("run", "--bundle", b, "d")
+
+
+def test_rootless_user_cannot_see_or_touch_roots_containers():
+    u = User()
+    b = lib.Bundle(["sleep", "100"])
+    cid = lib.new_id()
+    lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+    assert os.stat(lib.ROOT).st_mode & 0o777 == 0o700
+    for args in (["list"], ["state", cid], ["kill", cid, "KILL"], ["delete", "--force", cid]):
+        r = u.skiff("--root", lib.ROOT, *args)
+        assert r.returncode == 1 and "Permission denied" in r.stderr, (args, r)
+    assert lib.state(cid)["status"] == "running"
+    # and its own default root lists nothing of root's
+    assert u.skiff_ok("list", "-q").stdout == ""
