@@ -9,8 +9,9 @@ gRPC with the messages of tests/integration/cri/runtime_v1.proto (compiled here 
 grpc_tools).  PullImage is replaced by importing the local test image and a local "pause"
 image (the same rootfs, sleeping) into containerd's k8s.io namespace.
 
-Pods use the host network: a pod network through the bridge CNI plugin would add a bridge and
-veths to the host's interfaces, which the tests must never touch.  Exec streaming needs the
+Pods use the host network; a pod network through the bridge CNI plugin (Debian's
+containernetworking-plugins) is tested only in tests/vm's VM, since on the host it would add a
+bridge and veths to the host's interfaces, which the tests must never touch.  Exec streaming needs the
 kubelet's SPDY/WebSocket client and is not driven here; ExecSync runs through the same
 runtime path (`runc exec` of a process spec).
 
@@ -49,6 +50,24 @@ def pure_v2():
     return "cpu" in have and "memory" in have
 
 
+def in_vm():
+    """Inside tests/vm's VM, whose network interfaces are its own to change."""
+    return os.environ.get("SKIFF_IN_VM") == "1"
+
+
+POD_SUBNET = "10.88.77."
+
+
+def cni_conflist(top):
+    """A bridge network with host-local addresses, used only inside the VM."""
+    return json.dumps({
+        "cniVersion": "1.0.0", "name": "skiff-test",
+        "plugins": [{"type": "bridge", "bridge": "skiff-cni0", "isGateway": True,
+                     "ipMasq": False, "ipam": {"type": "host-local",
+                                               "ranges": [[{"subnet": POD_SUBNET + "0/24"}]],
+                                               "dataDir": f"{top}/cni-ipam"}}]})
+
+
 def has_sys_resource():
     with open("/proc/self/status") as f:
         bnd = [line.split()[1] for line in f if line.startswith("CapBnd:")][0]
@@ -77,7 +96,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   restrict_oom_score_adj = {"false" if has_sys_resource() else "true"}
   enable_selinux = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{top}/cni-bin"
+    bin_dir = "{"/usr/lib/cni" if in_vm() else top + "/cni-bin"}"
     conf_dir = "{top}/cni-conf"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -123,6 +142,9 @@ def daemon():
                                        "/run/containerd/fifo") if os.path.isdir(p)})
     with open(f"{top}/config.toml", "w") as f:
         f.write(_config(top))
+    if in_vm() and os.path.exists("/usr/lib/cni/bridge"):
+        with open(f"{top}/cni-conf/10-skiff-test.conflist", "w") as f:
+            f.write(cni_conflist(top))
     log = open(f"{top}/containerd.log", "w")
     _d["proc"] = subprocess.Popen(["containerd", "--config", f"{top}/config.toml"],
                                   stdout=log, stderr=subprocess.STDOUT,
@@ -267,6 +289,38 @@ def test_cri_container_exit_code():
         assert st.exit_code == 3 and st.reason == "Error", st
         with open(os.path.join(_d["dir"], "logs", "batch", "job.log")) as f:
             assert "stdout F done" in f.read()
+        stub.RemoveContainer(pb.ContainerIdRequest(container_id=cid))
+    finally:
+        remove_pod(pb, stub, sid)
+
+
+def test_cri_pod_network():
+    """A pod with a network namespace of its own, on a bridge through the CNI plugins: the
+    address the CRI reports is the one the container has, and the pod's hostname is set."""
+    if not in_vm():
+        raise lib.Skip("the bridge plugin would add a bridge and veths to this host's "
+                       "interfaces; runs in the VM (test_in_vm_on_cgroup_v2)")
+    if not os.path.exists("/usr/lib/cni/bridge"):
+        raise lib.Skip("containernetworking-plugins is not installed")
+    pb, stub = daemon()
+    pod = pod_config(pb, "net")
+    pod.hostname = "skiff-pod"
+    pod.linux.security_context.namespace_options.network = pb.POD
+    sid = stub.RunPodSandbox(pb.RunPodSandboxRequest(config=pod)).pod_sandbox_id
+    try:
+        ip = stub.PodSandboxStatus(pb.PodSandboxStatusRequest(
+            pod_sandbox_id=sid)).status.network.ip
+        assert ip.startswith(POD_SUBNET), ip
+        cfg = container_config(pb, "app", ["sleep", "1000"])
+        cfg.linux.security_context.namespace_options.network = pb.POD
+        cid = stub.CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id=sid, config=cfg, sandbox_config=pod)).container_id
+        stub.StartContainer(pb.ContainerIdRequest(container_id=cid))
+        wait_state(pb, stub, cid, pb.CONTAINER_RUNNING)
+        code, out, err = exec_sync(pb, stub, cid, "ip", "-4", "-o", "addr", "show", "eth0")
+        assert code == 0 and f"inet {ip}/24" in out, (out, err)
+        assert exec_sync(pb, stub, cid, "hostname")[1] == "skiff-pod\n"
+        stub.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=2))
         stub.RemoveContainer(pb.ContainerIdRequest(container_id=cid))
     finally:
         remove_pod(pb, stub, sid)
