@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "libskiff/hostcheck.h"
+#include "libskiff/rootless.h"
 #include "libskiff/utils.h"
 
 enum { O_FORMAT = 1 };
@@ -121,7 +122,8 @@ static void print_json(const struct hostcheck_report *r)
 static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_error **err)
 {
 	struct hostcheck_report r = {0};
-	const char *format = "table";
+	struct skiff_error *no_root = NULL;
+	const char *format = "table", *root;
 	int npos, rc = cli_command_parse(&cmd_check, CLI_PERMUTE, argc, argv, on_option, &format,
 	                                 &npos, err);
 
@@ -129,7 +131,10 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 		return rc < 0 ? -1 : 0;
 	if (cli_want_args(&cmd_check, npos, 0, 0, err) < 0)
 		return -1;
-	hostcheck_run(ctx->root, &r);
+	/* Stateless: a caller with no state root gets the report, and the reason, anyway. */
+	root = ctx->root ? ctx->root : rootless_state_root(&no_root);
+	hostcheck_run(root, no_root ? no_root->msg : NULL, &r);
+	error_free(&no_root);
 	if (strcmp(format, "json") == 0)
 		print_json(&r);
 	else
@@ -146,4 +151,5 @@ const struct cli_command cmd_check = {
     .summary = "say what works on this host, feature by feature, and why not",
     .options = options,
     .run = run,
+    .stateless = true,
 };

@@ -93,7 +93,7 @@ const char *hostcheck_status_name(enum hostcheck_status s)
 	return names[s];
 }
 
-void hostcheck_run(const char *state_root, struct hostcheck_report *r)
+void hostcheck_run(const char *state_root, const char *no_root, struct hostcheck_report *r)
 {
 	hostcheck_kernel(r);
 	hostcheck_syscalls(r);
@@ -106,10 +106,10 @@ void hostcheck_run(const char *state_root, struct hostcheck_report *r)
 	hostcheck_cgroup_delegation(r);
 	hostcheck_systemd(r);
 	hostcheck_seccomp(r);
-	hostcheck_idmap(r, state_root);
+	hostcheck_idmap(r, state_root ? state_root : "/");
 	hostcheck_lsm(r);
 	hostcheck_trampoline(r);
-	hostcheck_state_root(r, state_root);
+	hostcheck_state_root(r, state_root, no_root);
 	hostcheck_criu(r);
 }
 

@@ -32,8 +32,12 @@ struct hostcheck_report {
 	size_t n;
 };
 
-/* Probes the host; state_root is the --root skiff would use. */
-void hostcheck_run(const char *state_root, struct hostcheck_report *r);
+/*
+ * Probes the host; state_root is the --root skiff would use, or NULL with
+ * no_root saying why there is none (an unprivileged caller without
+ * XDG_RUNTIME_DIR).
+ */
+void hostcheck_run(const char *state_root, const char *no_root, struct hostcheck_report *r);
 void hostcheck_report_free(struct hostcheck_report *r);
 /* False when a row is HOSTCHECK_FATAL. */
 bool hostcheck_runnable(const struct hostcheck_report *r);

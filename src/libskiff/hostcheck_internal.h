@@ -46,7 +46,7 @@ void hostcheck_seccomp(struct hostcheck_report *r);
 void hostcheck_idmap(struct hostcheck_report *r, const char *state_root);
 void hostcheck_lsm(struct hostcheck_report *r);
 void hostcheck_trampoline(struct hostcheck_report *r);
-void hostcheck_state_root(struct hostcheck_report *r, const char *state_root);
+void hostcheck_state_root(struct hostcheck_report *r, const char *state_root, const char *no_root);
 void hostcheck_criu(struct hostcheck_report *r);
 
 #endif

@@ -118,11 +118,17 @@ static void missing_root(struct hostcheck_report *r, const char *root)
 	free(anc);
 }
 
-void hostcheck_state_root(struct hostcheck_report *r, const char *root)
+void hostcheck_state_root(struct hostcheck_report *r, const char *root, const char *no_root)
 {
 	cleanup_free char *type = NULL;
 	struct hostcheck_row *row;
 	struct stat st;
+
+	if (root == NULL) {
+		row = hc_add(r, "state-root", HOSTCHECK_FATAL, "none: %s", no_root);
+		hc_advise(row, "every command but spec, features and check needs one");
+		return;
+	}
 
 	if (lstat(root, &st) < 0) {
 		if (errno == ENOENT)

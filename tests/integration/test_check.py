@@ -194,3 +194,24 @@ def test_bad_format_is_one_line():
     r = skiff("check", "--format", "yaml")
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr == "skiff: check: --format: unknown format `yaml` (table or json)\n", r.stderr
+
+
+def test_unprivileged_caller_without_a_state_root_still_gets_the_report():
+    """An unprivileged caller's default root is $XDG_RUNTIME_DIR/skiff: without the variable
+    every other command fails at once, but check reports, with the reason in its row."""
+    if shutil.which("setpriv") is None:
+        raise lib.Skip("setpriv (util-linux) is not installed")
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    cmd = [*NOBODY, SKIFF, "check", "--format", "json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    rows = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert r.returncode == 1 and rows["state-root"]["status"] == "FATAL", (r.stderr, rows)
+    assert "XDG_RUNTIME_DIR" in rows["state-root"]["detail"], rows["state-root"]
+    xdg = tempfile.mkdtemp(dir=WORK)
+    os.chmod(WORK, 0o755)
+    os.chown(xdg, 65534, 65534)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(env, XDG_RUNTIME_DIR=xdg),
+                       timeout=60)
+    rows = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert r.returncode == 0, r.stderr
+    assert rows["state-root"]["detail"].startswith(f"{xdg}/skiff does not exist yet"), rows
