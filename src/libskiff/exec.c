@@ -39,6 +39,7 @@
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,6 +65,7 @@
 #include "label.h"
 #include "launch.h"
 #include "process.h"
+#include "rootless.h"
 #include "seccomp.h"
 #include "seccomp_notify.h"
 #include "status.h"
@@ -87,10 +89,11 @@ struct exec_plan {
 	int root_fd;                  /* /proc/<init>/root */
 	struct cgroup_manager cgroup; /* valid when has_cgroup */
 	bool has_cgroup;
-	int cgroup_fd;    /* where the process is born (or moved, when paused), or -1 */
-	int own_pidns_fd; /* skiff's pid namespace, restored after the clone */
-	int join_flags;   /* CLONE_NEW* the process joins itself */
-	bool join_pidns;  /* the parent joins the pid namespace for it */
+	int cgroup_fd;       /* where the process is born (or moved, when paused), or -1 */
+	int own_pidns_fd;    /* skiff's pid namespace, restored after the clone */
+	int join_flags;      /* CLONE_NEW* the process joins itself */
+	bool join_pidns;     /* the parent joins the pid namespace for it */
+	bool pidns_by_child; /* rootless: the child joins it, then clones the process */
 	bool paused;
 	bool enter_late; /* paused, or no cgroup fd to be born in: moved, then GO */
 	int console_fd;
@@ -387,6 +390,11 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
 	p->join_pidns = (flags & CLONE_NEWPID) != 0;
 	p->join_flags = flags & ~CLONE_NEWPID;
+	/* setns(CLONE_NEWPID) needs CAP_SYS_ADMIN where skiff runs, too. */
+	if (p->join_pidns && (flags & CLONE_NEWUSER) && !rootless_has_cap(CAP_SYS_ADMIN)) {
+		p->join_pidns = false;
+		p->pidns_by_child = true;
+	}
 	if (p->join_pidns) {
 		p->own_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 		if (p->own_pidns_fd < 0)
@@ -436,6 +444,31 @@ static int setup_tty(struct exec_plan *p, struct skiff_error **err)
 	return r;
 }
 
+/*
+ * Rootless: skiff may not join the container's pid namespace, but the child,
+ * now in the container's user namespace, may.  It does, clones the process
+ * as skiff's own child (CLONE_PARENT), hands skiff its pid and pidfd, and
+ * exits; the process goes on with the setup.
+ */
+static int clone_into_pidns(struct exec_plan *p, struct skiff_error **err)
+{
+	int pidfd = -1;
+	struct clone_args args = {
+	    .flags = CLONE_PARENT | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)&pidfd,
+	};
+	long pid;
+
+	if (setns(p->init_pidfd, CLONE_NEWPID) < 0)
+		return error_errno(err, "join the pid namespace of the container's init");
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return error_errno(err, "clone the process in the container's pid namespace");
+	if (pid == 0)
+		return 0;
+	_exit(sync_send(p->sync[1], SYNC_PROCESS, (int)pid, NULL, pidfd) < 0 ? 127 : 0);
+}
+
 static int child_setup(struct exec_plan *p, struct skiff_error **err)
 {
 	const struct oci_process *proc = p->proc;
@@ -454,6 +487,8 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	/* One call, user namespace first: the kernel commits all or nothing. */
 	if (p->join_flags && setns(p->init_pidfd, p->join_flags) < 0)
 		return error_errno(err, "join the namespaces of the container's init");
+	if (p->pidns_by_child && clone_into_pidns(p, err) < 0)
+		return -1;
 	close_fd(&p->init_pidfd);
 	if (enter_root(p, err) < 0)
 		return -1;
@@ -519,6 +554,33 @@ fail:
 /* The trampoline's mark on a status that is its filter load's errno (trampoline.c). */
 #define TRAMPOLINE_STAGE_SECCOMP 0x10000
 
+/* Rootless: the child that cloned the process is reaped; the process is skiff's child. */
+static int adopt_process(struct exec_plan *p, struct skiff_error **err)
+{
+	cleanup_free char *text = NULL;
+	enum sync_type type = 0;
+	int pid = 0, fd = -1, r;
+
+	close_fd(&p->sync[1]); /* its EOF, should the child die without a word */
+	r = sync_recv(p->sync[0], &type, &pid, &text, &fd, err);
+	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close_fd(&p->pidfd);
+	p->pid = 0;
+	if (r < 0)
+		return -1;
+	if (type == SYNC_PROCESS && pid > 0 && fd >= 0) {
+		p->pid = pid;
+		p->pidfd = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (type == SYNC_ERROR)
+		return error_set(err, pid, "%s", text);
+	return error_set(err, 0, "the process exited before it was cloned (message %d)", type);
+}
+
 /*
  * CVE-2019-5736: until its execve, the new process is skiff's image, and
  * it is visible in the container's pid namespace from birth.  Non-dumpable
@@ -557,7 +619,7 @@ static int clone_process(struct exec_plan *p, struct skiff_error **err)
 		                   args.flags & CLONE_INTO_CGROUP ? " into the container's cgroup"
 		                                                  : "");
 	p->pid = (pid_t)pid;
-	return 0;
+	return p->pidns_by_child ? adopt_process(p, err) : 0;
 }
 
 /* want 0 is EOF: the process exec'd (or died without a word). */

@@ -35,6 +35,7 @@ enum sync_type {
 	SYNC_READY,
 	SYNC_ERROR,
 	SYNC_MOUNT_FD,
+	SYNC_PROCESS, /* rootless exec: the process's pid (errnum) and pidfd (exec.c) */
 };
 
 int sync_send(int sock, enum sync_type type, int errnum, const char *text, int pass_fd);

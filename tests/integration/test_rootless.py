@@ -144,6 +144,14 @@ def test_rootless_lifecycle_with_the_callers_ids_mapped_to_root():
     lines = u.skiff_ok("list").stdout.splitlines()
     assert len(lines) == 2 and lines[1].split()[:3] == ["c", str(pid), "running"], lines
     assert lines[1].split()[-1] == u.name, lines
+    # exec: in the container's pid namespace, as its root, the exit status passed on
+    r = u.skiff_ok("exec", "c", "sh", "-c", "id -u; readlink /proc/self/ns/pid; "
+                                            "readlink /proc/1/ns/pid; ls /proc | grep -c '^[0-9]'")
+    out = r.stdout.split()
+    assert out[0] == "0" and out[1] == out[2] and int(out[3]) <= 5, out  # not the host's hundreds
+    assert u.skiff("exec", "c", "sh", "-c", "exit 7").returncode == 7
+    r = u.skiff("exec", "c", "/nope")
+    assert r.returncode == 255 and "/nope" in r.stderr, r
     u.skiff_ok("kill", "c", "KILL")
     for _ in range(100):
         if json.loads(u.skiff_ok("state", "c").stdout)["status"] == "stopped":
