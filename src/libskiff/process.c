@@ -399,6 +399,26 @@ int process_validate_personality(const struct oci_personality *pers, struct skif
 
 /* ---- rlimits, attributes, personality ---- */
 
+/*
+ * Raising a hard limit takes CAP_SYS_RESOURCE over the host, which root in
+ * a user namespace (rootless) never has: say which limit was the ceiling.
+ */
+static int rlimit_error(size_t i, const struct oci_rlimit *r, int resource,
+                        struct skiff_error **err)
+{
+	int e = errno;
+	struct rlimit now;
+
+	if (e == EPERM && getrlimit(resource, &now) == 0 && r->hard > now.rlim_max &&
+	    now.rlim_max != RLIM_INFINITY)
+		return error_set(err, e,
+		                 "process.rlimits[%zu]: setrlimit %s: hard %llu is above the "
+		                 "caller's hard limit %llu",
+		                 i, r->type, (unsigned long long)r->hard,
+		                 (unsigned long long)now.rlim_max);
+	return error_set(err, e, "process.rlimits[%zu]: setrlimit %s", i, r->type);
+}
+
 int process_apply_rlimits(const struct oci_process *p, struct skiff_error **err)
 {
 	for (size_t i = 0; i < p->rlimits_len; i++) {
@@ -410,7 +430,7 @@ int process_apply_rlimits(const struct oci_process *p, struct skiff_error **err)
 			return error_set(err, 0, "process.rlimits[%zu]: unknown type \"%s\"", i,
 			                 r->type ? r->type : "");
 		if (setrlimit((int)t->value, &rl) < 0)
-			return error_errno(err, "process.rlimits[%zu]: setrlimit %s", i, r->type);
+			return rlimit_error(i, r, (int)t->value, err);
 	}
 	return 0;
 }

@@ -202,3 +202,22 @@ def test_rootless_user_cannot_see_or_touch_roots_containers():
     assert lib.state(cid)["status"] == "running"
     # and its own default root lists nothing of root's
     assert u.skiff_ok("list", "-q").stdout == ""
+
+
+def test_rootless_rlimits_up_to_the_callers_hard_limit():
+    u = User()
+    hard = int(u.run("sh", "-c", "ulimit -Hn").stdout)
+
+    def nofile(n):
+        return lambda c: c["process"].__setitem__(
+            "rlimits", [{"type": "RLIMIT_NOFILE", "hard": n, "soft": n}])
+    b = u.bundle(["sh", "-c", "ulimit -Hn; ulimit -Sn"], edit=nofile(hard))
+    assert u.skiff_ok("run", "--bundle", b, "ok").stdout.split() == [str(hard)] * 2
+    b = u.bundle(["true"], edit=nofile(hard + 1), name="over")
+    r = u.skiff("run", "--bundle", b, "over")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+    assert "process.rlimits[0]" in r.stderr and f"hard limit {hard}" in r.stderr, r.stderr
+    assert [d for d in os.listdir(os.path.join(u.xdg, "skiff")) if d[0] != "."] == []
+    w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b,
+              "over")
+    assert w.returncode != 0 and "rlimit" in w.stderr, w.stderr
