@@ -1056,6 +1056,64 @@ enum bind_maker mount_bind_maker(const struct oci_mount *m, const struct mount_s
 	return s->idmap || userns ? BIND_BY_RUNTIME : BIND_BY_INIT;
 }
 
+/* The files under /proc that lxcfs emulates: the only mount destinations inside procfs. */
+static const char *const proc_overmounts[] = {
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled",
+};
+
+/* `dest` is one of lxcfs's files, named so by the config and reached without a symlink. */
+static bool is_proc_overmount(int rootfd, int dest, const char *destination)
+{
+	cleanup_free char *clean = path_clean(destination);
+
+	for (size_t i = 0; i < ARRAY_SIZE(proc_overmounts); i++) {
+		if (strcmp(clean, proc_overmounts[i]) == 0) {
+			cleanup_close int fd = open_in_root(rootfd, clean, IN_ROOT_NO_SYMLINKS);
+			return fd >= 0 && same_inode(fd, dest);
+		}
+	}
+	return false;
+}
+
+/*
+ * A mount over /proc, or inside the container's procfs, would take the
+ * writes meant for procfs (LSM attributes, sysctls) and hide what the
+ * masked and read-only paths protect: only a procfs may cover /proc, and
+ * only lxcfs's files may be covered inside it (runc's rules).  The check
+ * is on the resolved destination, so a directory of a shared volume swapped
+ * for a symlink into /proc while mounts are set up (CVE-2019-19921,
+ * CVE-2025-52881) cannot move a mount there either.
+ */
+static int check_proc_destination(int rootfd, int dest, int tree, const char *destination,
+                                  bool is_proc, const char *what, struct skiff_error **err)
+{
+	cleanup_close int proc = open_in_root(rootfd, "/proc", IN_ROOT_NO_SYMLINKS);
+	struct statfs sfs;
+
+	if (proc >= 0 && same_inode(proc, dest)) {
+		if (is_proc || (fstatfs(tree, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC))
+			return 0;
+		return error_set(err, 0, "%s: only procfs may be mounted on /proc", what);
+	}
+	if (fstatfs(dest, &sfs) < 0)
+		return error_errno(err, "%s: statfs the destination", what);
+	if (sfs.f_type != PROC_SUPER_MAGIC || is_proc_overmount(rootfd, dest, destination))
+		return 0;
+	return error_set(err, 0,
+	                 "%s: the destination is inside /proc, where only lxcfs's files may be "
+	                 "mounted",
+	                 what);
+}
+
 static int attach_entry(int rootfd, const struct oci_mount *m, const struct mount_spec *s,
                         const char *bundle, int src_tree, unsigned int flags,
                         const struct cgroup_v1_hierarchy *v1, size_t nv1, int *attached,
@@ -1118,6 +1176,8 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 	/* A destination resolving to "/" (a symlink to ".." in the image) would hide the rootfs. */
 	if (same_inode(dest, rootfd))
 		return error_set(err, 0, "%s: the destination resolves to the rootfs itself", what);
+	if (check_proc_destination(rootfd, dest, tree, m->destination, is_proc, what, err) < 0)
+		return -1;
 	if (is_proc) {
 		struct statfs sfs;
 		if (fstatfs(tree, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)

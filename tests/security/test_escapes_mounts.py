@@ -118,3 +118,104 @@ def test_cve_2024_45310_racing_volume_never_creates_on_the_host():
     followed = [i for i, b in enumerate(victims) if os.path.isdir(b.rootfs + host)]
     assert followed, ("no run met the symlink", failed, under(vol))
     assert failed < runs, "no victim container started at all"
+
+
+# ---- CVE-2019-19921: a volume raced over /proc ----
+
+def test_cve_2019_19921_symlinked_proc_into_a_raced_volume_is_refused():
+    """The advisory's layout: the image's /proc is a symlink to /evil/level1 on the
+    shared volume, where the racer swaps level1 with level1~ (a symlink)."""
+    vol = os.path.join(lib.WORK, "vol19921")
+    os.makedirs(os.path.join(vol, "level1", "level2"))
+    os.symlink("/", os.path.join(vol, "level1~"))
+    before = seclib.watched_mounts()
+    b = Bundle(["probe", "readlink", "/proc/self"],
+               edit=lambda c: c["mounts"].insert(0, bind(vol, "/evil")))
+    racer = Bundle(["probe", "swap", "/vol/level1", "/vol/level1~", "3"],
+                   edit=lambda c: c["mounts"].append(bind(vol, "/vol")))
+    proc = subprocess.Popen([lib.SKIFF, "--root", ROOT, "run", "--bundle", racer.path, new_id()],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        os.rmdir(os.path.join(b.rootfs, "proc"))
+        os.symlink("/evil/level1", os.path.join(b.rootfs, "proc"))
+        time.sleep(0.3)
+        for _ in range(10):
+            cid = new_id()
+            r = skiff("create", "--bundle", b.path, cid)
+            # The proc mount step is reached and refuses the symlink, every time.
+            assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+            assert "/proc" in r.stderr and "symlink" in r.stderr, r.stderr
+            seclib.assert_nothing_left(cid, before)
+    finally:
+        out, _ = proc.communicate(timeout=60)
+    (res,) = seclib.json_lines(out)
+    assert res["ok"] and res["swaps"] > 1000, out
+    # No procfs landed on the volume.
+    assert under(vol) in (["level1", "level1/level2", "level1~"],
+                          ["level1", "level1~", "level1~/level2"]), under(vol)
+
+
+PROC_CHECK = ("probe mountinfo; probe write /proc/sys/kernel/hostname x; "
+              "probe stat /proc/timer_list")
+
+
+def test_cve_2019_19921_raced_volume_cannot_cover_proc():
+    """The victim's /proc is a real directory; its mounts go under /vol/a, which the
+    racer flips with a symlink to /proc: a bind over /proc, a tmpfs over /proc/sys and a
+    file over /proc/sys/kernel/core_pattern.  Each must land in the volume or be
+    refused; /proc stays the container's procfs with its read-only and masked paths."""
+    vol = os.path.join(lib.WORK, "vol19921b")
+    os.makedirs(os.path.join(vol, "a"))
+    os.symlink("/proc", os.path.join(vol, "a.lnk"))
+    src_file = os.path.join(lib.WORK, "file19921")
+    with open(src_file, "w") as f:
+        f.write("|/evil\n")
+
+    def victim_edit(i):
+        def edit(c):
+            c["mounts"].append(bind(vol, "/vol"))
+            c["mounts"].append({"destination": "/vol/a/sys", "type": "tmpfs",
+                                "source": "tmpfs", "options": ["size=1272k"]})
+            c["mounts"].append({"destination": "/vol/a/sys/kernel/core_pattern",
+                                "type": "bind", "source": src_file, "options": ["bind"]})
+            c["mounts"].append(bind(vol, "/vol/a"))
+        return edit
+    before = seclib.watched_mounts()
+    racer = Racer(vol, 6)
+    refused = {"on": 0, "inside": 0}
+    started = 0
+    try:
+        time.sleep(0.3)
+        for i in range(30):
+            b = Bundle(["sh", "-c", PROC_CHECK], edit=victim_edit(i))
+            r = skiff("run", "--bundle", b.path, new_id())
+            if r.returncode != 0:
+                assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+                if "only procfs may be mounted on /proc" in r.stderr:
+                    refused["on"] += 1
+                elif "the destination is inside /proc" in r.stderr:
+                    refused["inside"] += 1
+                continue
+            started += 1
+            mi, wr, timer_list = seclib.json_lines(r.stdout)
+            proc = [m for m in mi["mountinfo"] if m["mount_point"] == "/proc"]
+            assert proc and proc[-1]["fs_type"] == "proc", proc
+            # Under /proc only the masks (tmpfs, the null device) and procfs itself.
+            under_proc = [m for m in mi["mountinfo"] if m["mount_point"].startswith("/proc/")
+                          and (m["fs_type"] not in ("proc", "tmpfs")
+                               or "size=12" in m["super_options"])]
+            assert not under_proc, under_proc
+            # /proc/sys read-only, /proc/timer_list masked by the null device.
+            assert not wr["ok"] and wr["errno"] == 30, wr
+            assert timer_list["ok"] and timer_list["type"] == "char", timer_list
+            assert (timer_list["major"], timer_list["minor"]) == (1, 3), timer_list
+    finally:
+        swaps = racer.swaps()
+    assert swaps > 1000, swaps
+    assert seclib.watched_mounts() == before
+    with open("/proc/sys/kernel/core_pattern") as f:
+        assert "evil" not in f.read()
+    # The race was hit: skiff resolved the symlink into /proc and refused it.
+    assert refused["on"] + refused["inside"] > 0, (refused, started)
+    assert started > 0, refused
