@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "namespaces.h"
+#include "rootless.h"
 #include "utils.h"
 
 #ifndef CLONE_NEWTIME
@@ -278,15 +279,29 @@ static int write_map(pid_t pid, const char *file, const struct oci_id_mapping *m
 	return 0;
 }
 
-int ns_write_id_maps(pid_t pid, const struct oci_linux *l, bool deny_setgroups,
+/* The one map an unprivileged caller may write itself: its own id, once. */
+static bool only_own_id(const struct oci_id_mapping *m, size_t n, unsigned id)
+{
+	return n == 1 && m[0].host_id == id && m[0].size == 1;
+}
+
+int ns_write_id_maps(pid_t pid, const struct oci_linux *l, bool unprivileged,
                      struct skiff_error **err)
 {
 	cleanup_free char *setgroups = xasprintf("/proc/%d/setgroups", pid);
 
-	/* The kernel's price for a gid map written without CAP_SETGID. */
-	if (deny_setgroups && write_file_at(AT_FDCWD, setgroups, "deny", err) < 0)
-		return error_wrap(err, "linux.gidMappings: deny setgroups");
-	if (write_map(pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
+	if (unprivileged && !only_own_id(l->uid_mappings, l->uid_mappings_len, geteuid())) {
+		if (rootless_map_by_helper("newuidmap", "/etc/subuid", pid, l->uid_mappings,
+		                           l->uid_mappings_len, "linux.uidMappings", err) < 0)
+			return -1;
+	} else if (write_map(pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0) {
 		return -1;
+	}
+	if (unprivileged && !only_own_id(l->gid_mappings, l->gid_mappings_len, getegid()))
+		return rootless_map_by_helper("newgidmap", "/etc/subgid", pid, l->gid_mappings,
+		                              l->gid_mappings_len, "linux.gidMappings", err);
+	/* The kernel's price for a gid map written without CAP_SETGID. */
+	if (unprivileged && write_file_at(AT_FDCWD, setgroups, "deny", err) < 0)
+		return error_wrap(err, "linux.gidMappings: deny setgroups");
 	return write_map(pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err);
 }

@@ -34,8 +34,12 @@ int ns_plan_before_clone(struct ns_plan *plan, const struct oci_linux *l, struct
 void ns_plan_after_clone(struct ns_plan *plan);
 /* Init: join the namespaces given by path (user first) and make the rest. */
 int ns_plan_enter(const struct ns_plan *plan, struct skiff_error **err);
-/* Parent: uid_map/gid_map of the init's new user namespace. */
-int ns_write_id_maps(pid_t pid, const struct oci_linux *l, bool deny_setgroups,
+/*
+ * Parent: uid_map/gid_map of the init's new user namespace.  Unprivileged (no CAP_SETGID): a map
+ * beyond the caller's own id goes through newuidmap/newgidmap; the caller's own gid alone gets
+ * setgroups denied first, as the kernel asks.
+ */
+int ns_write_id_maps(pid_t pid, const struct oci_linux *l, bool unprivileged,
                      struct skiff_error **err);
 /* True when the container does not get a namespace of its own of kind k. */
 bool ns_plan_shares_host(const struct ns_plan *plan, enum ns_kind k);

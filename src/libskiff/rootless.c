@@ -6,6 +6,8 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "context.h"
@@ -121,4 +123,69 @@ int rootless_cgroup_skip(const char *option, const struct oci_resources *r,
 		                  limit);
 	error_free(err);
 	return 0;
+}
+
+static char **helper_argv(const char *helper, pid_t pid, const struct oci_id_mapping *m, size_t n)
+{
+	char **argv = xcalloc(3 * n + 3, sizeof(char *));
+	size_t k = 0;
+
+	argv[k++] = xstrdup(helper);
+	argv[k++] = xasprintf("%d", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		argv[k++] = xasprintf("%u", m[i].container_id);
+		argv[k++] = xasprintf("%u", m[i].host_id);
+		argv[k++] = xasprintf("%u", m[i].size);
+	}
+	return argv;
+}
+
+/* Runs argv with stdout and stderr into *out (trimmed); returns its wait status. */
+static int run_helper(char **argv, char *out, size_t size)
+{
+	int fds[2], status = -1;
+	size_t len = 0;
+	ssize_t got;
+	pid_t child;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	child = fork();
+	if (child == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "%s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	while (child > 0 && len + 1 < size &&
+	       ((got = read(fds[0], out + len, size - 1 - len)) > 0 || (got < 0 && errno == EINTR)))
+		len += got > 0 ? (size_t)got : 0;
+	close(fds[0]);
+	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
+		len--;
+	out[len] = '\0';
+	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return child < 0 ? -1 : status;
+}
+
+int rootless_map_by_helper(const char *helper, const char *subid_file, pid_t pid,
+                           const struct oci_id_mapping *m, size_t n, const char *field,
+                           struct skiff_error **err)
+{
+	char **argv = helper_argv(helper, pid, m, n);
+	char out[512] = "";
+	int status = run_helper(argv, out, sizeof(out));
+
+	strv_free(argv);
+	if (status < 0)
+		return error_errno(err, "%s: run %s", field, helper);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return error_set(err, 0,
+	                 "%s: %s refused the ranges (an unprivileged caller gets those %s "
+	                 "grants it; %s is in Debian's uidmap): %s",
+	                 field, helper, subid_file, helper, *out ? out : "no message");
 }

@@ -3,6 +3,7 @@
 #define SKIFF_ROOTLESS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "libocispec/runtime_spec.h"
@@ -37,5 +38,15 @@ const char *rootless_state_root(struct skiff_error **err);
  */
 int rootless_cgroup_skip(const char *option, const struct oci_resources *r,
                          struct skiff_error **err);
+
+/*
+ * Writes pid's uid or gid map through the setuid helper `helper`
+ * (newuidmap, newgidmap: shadow's, Debian package uidmap), which grants
+ * the ranges /etc/subuid or /etc/subgid give the caller.  Errors name
+ * `field`, the helper and its own message.
+ */
+int rootless_map_by_helper(const char *helper, const char *subid_file, pid_t pid,
+                           const struct oci_id_mapping *m, size_t n, const char *field,
+                           struct skiff_error **err);
 
 #endif

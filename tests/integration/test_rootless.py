@@ -221,3 +221,66 @@ def test_rootless_rlimits_up_to_the_callers_hard_limit():
     w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b,
               "over")
     assert w.returncode != 0 and "rlimit" in w.stderr, w.stderr
+
+
+def _subid_range(user, path):
+    """The user's range in /etc/subuid or /etc/subgid, added when useradd gave none;
+    the user's lines are removed again after the test."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    def drop():
+        with open(path) as f:
+            keep = [x for x in f.read().splitlines() if x.split(":")[0] != user.name]
+        with open(path, "w") as f:
+            f.write("".join(x + "\n" for x in keep))
+    lib.at_cleanup(drop)
+    for x in lines:
+        name, start, count = x.split(":")
+        if name == user.name and int(count) >= 65536:
+            return int(start)
+    top = max([int(x.split(":")[1]) + int(x.split(":")[2]) for x in lines if x.count(":") == 2]
+              + [100000])
+    with open(path, "a") as f:
+        f.write(f"{user.name}:{top}:65536\n")
+    return top
+
+
+def test_rootless_multi_range_mappings_through_newuidmap():
+    if shutil.which("newuidmap") is None or shutil.which("newgidmap") is None:
+        raise lib.Skip("newuidmap/newgidmap (Debian uidmap) are not installed")
+    u = User()
+    sub_u, sub_g = _subid_range(u, "/etc/subuid"), _subid_range(u, "/etc/subgid")
+
+    def maps(uid_base, gid_base, user=None):
+        def edit(c):
+            c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": u.uid, "size": 1},
+                                         {"containerID": 1, "hostID": uid_base, "size": 65536}]
+            c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": u.gid, "size": 1},
+                                         {"containerID": 1, "hostID": gid_base, "size": 65536}]
+            if user:
+                c["process"]["user"] = {"uid": user, "gid": user}
+        return edit
+    b = u.bundle(["sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; "
+                              "exec sleep 100"], edit=maps(sub_u, sub_g, 1000))
+    u.skiff_ok("create", "--bundle", b, "m")
+    pid = json.loads(u.skiff_ok("state", "m").stdout)["pid"]
+    u.skiff_ok("start", "m")
+    # container uid 1000 is the 999th id of the user's subordinate range on the host
+    for _ in range(100):
+        with open(f"/proc/{pid}/status") as f:
+            st = dict(x.split(":", 1) for x in f.read().splitlines())
+        if st["Uid"].split()[0] == str(sub_u + 999):
+            break
+        time.sleep(0.05)
+    assert st["Uid"].split()[0] == str(sub_u + 999) and st["Gid"].split()[0] == str(sub_g + 999)
+    u.skiff_ok("delete", "--force", "m")
+    # a range /etc/subuid does not grant: refused by newuidmap, said in one line
+    b = u.bundle(["true"], edit=maps(sub_u + 65536 * 4, sub_g), name="bad")
+    r = u.skiff("run", "--bundle", b, "bad")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+    assert "linux.uidMappings" in r.stderr and "newuidmap" in r.stderr, r.stderr
+    assert "/etc/subuid" in r.stderr, r.stderr
+    assert [d for d in os.listdir(os.path.join(u.xdg, "skiff")) if d[0] != "."] == []
+    w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b,
+              "bad")
+    assert w.returncode != 0 and "newuid" in w.stderr, w.stderr
