@@ -543,8 +543,11 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	                             p->ns.present[NS_USER] && !p->unprivileged, &p->bind_fds,
 	                             err) < 0)
 		return -1;
-	/* Its mappings are in the config only for a new user namespace. */
-	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 &&
+	/*
+	 * Its mappings are in the config only for a new user namespace.
+	 * Rootless, no node can be made anywhere: the host's are bound, as runc.
+	 */
+	if (p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0 && !p->unprivileged &&
 	    devices_make_nodes(p->config, &p->dev_fds, err) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->sync) < 0)

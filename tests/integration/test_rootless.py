@@ -284,3 +284,39 @@ def test_rootless_multi_range_mappings_through_newuidmap():
     w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b,
               "bad")
     assert w.returncode != 0 and "newuid" in w.stderr, w.stderr
+
+
+def test_rootless_mounts_and_devices_the_kernel_allows_in_a_user_namespace():
+    u = User()
+    locked = os.path.join(u.home, "locked-src")  # unmounted before the user goes
+    os.mkdir(locked)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid,nodev,noexec,size=1m", "tmpfs",
+                    locked], check=True, timeout=30)
+    lib.at_cleanup(lambda: subprocess.run(["umount", locked], timeout=30))
+
+    def edit(c, with_locked):
+        c["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+                                  "fileMode": 0o666, "uid": 0, "gid": 0}]
+        c["mounts"] += [
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "size=1m"]},
+            {"destination": "/mnt", "type": "bind", "source": u.home, "options": ["rbind", "ro"]}]
+        if with_locked:
+            c["mounts"].append({"destination": "/mnt2", "type": "bind", "source": locked,
+                                "options": ["bind", "ro"]})
+    show = ("ls -ln /dev/fuse /dev/null | cut -c1-10,35-; "
+            "grep -E ' (/tmp|/dev/mqueue|/mnt|/mnt2|/proc|/dev) ' /proc/self/mounts")
+    b = u.bundle(["sh", "-c", show], edit=lambda c: edit(c, False))
+    r = u.skiff_ok("run", "--bundle", b, "m")
+    w = u.run("/usr/sbin/runc", "--root", os.path.join(u.xdg, "runc"), "run", "--bundle", b, "m")
+    assert w.returncode == 0, w.stderr
+    # devices are the host's nodes bound in (no mknod in a user namespace), as runc
+    assert "10, 229" in r.stdout and "1,   3" in r.stdout, r.stdout
+    assert r.stdout == w.stdout, (r.stdout, w.stdout)
+    # a bind of a nosuid,nodev,noexec mount keeps those locked flags instead of EPERM
+    # (runc 1.1.5 fails here; newer runc and crun carry them over too)
+    b = u.bundle(["sh", "-c", "grep ' /mnt2 ' /proc/self/mounts"], name="locked",
+                 edit=lambda c: edit(c, True))
+    out = u.skiff_ok("run", "--bundle", b, "l").stdout.split()
+    assert out[1] == "/mnt2", out
+    assert set(out[3].split(",")) >= {"ro", "nosuid", "nodev", "noexec"}, out
