@@ -2,6 +2,7 @@
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -92,23 +94,56 @@ static int attach_slave(int slave, const char *name, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * /dev/console becomes the slave, as the spec asks: a bind of the slave fd
+ * itself onto an O_PATH fd of /dev/console, both pinned before the mount.
+ * Mounting by path let a racing container that shares /dev swap either
+ * path for a symlink between the check and the mount, so the pty landed
+ * on (or a host file was bound from) a place of its choosing
+ * (CVE-2025-52565).  Only a plain file or a device is covered; an empty
+ * file is made when there is none (as runc), and a symlink is refused.
+ */
+static int bind_console(int slave, const char *name, struct skiff_error **err)
+{
+	struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	cleanup_close int dev = -1, dest = -1, tree = -1;
+	struct stat st;
+
+	dev = (int)syscall(SYS_openat2, AT_FDCWD, "/dev", &how, sizeof(how));
+	if (dev < 0)
+		return error_errno(err, "/dev/console: open /dev");
+	dest = (int)syscall(SYS_openat2, dev, "console", &how, sizeof(how));
+	if (dest < 0 && errno == ENOENT) {
+		int c = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+		               0600);
+		if (c < 0 && errno != EEXIST)
+			return error_errno(err, "/dev/console: create");
+		if (c >= 0)
+			close(c);
+		dest = (int)syscall(SYS_openat2, dev, "console", &how, sizeof(how));
+	}
+	if (dest < 0 || fstat(dest, &st) < 0)
+		return error_errno(err, "/dev/console: open");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return error_set(err, 0, "/dev/console: not a file or a device (refusing a %s)",
+		                 S_ISLNK(st.st_mode) ? "symlink" : "directory or special file");
+	tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return error_errno(err, "bind %s on /dev/console", name);
+	if (move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return error_errno(err, "bind %s on /dev/console", name);
+	return 0;
+}
+
 int terminal_setup(const struct oci_process *p, int *master_out, struct skiff_error **err)
 {
 	cleanup_close int master = -1, slave = -1;
 	char name[64];
-	struct stat sb;
 
 	if (open_pty(p, &master, &slave, name, sizeof(name), err) < 0)
 		return -1;
-	/* /dev/console is the slave, bound over an empty file we own. */
-	if (lstat("/dev/console", &sb) < 0 || S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode)) {
-		int c = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (c >= 0)
-			close(c);
-		if (mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-			return error_errno(err, "bind %s on /dev/console", name);
-	}
-	if (attach_slave(slave, name, err) < 0)
+	if (bind_console(slave, name, err) < 0 || attach_slave(slave, name, err) < 0)
 		return -1;
 	*master_out = steal_fd(&master);
 	return 0;

@@ -9,6 +9,7 @@ through it is found inside the victim's rootfs) before asserting that
 nothing reached the host.
 """
 import json
+import stat
 import os
 import subprocess
 import sys
@@ -219,3 +220,61 @@ def test_cve_2019_19921_raced_volume_cannot_cover_proc():
     # The race was hit: skiff resolved the symlink into /proc and refused it.
     assert refused["on"] + refused["inside"] > 0, (refused, started)
     assert started > 0, refused
+
+
+# ---- CVE-2025-52565: /dev/console swapped for a symlink while the pty is bound there ----
+
+def test_cve_2025_52565_console_bind_is_never_redirected():
+    """The victim's /dev is a volume the racer shares; with terminal: true skiff binds
+    the pty on /dev/console while the racer flips it with a symlink to
+    /proc/sys/kernel/core_pattern."""
+    dev = os.path.join(lib.WORK, "dev52565")
+    os.makedirs(os.path.join(dev, "pts"))
+    os.mknod(os.path.join(dev, "null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
+    with open(os.path.join(dev, "console"), "w"):
+        pass
+    os.symlink("/proc/sys/kernel/core_pattern", os.path.join(dev, "console.lnk"))
+    with open("/proc/sys/kernel/core_pattern") as f:
+        core_pattern = f.read()
+
+    def victim(c):
+        c["process"]["terminal"] = True
+        c["mounts"] = [m for m in c["mounts"] if not m["destination"].startswith("/dev")]
+        c["mounts"].append(bind(dev, "/dev"))
+        c["mounts"].append({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+                            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666"]})
+    b = Bundle(["probe", "mountinfo"], edit=victim)
+    racer = Bundle(["probe", "swap", "/d/console", "/d/console.lnk", "6"],
+                   edit=lambda c: c["mounts"].append(bind(dev, "/d")))
+    before = seclib.watched_mounts()
+    proc = subprocess.Popen([lib.SKIFF, "--root", ROOT, "run", "--bundle", racer.path, new_id()],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    refused = started = 0
+    try:
+        time.sleep(0.3)
+        for _ in range(30):
+            r = skiff("run", "--bundle", b.path, new_id())
+            if r.returncode != 0:
+                assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+                assert "/dev/console" in r.stderr and "symlink" in r.stderr, r.stderr
+                refused += 1
+                continue
+            started += 1
+            (mi,) = seclib.json_lines(r.stdout)
+            points = {m["mount_point"]: m["fs_type"] for m in mi["mountinfo"]}
+            # The pty is on /dev/console (or where the racer moved the file, inside
+            # /dev), never on the procfs file.
+            assert "/proc/sys/kernel/core_pattern" not in points, points
+            assert [p for p, t in points.items() if t == "devpts" and p != "/dev/pts"] in (
+                ["/dev/console"], ["/dev/console.lnk"]), points
+    finally:
+        out, _ = proc.communicate(timeout=60)
+    (res,) = seclib.json_lines(out)
+    assert res["ok"] and res["swaps"] > 1000, out
+    assert seclib.watched_mounts() == before
+    with open("/proc/sys/kernel/core_pattern") as f:
+        assert f.read() == core_pattern
+    # The race was hit: skiff met the symlink at /dev/console and refused it.
+    assert refused > 0 and started > 0, (refused, started)
