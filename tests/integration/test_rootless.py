@@ -16,6 +16,16 @@ _users = iter(range(1, 1000))
 ENV_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def _retry_locked(cmd):
+    """useradd/userdel fail while another process holds /etc/passwd's lock: try again."""
+    for _ in range(50):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or "lock" not in r.stderr.lower():
+            break
+        time.sleep(0.1)
+    assert r.returncode == 0, f"{' '.join(cmd)}: {r.stderr}"
+
+
 class User:
     """A user with a home and an XDG_RUNTIME_DIR it owns; gone after the test."""
 
@@ -23,8 +33,7 @@ class User:
         if shutil.which("useradd") is None or shutil.which("runuser") is None:
             raise lib.Skip("useradd/runuser (passwd, util-linux) are not installed")
         self.name = f"skrl{os.getpid() % 100000}x{next(_users)}"
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", self.name], check=True,
-                       capture_output=True, timeout=60)
+        _retry_locked(["useradd", "-m", "-s", "/bin/sh", self.name])
         lib.at_cleanup(self.remove)
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
@@ -77,7 +86,7 @@ class User:
     def remove(self):
         for cid in self.ids:
             self.skiff("delete", "--force", cid)
-        subprocess.run(["userdel", "-r", self.name], capture_output=True, timeout=60)
+        _retry_locked(["userdel", "-r", self.name])
         shutil.rmtree(self.home, ignore_errors=True)
 
 
