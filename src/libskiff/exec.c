@@ -452,7 +452,8 @@ static int setup_tty(struct exec_plan *p, struct skiff_error **err)
  */
 static int clone_into_pidns(struct exec_plan *p, struct skiff_error **err)
 {
-	int pidfd = -1;
+	int pidfd = -1, sent[2];
+	char c;
 	struct clone_args args = {
 	    .flags = CLONE_PARENT | CLONE_PIDFD,
 	    .pidfd = (uint64_t)(uintptr_t)&pidfd,
@@ -461,11 +462,19 @@ static int clone_into_pidns(struct exec_plan *p, struct skiff_error **err)
 
 	if (setns(p->init_pidfd, CLONE_NEWPID) < 0)
 		return error_errno(err, "join the pid namespace of the container's init");
+	if (pipe2(sent, O_CLOEXEC) < 0)
+		return error_errno(err, "pipe");
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)
 		return error_errno(err, "clone the process in the container's pid namespace");
-	if (pid == 0)
+	if (pid == 0) {
+		/* skiff must learn our pid before any message of ours: wait for the hand-over. */
+		close(sent[1]);
+		while (read(sent[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(sent[0]);
 		return 0;
+	}
 	_exit(sync_send(p->sync[1], SYNC_PROCESS, (int)pid, NULL, pidfd) < 0 ? 127 : 0);
 }
 
