@@ -329,3 +329,39 @@ def test_rootless_mounts_and_devices_the_kernel_allows_in_a_user_namespace():
     out = u.skiff_ok("run", "--bundle", b, "l").stdout.split()
     assert out[1] == "/mnt2", out
     assert set(out[3].split(",")) >= {"ro", "nosuid", "nodev", "noexec"}, out
+
+
+def test_rootless_tty_hooks_seccomp_ps():
+    u = User()
+    hook_out = os.path.join(u.home, "hook-state")
+
+    def edit(c):
+        c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+        c["hooks"] = {"createRuntime": [{"path": "/bin/sh",
+                                         "args": ["sh", "-c", f"cat > {hook_out}"]}]}
+    b = u.bundle(["sleep", "100"], edit=edit)
+    u.skiff_ok("run", "-d", "--bundle", b, "h")
+    with open(hook_out) as f:
+        assert json.load(f)["id"] == "h"  # the hook ran, as the user, with the state
+    assert os.stat(hook_out).st_uid == u.uid
+    r = u.skiff("exec", "h", "mkdir", "/dev/shm/x")
+    assert r.returncode == 1 and "Operation not permitted" in r.stderr, r
+    assert u.skiff("exec", "h", "touch", "/dev/shm/x").returncode == 0
+    ps = u.skiff_ok("ps", "h").stdout.splitlines()
+    assert len(ps) == 2 and ps[1].split()[1] != "1" and ps[1].endswith("sleep 100"), ps
+    # without a cgroup pause has nothing to freeze: one line saying so
+    r = u.skiff("pause", "h")
+    assert r.returncode == 1 and "no cgroup" in r.stderr and r.stderr.count("\n") == 1, r
+    u.skiff_ok("delete", "--force", "h")
+    if shutil.which("script") is None:
+        raise lib.Skip("script (util-linux) is not installed: no tty check")
+    t = u.bundle(["sh", "-c", "tty; ls -ln $(tty) | cut -c1-20"], name="t",
+                 edit=lambda c: c["process"].__setitem__("terminal", True))
+    outs = []
+    for rt, root in ((SKIFF, os.path.join(u.xdg, "skiff")), ("/usr/sbin/runc",
+                                                             os.path.join(u.xdg, "runc"))):
+        r = u.run("script", "-qec", f"{rt} --root {root} run --bundle {t} t", "/dev/null")
+        assert r.returncode == 0, (rt, r)
+        outs.append(r.stdout.replace("\x00", "").replace("\r", ""))
+    assert "/dev/pts/0" in outs[0] and outs[0] == outs[1], outs
