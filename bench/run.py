@@ -18,6 +18,7 @@ import argparse
 import ctypes
 import json
 import os
+import pwd
 import shutil
 import signal
 import statistics
@@ -38,7 +39,7 @@ INNER_ENV = "SKIFF_BENCH_INNER"
 PR_SET_CHILD_SUBREAPER = 36
 
 SCENARIOS = ["run", "cgroupns", "limits", "seccomp", "lifecycle", "exec", "throughput", "rss", "binary",
-             "syscalls", "floor", "scale"]
+             "syscalls", "floor", "rootless", "scale"]
 # The scale scenario runs --scale containers per runtime (minutes): only when asked for.
 DEFAULT_SCENARIOS = [s for s in SCENARIOS if s != "scale"]
 
@@ -255,6 +256,72 @@ class Bench:
 
     def sc_run(self):
         self.measure_run("run /bin/true", self.bundle("true"))
+
+    def rootless_config(self, uid, gid, rootfs):
+        """runc's `spec --rootless` changes to the shared config, for the user uid:gid."""
+        cfg = json.loads(json.dumps(self.cfg))
+        cfg["root"]["path"] = rootfs
+        lin = cfg["linux"]
+        lin["namespaces"] = [n for n in lin["namespaces"] if n["type"] != "network"]
+        lin["namespaces"].append({"type": "user"})
+        lin["uidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
+        lin["gidMappings"] = [{"containerID": 0, "hostID": gid, "size": 1}]
+        lin.pop("resources", None)
+        for m in cfg["mounts"]:
+            if m["destination"] == "/sys":
+                m.update(type="none", source="/sys",
+                         options=["rbind", "nosuid", "noexec", "nodev", "ro"])
+            m["options"] = [o for o in m.get("options", []) if not o.startswith(("uid=", "gid="))]
+        return cfg
+
+    def sc_rootless(self):
+        """run /bin/true as an unprivileged user made for the run (useradd; removed after),
+        each runtime through the same `setpriv`, with its own root in a dir the user owns."""
+        user = f"skbench{os.getpid()}"
+        subprocess.run(["useradd", "-M", "-s", "/bin/sh", user], check=True,
+                       capture_output=True)
+        d = None
+        try:
+            pw = pwd.getpwnam(user)
+            d = tempfile.mkdtemp(prefix="skiff-bench-rootless-", dir="/tmp")
+            shutil.copytree(os.path.join(self.work, "rootfs"), os.path.join(d, "rootfs"),
+                            symlinks=True)
+            b = os.path.join(d, "bundle")
+            os.makedirs(b)
+            with open(os.path.join(b, "config.json"), "w") as f:
+                json.dump(self.rootless_config(pw.pw_uid, pw.pw_gid,
+                                               os.path.join(d, "rootfs")), f)
+            bins = os.path.join(d, "bin")
+            os.makedirs(bins)
+            subprocess.run(["chown", "-R", f"{pw.pw_uid}:{pw.pw_gid}", d], check=True)
+            as_user = ["/usr/bin/setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
+                       "--clear-groups", "--"]
+            vals, ok = {}, []
+            for n in ORDER:
+                shutil.copy2(RUNTIMES[n], os.path.join(bins, n))
+                argv = as_user + [os.path.join(bins, n), "--root", os.path.join(d, "root-" + n),
+                                  "run", "--bundle", b]
+                try:
+                    self.timed(argv + [f"warm-{n}"])
+                    ok.append(n)
+                    vals[n] = []
+                except RuntimeError as e:
+                    vals[n] = "fails: " + str(e).rsplit(": ", 1)[-1][-60:]
+                reap_strays()
+            for r in range(self.rounds):
+                for n in self.rotate(r, ok):
+                    vals[n].append(self.timed(
+                        as_user + [os.path.join(bins, n), "--root",
+                                   os.path.join(d, "root-" + n), "run", "--bundle", b,
+                                   self.new_id(n)]))
+                    reap_strays()
+            self.add("run /bin/true, rootless (single mapping)", vals,
+                     note="as a user made for the run, through setpriv (its exec is in every "
+                          "column); no cgroup (the user may write none here)")
+        finally:
+            subprocess.run(["userdel", user], capture_output=True)
+            if d:
+                shutil.rmtree(d, ignore_errors=True)
 
     def sc_cgroupns(self):
         """With a cgroup namespace the /sys/fs/cgroup mount is a cheap one (see README)."""
