@@ -145,7 +145,18 @@ static int create_device(int rootfd, const struct oci_device *d, bool in_userns,
 	}
 	if (in_userns && d->type[0] != 'p')
 		return bind_host_node(parent, name, path, node_tree, what, err);
-	return make_node(parent, name, d, what, err);
+	if (make_node(parent, name, d, what, err) == 0)
+		return 0;
+	/*
+	 * Root of a user namespace skiff was started in (rootless podman runs
+	 * the runtime in its own) may not mknod either: bind the host's, as
+	 * there.  Checked on failure only: the common case pays nothing.
+	 */
+	if (d->type[0] == 'p' || !*err || (*err)->errnum != EPERM ||
+	    faccessat(parent, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return -1;
+	error_free(err);
+	return bind_host_node(parent, name, path, node_tree, what, err);
 }
 
 static int create_symlinks(int rootfd, const struct oci_config *c, struct skiff_error **err)

@@ -390,8 +390,14 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
 	p->join_pidns = (flags & CLONE_NEWPID) != 0;
 	p->join_flags = flags & ~CLONE_NEWPID;
-	/* setns(CLONE_NEWPID) needs CAP_SYS_ADMIN where skiff runs, too. */
-	if (p->join_pidns && (flags & CLONE_NEWUSER) && !rootless_has_cap(CAP_SYS_ADMIN)) {
+	/*
+	 * setns(CLONE_NEWPID) needs CAP_SYS_ADMIN where skiff runs, and going
+	 * back needs it over skiff's own pid namespace: rootless, or as root of
+	 * a user namespace (rootless podman runs the runtime in one), the child
+	 * joins it instead.
+	 */
+	if (p->join_pidns && (rootless_has_cap(CAP_SYS_ADMIN) ? rootless_in_userns()
+	                                                      : (flags & CLONE_NEWUSER) != 0)) {
 		p->join_pidns = false;
 		p->pidns_by_child = true;
 	}

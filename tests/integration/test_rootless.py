@@ -365,3 +365,50 @@ def test_rootless_tty_hooks_seccomp_ps():
         assert r.returncode == 0, (rt, r)
         outs.append(r.stdout.replace("\x00", "").replace("\r", ""))
     assert "/dev/pts/0" in outs[0] and outs[0] == outs[1], outs
+
+
+def _kill_pause_process(u):
+    """Rootless podman leaves a pause process holding its user namespace: ours, by pid."""
+    for dirpath, _, files in os.walk(u.xdg):
+        if "pause.pid" in files:
+            try:
+                with open(os.path.join(dirpath, "pause.pid")) as f:
+                    os.kill(int(f.read().strip()), 9)
+            except (OSError, ValueError):
+                pass
+
+
+def test_rootless_podman_run_exec_stop_rm():
+    """Rootless podman runs skiff as root of its own user namespace (subuid-mapped)."""
+    import fcntl
+    import clients
+    if shutil.which("podman") is None or shutil.which("newuidmap") is None:
+        raise lib.Skip("podman or newuidmap (uidmap) is not installed")
+    u = User()
+    _subid_range(u, "/etc/subuid")
+    _subid_range(u, "/etc/subgid")
+    lib.at_cleanup(lambda: _kill_pause_process(u))
+    archive = os.path.join(u.home, "image.tar")
+    clients.oci_archive(archive)
+    os.chown(archive, u.uid, u.gid)
+    pod = ["podman", "--root", os.path.join(u.home, "storage"), "--runroot",
+           os.path.join(u.xdg, "runroot"), "--storage-driver", "vfs", "--runtime", SKIFF,
+           "--cgroup-manager", "cgroupfs"]
+    with open("/tmp/skiff-clients.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = u.run(*pod, "load", "-i", archive, timeout=120)
+        assert r.returncode == 0, r.stderr
+        r = u.run(*pod, "run", "--rm", clients.IMAGE, "sh", "-c",
+                  "id -u; cat /proc/self/uid_map; ls -ln /dev/null | cut -c1-10")
+        assert r.returncode == 0, r.stderr
+        out = r.stdout.split()
+        assert out[0] == "0" and out[1:4] == ["0", str(u.uid), "1"], out
+        assert out[-1] == "crw-rw-rw-", out  # the host's /dev/null, bound in
+        r = u.run(*pod, "run", "-d", "--name", "p", clients.IMAGE, "sleep", "1000")
+        assert r.returncode == 0, r.stderr
+        r = u.run(*pod, "exec", "p", "sh", "-c", "echo $$; exit 3")
+        assert r.returncode == 3 and r.stdout.strip() != "1" and r.stderr == "", r
+        r = u.run(*pod, "stop", "-t", "1", "p", timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert u.run(*pod, "rm", "p").returncode == 0
+        assert u.run(*pod, "ps", "-aq").stdout.strip() == ""
