@@ -216,7 +216,9 @@ def _delegated(args, cgroup_options=("nosuid", "noexec", "nodev"), cgroupns=True
         c["linux"]["namespaces"] += [{"type": "user"}] + ([{"type": "cgroup"}] if cgroupns else [])
         c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": MAPPED, "size": 65536}]
         c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": MAPPED, "size": 65536}]
-        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+        # cgroup2 by name: on a v1/hybrid host "cgroup" is runc's v1 layout, and
+        # delegation (runtime-spec "cgroup ownership") is about the v2 hierarchy.
+        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup2",
                             "source": "cgroup", "options": list(cgroup_options)})
     b = lib.Bundle(args, edit=edit)
     for d, dirs, files in os.walk(b.rootfs):
