@@ -30,6 +30,12 @@
  * right after the clone) keeps the process skiff's direct child, which it
  * waits for, with no intermediate process.
  *
+ * Rootless (or as root of a user namespace) skiff may not join the pid
+ * namespace, or not come back: the child joins the container's user
+ * namespace, then the pid namespace, clones the process with CLONE_PARENT
+ * and hands skiff its pid and pidfd (SYNC_PROCESS) before the process
+ * speaks; skiff reaps the child and goes on as above.
+ *
  * A paused container (--ignore-paused) would freeze a process born in its
  * cgroup before it could report anything: there the process is moved into
  * the cgroup after READY and then told GO; it runs once the container is
