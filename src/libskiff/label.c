@@ -14,6 +14,7 @@
 #endif
 
 #include "label.h"
+#include "procfs.h"
 #include "log.h"
 #include "utils.h"
 
@@ -27,24 +28,18 @@ struct label_ops {
 };
 
 /*
- * Writes one LSM attribute in one write(2), as the LSMs require.  The file
- * must be on a real procfs: a tmpfs or bind mount planted over /proc would
- * take the write and leave the process unconfined (CVE-2019-16884).
+ * Writes one LSM attribute in one write(2), as the LSMs require.  `path`
+ * is under /proc, opened by procfs_open: a tmpfs or bind mount planted over
+ * /proc (CVE-2019-16884), or a procfs file raced over the attribute
+ * (CVE-2025-52881), would take the write and leave the process unconfined.
  */
 static int write_proc_attr(const char *path, const char *data)
 {
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	struct statfs sfs;
+	cleanup_close int fd = procfs_open(path + strlen("/proc/"), O_WRONLY, true);
 	size_t len = strlen(data);
 
 	if (fd < 0)
 		return -1;
-	if (fstatfs(fd, &sfs) < 0)
-		return -1;
-	if (sfs.f_type != PROC_SUPER_MAGIC) {
-		errno = EXDEV;
-		return -1;
-	}
 	if (write(fd, data, len) != (ssize_t)len)
 		return -1;
 	return 0;

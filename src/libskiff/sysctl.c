@@ -2,15 +2,12 @@
 #include <config.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "sysctl.h"
 #include "utils.h"
 
@@ -88,29 +85,27 @@ int sysctl_validate(const struct oci_config *c, struct skiff_error **err)
 }
 
 /*
- * Opens /proc/sys/<key> for writing without following any symlink, and
- * checks it is procfs: an image whose /proc is a symlink or a plain
- * directory must not receive (or silently swallow) the write.
+ * Opens /proc/sys/<key> for writing on the container's procfs, through no
+ * symlink and across no mount (procfs_open): an image whose /proc is a
+ * symlink or a plain directory, or a mount raced over the file, must not
+ * receive (or silently swallow) the write.
  */
 static int open_sysctl(const char *key, struct skiff_error **err)
 {
-	struct open_how how = {
-	    .flags = O_WRONLY | O_CLOEXEC,
-	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	cleanup_free char *path = xasprintf("/proc/sys/%s", key);
-	cleanup_close int fd = -1;
-	struct statfs sfs;
+	cleanup_free char *path = xasprintf("sys/%s", key);
+	int fd;
 
-	for (char *p = path + strlen("/proc/sys/"); *p; p++)
+	for (char *p = path + strlen("sys/"); *p; p++)
 		if (*p == '.')
 			*p = '/';
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	fd = procfs_open(path, O_WRONLY, false);
+	if (fd < 0 && errno == EXDEV)
+		return error_set(err, 0,
+		                 "linux.sysctl: %s: /proc/%s is not on the container's procfs", key,
+		                 path);
 	if (fd < 0)
-		return error_errno(err, "linux.sysctl: %s: open %s", key, path);
-	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-		return error_set(err, 0, "linux.sysctl: %s: %s is not on procfs", key, path);
-	return steal_fd(&fd);
+		return error_errno(err, "linux.sysctl: %s: open /proc/%s", key, path);
+	return fd;
 }
 
 int sysctl_apply(const struct oci_config *c, struct skiff_error **err)

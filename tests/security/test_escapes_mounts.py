@@ -278,3 +278,48 @@ def test_cve_2025_52565_console_bind_is_never_redirected():
         assert f.read() == core_pattern
     # The race was hit: skiff met the symlink at /dev/console and refused it.
     assert refused > 0 and started > 0, (refused, started)
+
+
+# ---- CVE-2025-52881: skiff's writes to /proc redirected through racing mounts ----
+
+def test_cve_2025_52881_sysctl_write_never_reaches_a_raced_mount():
+    """The racer flips /vol/a with a symlink to /proc/sys/net/ipv4 while the victim binds
+    a host file on /vol/a/ip_forward and sets net.ipv4.ip_forward: had the bind landed on
+    the procfs file, skiff's sysctl write would go to the host file instead."""
+    vol = os.path.join(lib.WORK, "vol52881")
+    os.makedirs(os.path.join(vol, "a"))
+    os.symlink("/proc/sys/net/ipv4", os.path.join(vol, "a.lnk"))
+    target = os.path.join(lib.WORK, "file52881")
+    with open(target, "w") as f:
+        f.write("untouched\n")
+
+    def victim(c):
+        c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        c["mounts"].append(bind(vol, "/vol"))
+        c["mounts"].append({"destination": "/vol/a/ip_forward", "type": "bind",
+                            "source": target, "options": ["bind"]})
+    b = Bundle(["probe", "read", "/proc/sys/net/ipv4/ip_forward"], edit=victim)
+    before = seclib.watched_mounts()
+    racer = Racer(vol, 6)
+    refused = started = 0
+    try:
+        time.sleep(0.3)
+        for _ in range(30):
+            r = skiff("run", "--bundle", b.path, new_id())
+            if r.returncode != 0:
+                assert r.returncode == 1 and r.stderr.count("\n") == 1, r
+                assert "the destination is inside /proc" in r.stderr, r.stderr
+                refused += 1
+                continue
+            started += 1
+            # The write reached the container's procfs.
+            (fwd,) = seclib.json_lines(r.stdout)
+            assert fwd["ok"] and fwd["content"] == "1\n", fwd
+    finally:
+        swaps = racer.swaps()
+    assert swaps > 1000, swaps
+    assert seclib.watched_mounts() == before
+    with open(target) as f:
+        assert f.read() == "untouched\n"
+    # The race was hit: the bind's destination resolved into /proc and was refused.
+    assert refused > 0 and started > 0, (refused, started)

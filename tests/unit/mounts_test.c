@@ -26,6 +26,7 @@
 
 #include "libskiff/devices.h"
 #include "libskiff/mounts.h"
+#include "libskiff/procfs.h"
 #include "libskiff/rootfs.h"
 #include "libskiff/utils.h"
 #include "tap.h"
@@ -761,6 +762,50 @@ static void with_env(const char *name, void (*fn)(void *))
 }
 
 /*
+ * procfs_open (CVE-2025-52881): in a private mount namespace, one procfs file
+ * bound over another passes the old fstatfs check, yet must not be opened
+ * for skiff's write; the files around it still open.
+ */
+static void procfs_overmount_flow(void *arg)
+{
+	const char *over = "/proc/sys/kernel/domainname";
+	struct statfs sfs;
+	int fd;
+
+	(void)arg;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("/proc/sys/kernel/hostname", over, NULL, MS_BIND, NULL) < 0) {
+		check(false, "bind hostname over domainname: %s", strerror(errno));
+		return;
+	}
+	fd = open(over, O_RDONLY | O_CLOEXEC);
+	check(fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC,
+	      "the bound file is on procfs (fstatfs alone would accept it)");
+	if (fd >= 0)
+		close(fd);
+	fd = procfs_open("sys/kernel/domainname", O_RDONLY, false);
+	check(fd < 0 && errno == EXDEV, "procfs_open refuses the overmounted file (errno %d)",
+	      fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	fd = procfs_open("sys/kernel/hostname", O_RDONLY, false);
+	check(fd >= 0, "procfs_open opens a file nothing covers");
+	if (fd >= 0)
+		close(fd);
+	fd = procfs_open("thread-self/attr/current", O_RDONLY, true);
+	check(fd >= 0 || errno != EXDEV, "procfs_open follows thread-self (errno %d)",
+	      fd < 0 ? errno : 0);
+	if (fd >= 0)
+		close(fd);
+	if (mount("/proc/sys", "/proc", NULL, MS_BIND, NULL) == 0) {
+		fd = procfs_open("kernel/hostname", O_RDONLY, false);
+		check(fd < 0 && errno == EXDEV, "a procfs directory bound on /proc is refused");
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/*
  * The host's mount points, minus those under directories where other test runs
  * (podman, containerd, another suite) mount and unmount meanwhile; this
  * program's own directories there (/tmp/skiff-mounts-*) are kept.
@@ -812,6 +857,7 @@ int main(void)
 	with_env("no_pivot", no_pivot_flow);
 	with_env("fake /dev/null", fake_null_flow);
 	test_hostile();
+	run_child("procfs overmount", procfs_overmount_flow, NULL);
 
 	after = host_mounts();
 	ok(before && after && strcmp(before, after) == 0,
