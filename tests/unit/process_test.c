@@ -595,6 +595,7 @@ static void test_rlimits(void)
 	struct oci_process p = base_process();
 	cleanup_free char *got = NULL;
 	cleanup_free char *raised = NULL;
+	cleanup_free char *want = NULL;
 	struct rlimit cur;
 	int status;
 
@@ -612,7 +613,10 @@ static void test_rlimits(void)
 	}
 	rl[1].soft = rl[1].hard = (uint64_t)cur.rlim_max + 1;
 	raised = run_child(child_rlimits, &p, &status);
-	ok_str(raised, "ERR process.rlimits[1]: setrlimit RLIMIT_NOFILE: Operation not permitted\n",
+	want = xasprintf("ERR process.rlimits[1]: setrlimit RLIMIT_NOFILE: hard %llu is above the "
+	                 "caller's hard limit %llu: Operation not permitted\n",
+	                 (unsigned long long)cur.rlim_max + 1, (unsigned long long)cur.rlim_max);
+	ok_str(raised, want,
 	       "rlimits: raising a hard limit without CAP_SYS_RESOURCE names the entry");
 }
 
