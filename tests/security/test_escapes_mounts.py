@@ -161,6 +161,20 @@ PROC_CHECK = ("probe mountinfo; probe write /proc/sys/kernel/hostname x; "
               "probe stat /proc/timer_list")
 
 
+def assert_proc_intact(stdout):
+    mi, wr, timer_list = seclib.json_lines(stdout)
+    proc = [m for m in mi["mountinfo"] if m["mount_point"] == "/proc"]
+    assert proc and proc[-1]["fs_type"] == "proc", proc
+    # Under /proc only the masks (tmpfs, the null device) and procfs itself.
+    under_proc = [m for m in mi["mountinfo"] if m["mount_point"].startswith("/proc/")
+                  and (m["fs_type"] not in ("proc", "tmpfs") or "size=12" in m["super_options"])]
+    assert not under_proc, under_proc
+    # /proc/sys read-only, /proc/timer_list masked by the null device.
+    assert not wr["ok"] and wr["errno"] == 30, wr
+    assert timer_list["ok"] and timer_list["type"] == "char", timer_list
+    assert (timer_list["major"], timer_list["minor"]) == (1, 3), timer_list
+
+
 def test_cve_2019_19921_raced_volume_cannot_cover_proc():
     """The victim's /proc is a real directory; its mounts go under /vol/a, which the
     racer flips with a symlink to /proc: a bind over /proc, a tmpfs over /proc/sys and a
@@ -199,18 +213,7 @@ def test_cve_2019_19921_raced_volume_cannot_cover_proc():
                     refused["inside"] += 1
                 continue
             started += 1
-            mi, wr, timer_list = seclib.json_lines(r.stdout)
-            proc = [m for m in mi["mountinfo"] if m["mount_point"] == "/proc"]
-            assert proc and proc[-1]["fs_type"] == "proc", proc
-            # Under /proc only the masks (tmpfs, the null device) and procfs itself.
-            under_proc = [m for m in mi["mountinfo"] if m["mount_point"].startswith("/proc/")
-                          and (m["fs_type"] not in ("proc", "tmpfs")
-                               or "size=12" in m["super_options"])]
-            assert not under_proc, under_proc
-            # /proc/sys read-only, /proc/timer_list masked by the null device.
-            assert not wr["ok"] and wr["errno"] == 30, wr
-            assert timer_list["ok"] and timer_list["type"] == "char", timer_list
-            assert (timer_list["major"], timer_list["minor"]) == (1, 3), timer_list
+            assert_proc_intact(r.stdout)
     finally:
         swaps = racer.swaps()
     assert swaps > 1000, swaps
@@ -219,7 +222,15 @@ def test_cve_2019_19921_raced_volume_cannot_cover_proc():
         assert "evil" not in f.read()
     # The race was hit: skiff resolved the symlink into /proc and refused it.
     assert refused["on"] + refused["inside"] > 0, (refused, started)
-    assert started > 0, refused
+    # Three raced destinations rarely all land in the volume: once the racer is done,
+    # with /vol/a the directory, the same container starts and keeps its /proc.
+    if os.path.islink(os.path.join(vol, "a")):
+        os.rename(os.path.join(vol, "a"), os.path.join(vol, "a.tmp"))
+        os.rename(os.path.join(vol, "a.lnk"), os.path.join(vol, "a"))
+    b = Bundle(["sh", "-c", PROC_CHECK], edit=victim_edit(0))
+    r = skiff("run", "--bundle", b.path, new_id())
+    assert r.returncode == 0, r
+    assert_proc_intact(r.stdout)
 
 
 # ---- CVE-2025-52565: /dev/console swapped for a symlink while the pty is bound there ----
@@ -307,9 +318,11 @@ def test_cve_2025_52881_sysctl_write_never_reaches_a_raced_mount():
         for _ in range(30):
             r = skiff("run", "--bundle", b.path, new_id())
             if r.returncode != 0:
+                # One line naming the destination: met inside /proc, or (another turn
+                # of the race) a symlink whose target is missing.
                 assert r.returncode == 1 and r.stderr.count("\n") == 1, r
-                assert "the destination is inside /proc" in r.stderr, r.stderr
-                refused += 1
+                assert "/vol/a/ip_forward" in r.stderr, r.stderr
+                refused += "the destination is inside /proc" in r.stderr
                 continue
             started += 1
             # The write reached the container's procfs.
