@@ -68,6 +68,7 @@
 #include "home.h"
 #include "intelrdt.h"
 #include "log.h"
+#include "signals.h"
 #include "label.h"
 #include "launch.h"
 #include "process.h"
@@ -494,10 +495,8 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 {
 	const struct oci_process *proc = p->proc;
 	const struct oci_linux *l = p->cfg->linux_;
-	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_reset_for_exec();
 	/* The state directory's fd shares skiff's flock; none of skiff's fds stays open. */
 	close_fd(&p->sync[0]);
 	close_fd(&p->status[0]);

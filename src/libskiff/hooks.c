@@ -15,6 +15,7 @@
 
 #include "hooks.h"
 #include "log.h"
+#include "signals.h"
 #include "process.h"
 #include "utils.h"
 
@@ -104,11 +105,8 @@ __attribute__((noreturn)) static void exec_hook(const struct oci_hook *h, const 
 {
 	char *const empty[] = {NULL};
 	char *const fallback_args[] = {h->path, NULL};
-	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	signals_reset_for_exec();
 	if (stdin_fd == 0)
 		fcntl(0, F_SETFD, 0); /* dup2 onto itself would keep O_CLOEXEC */
 	else if (dup2(stdin_fd, 0) < 0)

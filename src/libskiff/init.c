@@ -23,6 +23,7 @@
 #include "label.h"
 #include "launch.h"
 #include "log.h"
+#include "signals.h"
 #include "mempolicy.h"
 #include "mounts.h"
 #include "process.h"
@@ -135,10 +136,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	const struct oci_process *proc = c->process;
 	bool new_userns = p->ns.present[NS_USER] && p->ns.join_fd[NS_USER] < 0;
 	int master = -1, *deferred_ro = NULL;
-	sigset_t all;
 
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	signals_reset_for_exec();
 	if (wait_for_go(p, err) < 0)
 		return -1;
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))

@@ -63,3 +63,16 @@ int signal_parse(const char *s)
 	found = bsearch(s, signals, ARRAY_SIZE(signals), sizeof(signals[0]), cmp_name);
 	return found ? found->num : -1;
 }
+
+void signals_reset_for_exec(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_IGN)
+			signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}

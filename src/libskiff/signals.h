@@ -9,4 +9,12 @@
  */
 int signal_parse(const char *s);
 
+/*
+ * Every signal that skiff's caller left ignored (nohup's SIGHUP, a shell's
+ * SIGINT/SIGQUIT for background jobs) back to its default, and none blocked:
+ * ignored dispositions survive execve, and a container's process (or a hook)
+ * must not depend on how skiff was started.  runc's processes start so too.
+ */
+void signals_reset_for_exec(void);
+
 #endif

@@ -569,3 +569,36 @@ def test_list_does_not_wait_for_a_create_in_progress():
         open(gate, "w").close()
         assert p.wait(timeout=30) == 0
     assert state(cid)["status"] == "created"
+
+
+def test_signals_ignored_by_skiffs_caller_are_default_in_the_container():
+    # nohup (SIGHUP) or a shell's background job (SIGINT, SIGQUIT) leaves signals
+    # ignored, and ignored dispositions survive execve; runc's processes start with
+    # none ignored and none blocked, whoever started runc.
+    import signal as sig
+
+    def ignore():
+        for s in (sig.SIGHUP, sig.SIGINT, sig.SIGQUIT, sig.SIGPIPE, sig.SIGUSR1):
+            sig.signal(s, sig.SIG_IGN)
+        sig.pthread_sigmask(sig.SIG_BLOCK, {sig.SIGTERM})
+
+    def masks(text):
+        return {k: v.strip() for k, v in (l.split(":", 1) for l in text.splitlines())
+                if k in ("SigIgn", "SigBlk")}
+    cid = new_id()
+    b = Bundle(["sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status > /dev/shm/seen; "
+                "exec sleep 1000"])
+    cmd = [lib.SKIFF, "--root", ROOT, "run", "-d", "--bundle", b.path, cid]
+    # No pipes: the detached container keeps skiff's stdio open.
+    r = subprocess.run(cmd, preexec_fn=ignore, timeout=60, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert r.returncode == 0, r
+    assert wait_for(lambda: skiff("exec", cid, "cat", "/dev/shm/seen").stdout), "no report"
+    seen = masks(skiff_ok("exec", cid, "cat", "/dev/shm/seen").stdout)
+    assert seen == {"SigIgn": "0000000000000000", "SigBlk": "0000000000000000"}, seen
+    r = subprocess.run([lib.SKIFF, "--root", ROOT, "exec", cid, "grep", "-E", "^Sig(Ign|Blk)",
+                        "/proc/self/status"], preexec_fn=ignore, capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r
+    assert masks(r.stdout) == seen, r.stdout
+    skiff_ok("kill", cid, "KILL")
