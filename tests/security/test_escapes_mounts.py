@@ -92,7 +92,11 @@ def test_cve_2024_45310_racing_volume_never_creates_on_the_host():
     victims, failed = [], 0
     try:
         time.sleep(0.3)  # the racer is swapping
-        for i in range(runs):
+        # Up to twice the runs while no victim has started yet: a loaded host can
+        # refuse many in a row (each refusal is the race hit, see below).
+        i = 0
+        while i < runs or (failed == i and i < 2 * runs):
+            i += 1
             b = Bundle(["probe", "mountinfo"], edit=victim_edit(i))
             victims.append(b)
             r = skiff("run", "--bundle", b.path, new_id())
@@ -116,9 +120,10 @@ def test_cve_2024_45310_racing_volume_never_creates_on_the_host():
     assert seclib.watched_mounts() == before
     # The race was hit: skiff met the symlink while creating destinations and followed
     # it inside the victim's root, where the attacker's target path was created.
+    # A refusal is the race hit too: without the racer every destination is made.
     followed = [i for i, b in enumerate(victims) if os.path.isdir(b.rootfs + host)]
-    assert followed, ("no run met the symlink", failed, under(vol))
-    assert failed < runs, "no victim container started at all"
+    assert followed or failed, ("no run met the symlink", failed, under(vol))
+    assert failed < len(victims), "no victim container started at all"
 
 
 # ---- CVE-2019-19921: a volume raced over /proc ----
