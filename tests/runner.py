@@ -169,6 +169,34 @@ def main():
     matched = set()
     hostcheck.mark_environment()
     signal.signal(signal.SIGALRM, _on_alarm)
+    # A killed run cannot clean up after itself; the next one does.
+    for path in lib.sweep_dead_runs():
+        print(f"     (removed {path}, left by a killed run)")
+    # SIGTERM (a timeout, a CI cancel) ends the run through the same cleanup as ^C.
+    signal.signal(signal.SIGTERM, _on_term)
+    try:
+        _run_all(only, matched)
+    finally:
+        try:
+            lib.final_cleanup()
+        except Exception:
+            record("final cleanup", "failed", traceback.format_exc())
+    for o in only:
+        if o not in matched:
+            record(f"filter {o!r}", "failed", "selects no test")
+    if failures:
+        print("\nfailed:")
+        for f in failures:
+            print(f"  {f}")
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 1 if counts["failed"] else 0
+
+
+def _on_term(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run_all(only, matched):
     unit_dir = os.path.join(TOP, "tests", "unit")
     if not only:
         for f in sorted(os.listdir(unit_dir)):
@@ -187,19 +215,6 @@ def main():
         for f in sorted(os.listdir(folder)):
             if f.startswith("test_") and f.endswith(".py"):
                 run_module(os.path.join(folder, f), only, matched)
-    try:
-        lib.final_cleanup()
-    except Exception:
-        record("final cleanup", "failed", traceback.format_exc())
-    for o in only:
-        if o not in matched:
-            record(f"filter {o!r}", "failed", "selects no test")
-    if failures:
-        print("\nfailed:")
-        for f in failures:
-            print(f"  {f}")
-    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
-    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":

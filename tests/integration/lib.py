@@ -5,6 +5,7 @@ Every test gets bundles built from Debian's static busybox plus the probe
 deletes every container a test made and removes its files, so a failing
 test leaves nothing behind either.
 """
+import atexit
 import copy
 import itertools
 import json
@@ -18,8 +19,14 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 SKIFF = os.environ.get("SKIFF", os.path.join(TOP, "skiff"))
 PROBE = os.path.join(TOP, "tests", "probe", "probe")
 BUSYBOX = "/bin/busybox"
-WORK = tempfile.mkdtemp(prefix="skiff-test-", dir="/tmp")
+# Both carry the pid of the run that owns them, so that a later run can tell a
+# killed run's leftovers from a live run's (sweep_dead_runs).
+WORK = tempfile.mkdtemp(prefix=f"skiff-test-{os.getpid()}-", dir="/tmp")
 ROOT = f"/run/skiff-test-{os.getpid()}"
+_OWNER = os.getpid()
+# Any importer (a helper script, not only the runner) removes its work directory at
+# exit; a forked child that returns normally must not remove its parent's.
+atexit.register(lambda: os.getpid() == _OWNER and shutil.rmtree(WORK, ignore_errors=True))
 
 _ids = itertools.count(1)
 _made_ids = []
@@ -238,3 +245,24 @@ def final_cleanup():
         leftover = [n for n in os.listdir(ROOT) if not n.startswith(".")]
         if not leftover:
             shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def sweep_dead_runs():
+    """Removes what runs of this suite that were killed (SIGKILL, a lost terminal) left:
+    their containers, state roots and work directories.  Only runs whose pid is gone."""
+    swept = []
+    for top, prefix in (("/run", "skiff-test-"), ("/tmp", "skiff-test-")):
+        for name in os.listdir(top):
+            pid = name[len(prefix):].split("-", 1)[0]
+            if not name.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            if os.path.exists(f"/proc/{pid}"):
+                continue
+            path = os.path.join(top, name)
+            if top == "/run" and os.path.isdir(path):
+                for cid in os.listdir(path):
+                    if not cid.startswith("."):
+                        skiff("delete", "--force", cid, root=path)
+            shutil.rmtree(path, ignore_errors=True)
+            swept.append(path)
+    return swept

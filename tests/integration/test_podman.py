@@ -38,6 +38,13 @@ def _default_root():
     return "/run/skiff" if clients.runtime_is_skiff() else "/run/runc"
 
 
+def _cache_files():
+    try:
+        return set(os.listdir(os.path.join(_default_root(), ".seccomp-cache")))
+    except FileNotFoundError:
+        return set()
+
+
 def _containers_conf(top):
     name = _runtime_name()
     return f"""[containers]
@@ -79,7 +86,7 @@ def setup():
         return _d
     clients.require_tools("podman", "conmon", "script")
     top = tempfile.mkdtemp(prefix="skiff-podman-", dir="/tmp")
-    _d.update(dir=top, cgroups_before=_libpod_cgroups(), ids=set(),
+    _d.update(dir=top, cgroups_before=_libpod_cgroups(), ids=set(), cache_before=_cache_files(),
               global_dirs=[p for p in (*_GLOBAL_DIRS, _default_root(),
                                         _default_root() + "/.seccomp-cache")
                            if not os.path.exists(p)])
@@ -486,6 +493,10 @@ def teardown():
     shutil.rmtree(_d["dir"], ignore_errors=True)
     for p in _d["global_dirs"]:
         shutil.rmtree(p, ignore_errors=True)
+    # podman uses the runtime's default root: the filters its containers compiled there
+    # are this module's (the directory itself goes with global_dirs when it made it).
+    for name in _cache_files() - _d["cache_before"]:
+        os.unlink(os.path.join(_default_root(), ".seccomp-cache", name))
     _d.clear()
     return left
 
