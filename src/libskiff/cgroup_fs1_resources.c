@@ -270,29 +270,6 @@ static int plan_network(const struct oci_network *n, struct cgroup_plan *p,
 	return 0;
 }
 
-static int plan_rdma(const struct oci_rdma *r, size_t n, struct cgroup_plan *p,
-                     struct skiff_error **err)
-{
-	for (size_t i = 0; i < n; i++) {
-		char handles[48] = "", objects[48] = "";
-
-		if (!name_ok(r[i].device))
-			return error_set(err, 0, "linux.resources.rdma: invalid device name \"%s\"",
-			                 r[i].device ? r[i].device : "");
-		if (!r[i].has_hca_handles && !r[i].has_hca_objects)
-			continue;
-		if (r[i].has_hca_handles)
-			snprintf(handles, sizeof(handles), " hca_handle=%" PRIu32,
-			         r[i].hca_handles);
-		if (r[i].has_hca_objects)
-			snprintf(objects, sizeof(objects), " hca_object=%" PRIu32,
-			         r[i].hca_objects);
-		add(p, "rdma.max", 0, "linux.resources.rdma", "%s%s%s", r[i].device, handles,
-		    objects);
-	}
-	return 0;
-}
-
 int fs1_plan_resources(const struct oci_resources *r, bool hugetlb, struct cgroup_plan *out,
                        struct skiff_error **err)
 {
@@ -326,7 +303,7 @@ int fs1_plan_resources(const struct oci_resources *r, bool hugetlb, struct cgrou
 	if (ret == 0 && r->network)
 		ret = plan_network(r->network, &p, err);
 	if (ret == 0)
-		ret = plan_rdma(r->rdma, r->rdma_len, &p, err);
+		ret = cgroup_plan_rdma(r->rdma, r->rdma_len, &p, err);
 	if (ret < 0) {
 		cgroup_plan_free(&p);
 		return -1;

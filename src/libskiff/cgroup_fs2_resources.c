@@ -339,7 +339,8 @@ static int plan_hugetlb(const struct oci_hugepage_limit *h, size_t n, struct cgr
 	return 0;
 }
 
-static int plan_rdma(const struct oci_rdma *r, size_t n, struct cgroup_plan *p,
+/* rdma.max reads the same in v1 and v2: both drivers plan it here. */
+int cgroup_plan_rdma(const struct oci_rdma *r, size_t n, struct cgroup_plan *p,
                      struct skiff_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -401,7 +402,7 @@ int cgroup_plan_resources(const struct oci_resources *r, struct cgroup_plan *out
 	if (ret == 0)
 		ret = plan_hugetlb(r->hugepage_limits, r->hugepage_limits_len, &p, err);
 	if (ret == 0)
-		ret = plan_rdma(r->rdma, r->rdma_len, &p, err);
+		ret = cgroup_plan_rdma(r->rdma, r->rdma_len, &p, err);
 	if (ret == 0 && r->network && (r->network->has_class_id || r->network->priorities_len))
 		plan_warn(&p, "linux.resources.network");
 	/* Last, so a unified value overrides the structured one it duplicates. */

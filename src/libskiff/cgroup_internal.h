@@ -251,6 +251,9 @@ int cgroup_remove_tree(const char *dir, struct skiff_error **err);
 /* Adds a write to a plan. */
 void cgroup_plan_add(struct cgroup_plan *p, const char *file, int flags, const char *what,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* linux.resources.rdma as rdma.max lines (one format for v1 and v2). */
+int cgroup_plan_rdma(const struct oci_rdma *r, size_t n, struct cgroup_plan *p,
+                     struct skiff_error **err);
 
 /* The fs2 counters (cgroup_fs2_stats.c). */
 int fs2_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);

@@ -712,6 +712,21 @@ static int fs_error(int fsfd, struct skiff_error **err, int errnum, const char *
 	return error_set(err, errnum, "%s: %s", what, step);
 }
 
+/* Creates the configured superblock and a detached mount of it with attrs; the
+ * fs context's own message names what failed (`step` when it has none). */
+static int fs_mount_configured(int fsfd, uint64_t attrs, const char *what, const char *step,
+                               struct skiff_error **err)
+{
+	int mfd;
+
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_error(fsfd, err, errno, what, step);
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)attrs);
+	if (mfd < 0)
+		return fs_error(fsfd, err, errno, what, "fsmount");
+	return mfd;
+}
+
 /*
  * Splits mount data at commas outside double quotes: an SELinux context
  * ("context=\"system_u:object_r:t:s0:c1,c2\"") holds commas of its own.
@@ -801,7 +816,6 @@ static int fs_create(const struct oci_mount *m, const struct mount_spec *s, bool
 	cleanup_close int fsfd = -1;
 	const char *type = m->type;
 	uint64_t attrs = fresh_attrs(s);
-	int mfd;
 
 	/* skiff drives cgroup v2 only: "cgroup" means the unified hierarchy, on v2 and hybrid
 	 * hosts. */
@@ -819,12 +833,7 @@ static int fs_create(const struct oci_mount *m, const struct mount_spec *s, bool
 		return -1;
 	if (fs_set_sb_flags(fsfd, s, what, err) < 0)
 		return -1;
-	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_error(fsfd, err, errno, what, "create");
-	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)attrs);
-	if (mfd < 0)
-		return fs_error(fsfd, err, errno, what, "fsmount");
-	return mfd;
+	return fs_mount_configured(fsfd, attrs, what, "create", err);
 }
 
 static char *bind_source(const char *source, const char *bundle)
@@ -883,7 +892,6 @@ static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct 
 {
 	cleanup_close int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
 	uint64_t attrs = fresh_attrs(s) & ~(uint64_t)MOUNT_ATTR_RDONLY;
-	int mfd;
 
 	if (fsfd < 0)
 		return error_errno(err, "%s: fsopen tmpfs", what);
@@ -895,12 +903,7 @@ static int cgroup_v1_tmpfs(const struct mount_spec *s, const char *what, struct 
 	 */
 	if (fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "555", 0) < 0)
 		return fs_error(fsfd, err, errno, what, "mode");
-	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_error(fsfd, err, errno, what, "create");
-	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)attrs);
-	if (mfd < 0)
-		return fs_error(fsfd, err, errno, what, "fsmount");
-	return mfd;
+	return fs_mount_configured(fsfd, attrs, what, "create", err);
 }
 
 /* The hierarchy's directory in the tmpfs, and a symlink per co-mounted controller. */
@@ -943,7 +946,6 @@ static int cgroup_v1_fresh_create(const struct cgroup_v1_hierarchy *h, const str
 	cleanup_close int fsfd = fsopen("cgroup", FSOPEN_CLOEXEC);
 	cleanup_free char *ctls = xstrdup(h->controllers);
 	char *save = NULL;
-	int mfd;
 
 	if (fsfd < 0)
 		return error_errno(err, "%s: fsopen cgroup", what);
@@ -959,12 +961,7 @@ static int cgroup_v1_fresh_create(const struct cgroup_v1_hierarchy *h, const str
 		if (r < 0)
 			return fs_error(fsfd, err, errno, what, c);
 	}
-	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return fs_error(fsfd, err, errno, what, h->controllers);
-	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned int)fresh_attrs(s));
-	if (mfd < 0)
-		return fs_error(fsfd, err, errno, what, "fsmount");
-	return mfd;
+	return fs_mount_configured(fsfd, fresh_attrs(s), what, h->controllers, err);
 }
 
 static int cgroup_v1_fill(int top, const struct cgroup_v1_hierarchy *h, size_t n,
