@@ -113,8 +113,9 @@ static int wait_for_go(struct create_plan *p, struct skiff_error **err)
 
 		if (sync_recv(p->sync[1], &type, &index, NULL, &fd, err) < 0)
 			return -1;
+		/* Privileged, the init is non-dumpable from its first instruction already. */
 		if (type == SYNC_GO)
-			return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0
+			return p->unprivileged && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0
 			           ? error_errno(err, "prctl PR_SET_DUMPABLE 0")
 			           : 0;
 		if (type != SYNC_MOUNT_FD || fd < 0 || index < 0 ||
