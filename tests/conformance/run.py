@@ -271,7 +271,9 @@ def run_in_vm(suite, out):
         if re.match(r"^/(tmp|run)/", os.path.abspath(rpath)):
             raise SystemExit(f"{rpath}: the VM has its own /tmp and /run; use another path")
         print(f"## {rname} in the VM", file=out, flush=True)
-        cmd = ["flock", "/tmp/skiff-vm.lock", os.path.join(TOP, "tests/vm/run-in-vm.sh"),
+        # One VM at a time: the lock is the VM script itself, so no lock file is left.
+        vm_script = os.path.join(TOP, "tests/vm/run-in-vm.sh")
+        cmd = ["flock", vm_script, vm_script,
                "--timeout", "2400", "--", "/usr/bin/python3", os.path.abspath(__file__),
                "--suite", suite, "--vm-half", rname]
         # The VM's own limit is 2400 s; flock may first wait for another suite's VM.

@@ -395,7 +395,9 @@ def test_rootless_podman_run_exec_stop_rm():
     pod = ["podman", "--root", os.path.join(u.home, "storage"), "--runroot",
            os.path.join(u.xdg, "runroot"), "--storage-driver", "vfs", "--runtime", SKIFF,
            "--cgroup-manager", "cgroupfs"]
-    with open("/tmp/skiff-clients.lock", "a") as lock:
+    # One podman at a time across concurrent runs; locking podman's own binary leaves
+    # no lock file behind.
+    with open(shutil.which("podman"), "rb") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         r = u.run(*pod, "load", "-i", archive, timeout=120)
         assert r.returncode == 0, r.stderr
