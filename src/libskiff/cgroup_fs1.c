@@ -223,7 +223,7 @@ static int make_all(const struct fs1_host *h, const char *path, const struct fs1
 static int fs1_create(const char *path, const struct oci_resources *r, struct cgroup_created *out,
                       struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	struct fs1_plan p = {0};
 	struct made m = {0};
 	cleanup_close int v2fd = -1;
@@ -231,16 +231,16 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 	bool v2_existed = false;
 	int ret = -1;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		goto out;
 	/* Everything that can be checked before touching a hierarchy is. */
-	if (plan_all(&h, r, true, &p, err) < 0)
+	if (plan_all(h, r, true, &p, err) < 0)
 		goto out;
-	if (h.v2) {
-		v2dir = xasprintf("%s%s", h.v2, path);
+	if (h->v2) {
+		v2dir = xasprintf("%s%s", h->v2, path);
 		v2_existed = access(v2dir, F_OK) == 0;
 	}
-	if (make_all(&h, path, &p, &m, &v2fd, err) < 0) {
+	if (make_all(h, path, &p, &m, &v2fd, err) < 0) {
 		struct skiff_error *ignored = NULL;
 		if (v2dir && !v2_existed)
 			cgroup_remove_tree(v2dir, &ignored);
@@ -248,7 +248,7 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 		undo_made(&m);
 		goto out;
 	}
-	out->mount = parent_dir(h.v1[0].mnt);
+	out->mount = parent_dir(h->v1[0].mnt);
 	out->made = xcalloc(m.n + 2, sizeof(char *));
 	for (size_t i = 0; i < m.n; i++)
 		out->made[i] = steal_ptr(&m.v[i]);
@@ -258,7 +258,6 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 out:
 	forget_made(&m);
 	fs1_plan_free(&p);
-	fs1_host_free(&h);
 	return ret;
 }
 
@@ -292,16 +291,15 @@ static int enter_one(const char *mnt, const char *controllers, const char *path,
 /* Every hierarchy, the cgroup2 part of a hybrid host included. */
 static int enter_all(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	int ret = 0;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	for (size_t i = 0; i < h.n && ret == 0; i++)
-		ret = enter_one(h.v1[i].mnt, h.v1[i].controllers, path, subs, pid, err);
-	if (ret == 0 && h.v2)
-		ret = enter_one(h.v2, "", path, subs, pid, err);
-	fs1_host_free(&h);
+	for (size_t i = 0; i < h->n && ret == 0; i++)
+		ret = enter_one(h->v1[i].mnt, h->v1[i].controllers, path, subs, pid, err);
+	if (ret == 0 && h->v2)
+		ret = enter_one(h->v2, "", path, subs, pid, err);
 	return ret;
 }
 
@@ -325,14 +323,13 @@ static int fs1_exec_target(const char *path, pid_t init, cgroup_subs subs, int *
 /* Delegation is a cgroup2 notion: the hybrid host's cgroup2 part is the container's own. */
 static int fs1_delegate(const char *path, pid_t pid, uint32_t uid, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	int ret = 0;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	if (h.v2)
+	if (h->v2)
 		ret = cgroup_fs2_driver.delegate(path, pid, uid, err);
-	fs1_host_free(&h);
 	return ret;
 }
 
@@ -362,20 +359,19 @@ static int check_memory_usage(const struct fs1_host *h, const char *path,
 
 static int fs1_update(const char *path, const struct oci_resources *r, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	struct fs1_plan p;
 	int ret = -1;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	if (plan_all(&h, r, r && r->devices_len > 0, &p, err) == 0 &&
-	    check_memory_usage(&h, path, r ? r->memory : NULL, err) == 0 &&
-	    write_plan(&h, path, &p.res, err) == 0 && write_plan(&h, path, &p.dev, err) == 0)
+	if (plan_all(h, r, r && r->devices_len > 0, &p, err) == 0 &&
+	    check_memory_usage(h, path, r ? r->memory : NULL, err) == 0 &&
+	    write_plan(h, path, &p.res, err) == 0 && write_plan(h, path, &p.dev, err) == 0)
 		ret = 0;
-	if (ret == 0 && h.v2 && (p.v2.hugepage_limits_len || (p.v2_devices && p.v2.devices_len)))
+	if (ret == 0 && h->v2 && (p.v2.hugepage_limits_len || (p.v2_devices && p.v2.devices_len)))
 		ret = cgroup_fs2_driver.update(path, &p.v2, err);
 	fs1_plan_free(&p);
-	fs1_host_free(&h);
 	return ret;
 }
 
@@ -412,42 +408,40 @@ static int freeze_v1(const char *dir, bool frozen, struct skiff_error **err)
 
 static int fs1_freeze(const char *path, bool frozen, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	const char *mnt;
 	int ret;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	mnt = fs1_mount_of(&h, "freezer");
+	mnt = fs1_mount_of(h, "freezer");
 	if (mnt) {
 		cleanup_free char *dir = xasprintf("%s%s", mnt, path);
 		ret = freeze_v1(dir, frozen, err);
-	} else if (h.v2) {
+	} else if (h->v2) {
 		ret = fs2_freeze(path, frozen, err);
 	} else {
 		ret = error_set(err, 0, "cgroup: no freezer controller is mounted");
 	}
-	fs1_host_free(&h);
 	return ret;
 }
 
 static int fs1_is_frozen(const char *path, bool *out, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	const char *mnt;
 	int ret = 0;
 
 	*out = false;
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	mnt = fs1_mount_of(&h, "freezer");
+	mnt = fs1_mount_of(h, "freezer");
 	if (mnt) {
 		cleanup_free char *dir = xasprintf("%s%s", mnt, path);
 		*out = freezer_is(dir, "FROZEN");
-	} else if (h.v2) {
+	} else if (h->v2) {
 		ret = fs2_is_frozen(path, out, err);
 	}
-	fs1_host_free(&h);
 	return ret;
 }
 
@@ -486,13 +480,12 @@ static int list_pids(const struct fs1_host *h, const char *path, pid_t **pids, s
 
 static int fs1_pids(const char *path, pid_t **pids, size_t *n, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	int ret;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	ret = list_pids(&h, path, pids, n, err);
-	fs1_host_free(&h);
+	ret = list_pids(h, path, pids, n, err);
 	return ret;
 }
 
@@ -534,14 +527,13 @@ static int kill_everyone(const struct fs1_host *h, const char *path, struct skif
 
 static int fs1_kill_all(const char *path, int sig, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	size_t n;
 	int ret;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	ret = sig == SIGKILL ? kill_everyone(&h, path, err) : signal_all(&h, path, sig, &n, err);
-	fs1_host_free(&h);
+	ret = sig == SIGKILL ? kill_everyone(h, path, err) : signal_all(h, path, sig, &n, err);
 	return ret;
 }
 
@@ -549,40 +541,38 @@ static int fs1_kill_all(const char *path, int sig, struct skiff_error **err)
 
 static uint64_t fs1_oom_kills(const char *path)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	struct skiff_error *ignored = NULL;
 	cleanup_free char *data = NULL;
 	unsigned long long v = 0;
 	const char *mnt;
 
-	if (fs1_host_load(&h, &ignored) < 0) {
+	if ((h = fs1_host_get(&ignored)) == NULL) {
 		error_free(&ignored);
 		return 0;
 	}
-	mnt = fs1_mount_of(&h, "memory");
+	mnt = fs1_mount_of(h, "memory");
 	if (mnt && fs1_read(mnt, path, "memory.oom_control", &data) == 0)
 		cgroup_keyed_value(data, "oom_kill", &v);
-	fs1_host_free(&h);
 	return v;
 }
 
 /* memcg's notification: an eventfd registered on memory.oom_control fires on each OOM. */
 static int fs1_oom_watch(const char *path)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	struct skiff_error *ignored = NULL;
 	cleanup_close int efd = -1, dfd = -1, ofd = -1, cfd = -1;
 	cleanup_free char *dir = NULL;
 	const char *mnt;
 	char buf[64];
 
-	if (fs1_host_load(&h, &ignored) < 0) {
+	if ((h = fs1_host_get(&ignored)) == NULL) {
 		error_free(&ignored);
 		return -1;
 	}
-	mnt = fs1_mount_of(&h, "memory");
+	mnt = fs1_mount_of(h, "memory");
 	dir = mnt ? xasprintf("%s%s", mnt, path) : NULL;
-	fs1_host_free(&h);
 	if (dir == NULL)
 		return -1;
 	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -603,25 +593,24 @@ static int fs1_oom_watch(const char *path)
 
 static int fs1_destroy(const char *path, bool kill, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	int ret = 0;
 
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
 	if (kill) {
-		cleanup_free char *dir = procs_dir(&h, path);
+		cleanup_free char *dir = procs_dir(h, path);
 		if (access(dir, F_OK) == 0)
-			ret = kill_everyone(&h, path, err);
+			ret = kill_everyone(h, path, err);
 	}
-	for (size_t i = 0; i < h.n && ret == 0; i++) {
-		cleanup_free char *dir = xasprintf("%s%s", h.v1[i].mnt, path);
+	for (size_t i = 0; i < h->n && ret == 0; i++) {
+		cleanup_free char *dir = xasprintf("%s%s", h->v1[i].mnt, path);
 		ret = cgroup_remove_tree(dir, err);
 	}
-	if (ret == 0 && h.v2) {
-		cleanup_free char *dir = xasprintf("%s%s", h.v2, path);
+	if (ret == 0 && h->v2) {
+		cleanup_free char *dir = xasprintf("%s%s", h->v2, path);
 		ret = cgroup_remove_tree(dir, err);
 	}
-	fs1_host_free(&h);
 	return ret;
 }
 

@@ -87,7 +87,7 @@ static void parse_line(struct fs1_host *h, char *line)
 	}
 }
 
-int fs1_host_load(struct fs1_host *h, struct skiff_error **err)
+static int host_load(struct fs1_host *h, struct skiff_error **err)
 {
 	cleanup_free char *data = NULL;
 	char *save = NULL;
@@ -102,7 +102,7 @@ int fs1_host_load(struct fs1_host *h, struct skiff_error **err)
 	return 0;
 }
 
-void fs1_host_free(struct fs1_host *h)
+static void host_free(struct fs1_host *h)
 {
 	for (size_t i = 0; i < h->n; i++) {
 		free(h->v1[i].mnt);
@@ -111,6 +111,27 @@ void fs1_host_free(struct fs1_host *h)
 	free(h->v1);
 	free(h->v2);
 	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Parsed once per process: `list` asks for every container, and the table
+ * (kernfs text, as long as the host has mounts) costs more than the rest of
+ * a container's status.  Hierarchies are not remounted under a running
+ * skiff, and no caller runs in another mount namespace.
+ */
+const struct fs1_host *fs1_host_get(struct skiff_error **err)
+{
+	static struct fs1_host cached;
+	static bool loaded;
+
+	if (!loaded) {
+		if (host_load(&cached, err) < 0) {
+			host_free(&cached);
+			return NULL;
+		}
+		loaded = true;
+	}
+	return &cached;
 }
 
 const char *fs1_mount_of(const struct fs1_host *h, const char *controller)
@@ -191,35 +212,30 @@ static char *path_in(const char *proc_cgroup, const char *controllers)
 
 int cgroup_v1_hierarchies(struct cgroup_v1_hierarchy **out, size_t *n, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
+	struct skiff_error *none = NULL;
 	cleanup_free char *self = NULL;
 
 	*out = NULL;
 	*n = 0;
 	if (cgroup_manager_is_unified())
 		return 0;
-	struct skiff_error *none = NULL;
-
 	/* No v1 hierarchy (only a cgroup2 one somewhere): none to show. */
-	if (fs1_host_load(&h, &none) < 0) {
+	if ((h = fs1_host_get(&none)) == NULL) {
 		error_free(&none);
-		fs1_host_free(&h);
 		return 0;
 	}
-	if (read_file("/proc/self/cgroup", &self, NULL, err) < 0) {
-		fs1_host_free(&h);
+	if (read_file("/proc/self/cgroup", &self, NULL, err) < 0)
 		return error_wrap(err, "cgroup");
-	}
-	*out = xcalloc(h.n ? h.n : 1, sizeof(**out));
-	for (size_t i = 0; i < h.n; i++) {
-		(*out)[i].mnt = steal_ptr(&h.v1[i].mnt);
-		(*out)[i].controllers = steal_ptr(&h.v1[i].controllers);
+	*out = xcalloc(h->n, sizeof(**out));
+	for (size_t i = 0; i < h->n; i++) {
+		(*out)[i].mnt = xstrdup(h->v1[i].mnt);
+		(*out)[i].controllers = xstrdup(h->v1[i].controllers);
 		(*out)[i].path = path_in(self, (*out)[i].controllers);
 		if ((*out)[i].path == NULL)
 			oom();
 	}
-	*n = h.n;
-	fs1_host_free(&h);
+	*n = h->n;
 	return 0;
 }
 

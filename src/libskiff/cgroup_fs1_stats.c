@@ -173,17 +173,17 @@ static void read_blkio_file(const struct src *b, const char *file, bool ios, str
 
 int fs1_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err)
 {
-	struct fs1_host h;
+	const struct fs1_host *h;
 	struct src memory, pids, acct, cpu, blkio;
 
 	memset(out, 0, sizeof(*out));
-	if (fs1_host_load(&h, err) < 0)
+	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	memory = (struct src){fs1_mount_of(&h, "memory"), path};
-	pids = (struct src){fs1_mount_of(&h, "pids"), path};
-	acct = (struct src){fs1_mount_of(&h, "cpuacct"), path};
-	cpu = (struct src){fs1_mount_of(&h, "cpu"), path};
-	blkio = (struct src){fs1_mount_of(&h, "blkio"), path};
+	memory = (struct src){fs1_mount_of(h, "memory"), path};
+	pids = (struct src){fs1_mount_of(h, "pids"), path};
+	acct = (struct src){fs1_mount_of(h, "cpuacct"), path};
+	cpu = (struct src){fs1_mount_of(h, "cpu"), path};
+	blkio = (struct src){fs1_mount_of(h, "blkio"), path};
 	read_memory(&memory, out);
 	out->has_pids = value(&pids, "pids.current", &out->pids_current) &&
 	                value(&pids, "pids.max", &out->pids_max);
@@ -191,7 +191,7 @@ int fs1_stats(const char *path, struct cgroup_stats *out, struct skiff_error **e
 	read_blkio_file(&blkio, "blkio.throttle.io_service_bytes_recursive", false, out);
 	read_blkio_file(&blkio, "blkio.throttle.io_serviced_recursive", true, out);
 	/* Hugepages: where the hugetlb controller lives here. */
-	if (fs1_mount_of(&h, "hugetlb") == NULL && h.v2) {
+	if (fs1_mount_of(h, "hugetlb") == NULL && h->v2) {
 		struct cgroup_stats v2;
 		if (fs2_stats(path, &v2, NULL) == 0) {
 			out->hugetlb = steal_ptr(&v2.hugetlb);
@@ -200,6 +200,5 @@ int fs1_stats(const char *path, struct cgroup_stats *out, struct skiff_error **e
 			cgroup_stats_free(&v2);
 		}
 	}
-	fs1_host_free(&h);
 	return 0;
 }

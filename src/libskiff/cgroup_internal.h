@@ -275,9 +275,11 @@ struct fs1_host {
 	char *v2; /* a hybrid host's cgroup2 mount, or NULL */
 };
 
-/* The mounted v1 hierarchies (one entry per hierarchy) and the cgroup2 mount, if any. */
-int fs1_host_load(struct fs1_host *h, struct skiff_error **err);
-void fs1_host_free(struct fs1_host *h);
+/*
+ * The mounted v1 hierarchies (one entry per hierarchy) and the cgroup2 mount,
+ * if any: read once per process, then shared (never freed).
+ */
+const struct fs1_host *fs1_host_get(struct skiff_error **err);
 /* Where controller ("memory") is mounted, or NULL. */
 const char *fs1_mount_of(const struct fs1_host *h, const char *controller);
 /* Where the controller owning file ("memory.limit_in_bytes") is mounted; ctl gets its name. */

@@ -3,6 +3,7 @@ list, state, exec, kill and delete on all of them, nothing left, and no skiff
 process stays behind to cost memory per container."""
 import json
 import os
+import subprocess
 
 import lib
 from lib import Bundle, ROOT, new_id, skiff, skiff_ok
@@ -23,6 +24,15 @@ def _skiff_processes():
     return found
 
 
+def _list_syscalls():
+    """The system calls of one `skiff list` (strace), as its lines."""
+    out = os.path.join(lib.WORK, "list.strace")
+    subprocess.run(["strace", "-qq", "-o", out, lib.SKIFF, "--root", ROOT, "list"], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        return f.read().splitlines()
+
+
 def test_many_running_containers():
     b = Bundle(["sleep", "1000"], edit=lambda c: c["process"].pop("rlimits"))
     ids = [new_id("scale") for _ in range(COUNT)]
@@ -34,6 +44,11 @@ def test_many_running_containers():
     assert len(mine) == COUNT and all(e["status"] == "running" for e in mine.values()), \
         [e for e in mine.values() if e["status"] != "running"][:3]
     assert set(ids) <= set(skiff_ok("list", "-q").stdout.split())
+    # What `list` costs per container: the mount table (where the cgroup hierarchies are)
+    # is read once, not once per container.
+    calls = _list_syscalls()
+    assert sum("/proc/self/mountinfo" in c for c in calls) <= 1, \
+        [c for c in calls if "mountinfo" in c][:3]
     pids = {cid: e["pid"] for cid, e in mine.items()}
     assert all(_cmdline(p)[:2] == [b"sleep", b"1000"] for p in pids.values())
     # A running container costs its own processes only: no skiff stays behind.
