@@ -62,11 +62,38 @@ int cgroup_manager_load(const char *name, const char *path, struct cgroup_manage
  */
 char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
 
+/*
+ * The `tasks` files of the hierarchies a new init cannot be cloned into
+ * (v1), opened by the parent for the init to move itself with "0"
+ * (cgroup_enter_self).  Moving another process by pid takes the kernel's
+ * global threadgroup lock for writing, which waits for an RCU grace period
+ * (milliseconds on an idle host, tens of them on a loaded one); a
+ * single-threaded process moving itself through `tasks` takes no global lock.
+ */
+struct cgroup_self {
+	int *fds;     /* n fds, O_WRONLY */
+	char **files; /* their paths, for errors */
+	size_t n;
+};
+
+/*
+ * In the process to move (single-threaded), before it runs anything of the
+ * container's: writes "0" to every fd of s, then closes them.
+ */
+int cgroup_enter_self(struct cgroup_self *s, struct skiff_error **err);
+/* Closes what is still open and frees s's arrays (n becomes 0). */
+void cgroup_self_free(struct cgroup_self *s);
+
 /* What cgroup_create made. */
 struct cgroup_created {
 	char *path;   /* malloc'd, for the state */
 	char *mount;  /* malloc'd: where the hierarchy (or hierarchies) are mounted */
 	int clone_fd; /* a cgroup2 directory for clone3(CLONE_INTO_CGROUP), or -1 */
+	/*
+	 * The hierarchies the init then moves itself into (n == 0: none).  With
+	 * neither clone_fd nor these, cgroup_enter moves the init.
+	 */
+	struct cgroup_self self;
 	/*
 	 * The directories create made (full paths, in order; NULL-terminated,
 	 * may be NULL): what cgroup_unmake removes after a failed create, and
@@ -102,7 +129,8 @@ typedef char *const *cgroup_subs;
  * Moves pid into the container's cgroup (or its subs) before it runs
  * anything of the container's: into fd's cgroup when fd >= 0 (what
  * cgroup_exec_target gave), else into every hierarchy of m.  Not needed
- * after a clone3 into cgroup_created.clone_fd.
+ * after a clone3 into cgroup_created.clone_fd, nor where the init entered
+ * cgroup_created.self.
  */
 int cgroup_enter(const struct cgroup_manager *m, int fd, cgroup_subs subs, pid_t pid,
                  struct skiff_error **err);

@@ -6,9 +6,11 @@
  * hybrid host, in the cgroup2 one too: that is the cgroup its "0::" line
  * shows (cgroup namespaces, delegation) and where controllers that only
  * cgroup2 has here (hugetlb, say) are driven, through the fs2 code.  A v1
- * cgroup cannot be cloned into, so the init is moved into every hierarchy
- * by the parent before it is told to go on (sync.h's GO), and exec's
- * processes likewise: no code of the container runs outside its limits.
+ * cgroup cannot be cloned into: the init is cloned into the cgroup2 part
+ * and moves itself into every v1 hierarchy once told to go on (sync.h's
+ * GO), before it does anything else (cgroup.h's cgroup_self: no global
+ * lock, no RCU grace period); exec's processes are moved by the parent
+ * before GO.  No code of the container runs outside its limits.
  */
 #include <config.h>
 #include <errno.h>
@@ -220,6 +222,29 @@ static int make_all(const struct fs1_host *h, const char *path, const struct fs1
 	return 0;
 }
 
+/*
+ * The `tasks` file of every v1 hierarchy, for the init to move itself
+ * (cgroup.h's cgroup_self).  -1 when one cannot be opened (a delegated
+ * cgroup may give cgroup.procs only): the parent moves the init then.
+ */
+static int open_self(const struct fs1_host *h, const char *path, struct cgroup_self *s)
+{
+	s->fds = xcalloc(h->n, sizeof(int));
+	s->files = xcalloc(h->n + 1, sizeof(char *));
+	for (size_t i = 0; i < h->n; i++) {
+		s->files[i] = xasprintf("%s%s/tasks", h->v1[i].mnt, path);
+		s->fds[i] = open(s->files[i], O_WRONLY | O_CLOEXEC);
+		s->n++;
+		if (s->fds[i] < 0) {
+			log_debug("cgroup: open %s: %s; the parent moves the init", s->files[i],
+			          strerror(errno));
+			cgroup_self_free(s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int fs1_create(const char *path, const struct oci_resources *r, struct cgroup_created *out,
                       struct skiff_error **err)
 {
@@ -249,6 +274,9 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 		goto out;
 	}
 	out->mount = parent_dir(h->v1[0].mnt);
+	/* Born in the cgroup2 part (a hybrid host), it moves itself into the v1 ones. */
+	if (open_self(h, path, &out->self) == 0)
+		out->clone_fd = steal_fd(&v2fd);
 	out->made = xcalloc(m.n + 2, sizeof(char *));
 	for (size_t i = 0; i < m.n; i++)
 		out->made[i] = steal_ptr(&m.v[i]);

@@ -4,6 +4,7 @@
  * through the driver table: callers see cgroup.h only.
  */
 #include <config.h>
+#include <errno.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,8 +77,30 @@ void cgroup_created_free(struct cgroup_created *c)
 	strv_free(c->made);
 	if (c->clone_fd >= 0)
 		close(c->clone_fd);
+	cgroup_self_free(&c->self);
 	memset(c, 0, sizeof(*c));
 	c->clone_fd = -1;
+}
+
+int cgroup_enter_self(struct cgroup_self *s, struct skiff_error **err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n && ret == 0; i++)
+		if (write_all(s->fds[i], "0", 1) < 0)
+			ret = error_errno(err, "cgroup: move the init into %s", s->files[i]);
+	cgroup_self_free(s);
+	return ret;
+}
+
+void cgroup_self_free(struct cgroup_self *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	free(s->fds);
+	strv_free(s->files);
+	memset(s, 0, sizeof(*s));
 }
 
 void cgroup_unmake(char **made)

@@ -176,7 +176,8 @@ static int clone_init(struct create_plan *p, struct skiff_error **err)
 		/* Born in its cgroup: no window in which the init runs outside it. */
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)p->cgroup_fd;
-	} else if (p->has_cgroup) {
+	}
+	if (p->has_cgroup && (p->cgroup_fd < 0 || p->cgroup_self.n > 0)) {
 		/*
 		 * Moved in after its birth (v1): a cgroup namespace made now would
 		 * be rooted at skiff's cgroup; the init makes it once moved (GO).
@@ -249,8 +250,11 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&
 	    cgroup_delegate(&p->cgroup, p->pid, p->config->process->user.uid, err) < 0)
 		return -1;
-	/* Not born in its cgroup (v1 hierarchies): moved before it may go on. */
-	if (p->has_cgroup && p->cgroup_fd < 0 &&
+	/*
+	 * Not born in its cgroup (v1 hierarchies): moved before it may go on,
+	 * or moving itself first thing after GO (cgroup_self).
+	 */
+	if (p->has_cgroup && p->cgroup_fd < 0 && p->cgroup_self.n == 0 &&
 	    cgroup_enter(&p->cgroup, -1, NULL, p->pid, err) < 0)
 		return -1;
 	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
@@ -320,6 +324,8 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	if (ret == 0) {
 		p->st.cgroup_mount = steal_ptr(&made.mount);
 		p->cgroup_fd = steal_fd(&made.clone_fd);
+		p->cgroup_self = made.self;
+		memset(&made.self, 0, sizeof(made.self));
 		p->cgroup_made = steal_ptr(&made.made);
 		p->has_cgroup = true;
 	}
@@ -397,6 +403,7 @@ static void plan_close_fds(struct create_plan *p)
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
 	close_fd(&p->cgroup_fd);
+	cgroup_self_free(&p->cgroup_self);
 	close_fd(&p->sync[0]);
 	close_fd(&p->sync[1]);
 	close_fd(&p->pidfd);

@@ -31,8 +31,9 @@ struct create_plan {
 	struct seccomp_program *seccomp;
 	struct container_status st;
 	int rootfd, dirfd, fifo_fd, console_fd;
-	int cgroup_fd;                /* the cgroup2 directory the init is cloned into, or -1 */
-	struct cgroup_manager cgroup; /* valid when has_cgroup */
+	int cgroup_fd;                  /* the cgroup2 directory the init is cloned into, or -1 */
+	struct cgroup_self cgroup_self; /* the v1 hierarchies the init moves itself into */
+	struct cgroup_manager cgroup;   /* valid when has_cgroup */
 	bool has_cgroup;
 	bool unprivileged; /* no CAP_SYS_ADMIN where skiff runs: rootless (rootless.h) */
 	int listener_fd;   /* linux.seccomp.listenerPath, connected by the parent */

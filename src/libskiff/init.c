@@ -143,6 +143,9 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		return -1;
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return error_errno(err, "become root in the new user namespace");
+	/* Before the deferred cgroup namespace, which is rooted where we are. */
+	if (p->cgroup_self.n > 0 && cgroup_enter_self(&p->cgroup_self, err) < 0)
+		return -1;
 	if (ns_plan_enter(&p->ns, err) < 0)
 		return -1;
 	log_debug("init: namespaces entered");
