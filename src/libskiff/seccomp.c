@@ -125,6 +125,7 @@ void seccomp_features_clear(struct oci_features_seccomp *f)
 
 #include "log.h"
 #include "seccomp_enosys.h"
+#include "seccomp_split.h"
 
 /* ---- the vocabulary of linux.seccomp ---- */
 
@@ -286,7 +287,9 @@ struct compile_state {
 	uint32_t default_action;
 	bool needs_notify;
 	size_t skipped, named;
-	char skipped_names[256]; /* the first few, for the debug line */
+	char skipped_names[256];           /* the first few, for the debug line */
+	const struct seccomp_split *split; /* compiling in parts: only this part's names */
+	int part;
 };
 
 static void note_skipped(struct compile_state *st, const char *name)
@@ -376,9 +379,11 @@ static int add_syscall(struct compile_state *st, const struct oci_seccomp_syscal
 	if (action == st->default_action)
 		return 0;
 	for (size_t n = 0; sc->names[n]; n++) {
-		int nr = seccomp_syscall_resolve_name(sc->names[n]);
-		int rc;
+		int nr, rc;
 
+		if (st->split && seccomp_split_part_of(st->split, sc->names[n]) != st->part)
+			continue;
+		nr = seccomp_syscall_resolve_name(sc->names[n]);
 		if (nr == __NR_SCMP_ERROR) {
 			note_skipped(st, sc->names[n]);
 			continue;
@@ -429,10 +434,110 @@ static void release_ctx(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 
-int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
-                    struct skiff_error **err)
+/* One libseccomp filter of the profile's rules (of st->split's part st->part, if set). */
+static int compile_filter(const struct oci_seccomp *s, struct compile_state *st,
+                          uint32_t filter_default, uint32_t *archs, size_t *narchs,
+                          struct seccomp_program *p, struct skiff_error **err)
 {
-	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = NULL;
+	__attribute__((cleanup(release_ctx))) scmp_filter_ctx ctx = seccomp_init(filter_default);
+	int rc;
+
+	if (ctx == NULL)
+		return error_set(err, ENOMEM, "seccomp: seccomp_init");
+	/* skiff sets no_new_privs itself, from process.noNewPrivileges. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (rc < 0)
+		return error_set(err, -rc, "seccomp: clear SCMP_FLTATR_CTL_NNP");
+	if (add_archs(ctx, s->architectures, archs, narchs, err) < 0)
+		return -1;
+	st->ctx = ctx;
+	for (size_t i = 0; i < s->syscalls_len; i++)
+		if (add_syscall(st, &s->syscalls[i], i, err) < 0)
+			return -1;
+	st->ctx = NULL;
+	return export_bpf(ctx, p, err);
+}
+
+/* Names per part, and the smallest profile worth splitting (seccomp_split.c). */
+#define SPLIT_PER_PART 48
+#define SPLIT_ABOVE    96
+
+/* A return value no rule of the profile uses: a part's "not mine". */
+static uint32_t pick_sentinel(const struct oci_seccomp *s, uint32_t default_action)
+{
+	for (uint32_t data = 0xfffe;; data--) {
+		uint32_t cand = SCMP_ACT_TRACE(data), a;
+		bool used = cand == default_action;
+
+		for (size_t i = 0; i < s->syscalls_len && !used; i++) {
+			const struct oci_seccomp_syscall *sc = &s->syscalls[i];
+			used = resolve_action(sc->action, sc->has_errno_ret, sc->errno_ret, "", "",
+			                      &a, NULL) == 0 &&
+			       a == cand;
+		}
+		if (!used)
+			return cand;
+	}
+}
+
+/*
+ * The profile in parts, chained.  1 when it does not split (too small, or a
+ * part cannot be chained): the caller compiles it whole.
+ */
+static int compile_split(const struct oci_seccomp *s, struct compile_state *st, uint32_t *archs,
+                         size_t *narchs, struct seccomp_program *p, struct skiff_error **err)
+{
+	__attribute__((cleanup(release_ctx))) scmp_filter_ctx probe = seccomp_init(SCMP_ACT_ALLOW);
+	struct seccomp_split sp;
+	struct sock_filter *prog = NULL;
+	size_t names = 0, len = 0;
+	uint32_t sentinel;
+	int r = 0;
+
+	for (size_t i = 0; i < s->syscalls_len; i++)
+		names += strv_len(s->syscalls[i].names);
+	if (names < SPLIT_ABOVE)
+		return 1;
+	if (probe == NULL)
+		return error_set(err, ENOMEM, "seccomp: seccomp_init");
+	if (add_archs(probe, s->architectures, archs, narchs, err) < 0)
+		return -1;
+	if (seccomp_split_plan(s, archs, *narchs, SPLIT_PER_PART, &sp) < 2) {
+		seccomp_split_free(&sp);
+		return 1;
+	}
+	sentinel = pick_sentinel(s, st->default_action);
+	st->split = &sp;
+	for (int part = 0; part < sp.parts && r == 0; part++) {
+		struct seccomp_program one = {0};
+
+		st->part = part;
+		if (compile_filter(s, st, sentinel, archs, narchs, &one, err) < 0)
+			r = -1;
+		else if (seccomp_split_join(&prog, &len, one.insns, one.len, sentinel,
+		                            part == sp.parts - 1, st->default_action) < 0)
+			r = 1;
+		free(one.insns);
+	}
+	st->split = NULL;
+	seccomp_split_free(&sp);
+	if (r == 0 && len > BPF_MAXINSNS)
+		r = 1;
+	if (r != 0) {
+		free(prog);
+		/* Compiled again whole: counted again. */
+		st->skipped = st->named = 0;
+		st->skipped_names[0] = '\0';
+		return r;
+	}
+	p->insns = prog;
+	p->len = len;
+	return 0;
+}
+
+static int compile(const struct oci_seccomp *s, bool split, struct seccomp_program **out,
+                   struct skiff_error **err)
+{
 	struct compile_state st = {0};
 	uint32_t archs[MAX_ARCHS];
 	size_t narchs = 0;
@@ -449,19 +554,11 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 		                 "default action");
 	if (parse_flags(s->flags, &p->flags, err) < 0)
 		return -1;
-	ctx = seccomp_init(st.default_action);
-	if (ctx == NULL)
-		return error_set(err, ENOMEM, "seccomp: seccomp_init");
-	/* skiff sets no_new_privs itself, from process.noNewPrivileges. */
-	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	rc = split ? compile_split(s, &st, archs, &narchs, p, err) : 1;
 	if (rc < 0)
-		return error_set(err, -rc, "seccomp: clear SCMP_FLTATR_CTL_NNP");
-	if (add_archs(ctx, s->architectures, archs, &narchs, err) < 0)
 		return -1;
-	st.ctx = ctx;
-	for (size_t i = 0; i < s->syscalls_len; i++)
-		if (add_syscall(&st, &s->syscalls[i], i, err) < 0)
-			return -1;
+	if (rc > 0 && compile_filter(s, &st, st.default_action, archs, &narchs, p, err) < 0)
+		return -1;
 	if (st.needs_notify && (s->listener_path == NULL || *s->listener_path == '\0'))
 		return error_set(
 		    err, 0, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
@@ -472,14 +569,24 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 		    st.skipped, v->major, v->minor, v->micro, st.skipped_names,
 		    st.named < st.skipped ? ", ..." : "");
 	}
-	if (export_bpf(ctx, p, err) < 0)
-		return -1;
 	if (seccomp_enosys_prefix(s, st.default_action, archs, narchs, p, err) < 0)
 		return -1;
 	p->needs_notify = st.needs_notify;
 	p->skipped_syscalls = st.skipped;
 	*out = steal_ptr(&p);
 	return 0;
+}
+
+int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
+                    struct skiff_error **err)
+{
+	return compile(s, true, out, err);
+}
+
+int seccomp_compile_whole(const struct oci_seccomp *s, struct seccomp_program **out,
+                          struct skiff_error **err)
+{
+	return compile(s, false, out, err);
 }
 
 /* ---- features ---- */
@@ -540,6 +647,12 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
 {
 	(void)s, (void)out;
 	return error_set(err, 0, NO_SECCOMP);
+}
+
+int seccomp_compile_whole(const struct oci_seccomp *s, struct seccomp_program **out,
+                          struct skiff_error **err)
+{
+	return seccomp_compile(s, out, err);
 }
 
 int seccomp_get_features(struct oci_features_seccomp *f, struct skiff_error **err)

@@ -42,6 +42,13 @@ struct seccomp_program {
  * `linux.seccomp.syscalls[3].action: unknown action "SCMP_ACT_FOO"`. */
 int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
                     struct skiff_error **err);
+/*
+ * The same profile as one libseccomp filter: seccomp_compile splits a large
+ * profile into parts (seccomp_split.c) that decide every syscall as this
+ * does.  For the test that checks so.
+ */
+int seccomp_compile_whole(const struct oci_seccomp *s, struct seccomp_program **out,
+                          struct skiff_error **err);
 
 /*
  * Same result as seccomp_compile, served from <cache_dir>/seccomp-<hex>.bpf
