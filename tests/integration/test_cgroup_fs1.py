@@ -126,6 +126,28 @@ def test_every_process_is_in_every_hierarchy_and_its_own_cgroupns_root():
     assert all(l.endswith(":/") for l in lines), lines
 
 
+def test_a_new_cpuset_does_not_rebuild_the_scheduling_domains():
+    """Under a balancing root cpuset, the container's gets sched_load_balance 0 before its
+    cpus (the kernel ignores the flag below such a root), so neither giving it cpus nor
+    removing it rebuilds the domains; it still gets the parent's cpus and mems."""
+    mounts = _need_v1()
+    root = mounts["cpuset"]
+    if _read(f"{root}/cpuset.sched_load_balance") != "1":
+        raise lib.Skip("the root cpuset does not balance: skiff leaves the flag alone then")
+    cid = lib.new_id("f")
+    d = f"{root}/skiff-{cid}"
+    b = lib.Bundle(["probe", "sleep", "inf"], edit=_edit(path=f"/skiff-{cid}"))
+    lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
+    assert _read(f"{d}/cpuset.sched_load_balance") == "0"
+    assert _read(f"{d}/cpuset.cpus") == _read(f"{root}/cpuset.cpus")
+    assert _read(f"{d}/cpuset.mems") == _read(f"{root}/cpuset.mems")
+    pid = lib.state(cid)["pid"]
+    with open(f"/proc/{pid}/cgroup") as f:
+        assert f"cpuset:/skiff-{cid}\n" in f.read(), "the init is in its cpuset"
+    lib.skiff_ok("delete", "--force", cid)
+    assert not os.path.exists(d)
+
+
 def test_memory_hog_is_oom_killed_and_events_report_it():
     _need_v1()
     limits = {"memory": {"limit": 16 * MiB, "swap": 16 * MiB}}
