@@ -2,10 +2,13 @@
 
     ok, reason = vm.available()
     rc, output = vm.run(["cat", "/sys/fs/cgroup/cgroup.controllers"])
+    rc, output = vm.run(["systemctl", "is-system-running"], systemd=True)
 
 The VM sees the host's root filesystem read-only under a tmpfs overlay, so
 the built skiff and the tests are there at the same paths; the command runs
 as root in the caller's working directory (or cwd=) with SKIFF_IN_VM=1.
+With systemd=True the VM boots Debian's systemd as PID 1 and the command runs
+as the service skiff-vm-job.service (tests/vm/README.md, "systemd as PID 1").
 """
 import os
 import subprocess
@@ -42,15 +45,17 @@ def available():
     return _available
 
 
-def run(cmd_list, timeout=300, env=None, cwd=None):
+def run(cmd_list, timeout=300, env=None, cwd=None, systemd=False):
     """Runs cmd_list in a fresh VM; returns (returncode, output).
 
     output is the command's stdout and stderr together (plus any "vm: ..."
     diagnostics); returncode is the command's exit status, 124 on timeout,
     125 when the VM failed, 77 when no VM can run here.  env is a dict of
-    extra variables to set inside.
+    extra variables to set inside.  systemd=True boots systemd as PID 1.
     """
     args = [RUN_IN_VM, "--timeout", str(int(timeout))]
+    if systemd:
+        args.append("--systemd")
     for k, v in (env or {}).items():
         args += ["--env", f"{k}={v}"]
     args += ["--", *map(str, cmd_list)]

@@ -3,7 +3,7 @@
 # pure cgroup v2 hierarchy (every controller enabled) and sees the host's root
 # filesystem read-only under a tmpfs overlay.  See tests/vm/README.md.
 #
-# usage: tests/vm/run-in-vm.sh [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] -- CMD [ARGS...]
+# usage: tests/vm/run-in-vm.sh [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd] -- CMD [ARGS...]
 #        tests/vm/run-in-vm.sh --check    (exit 0 if a VM can run, else 77; builds the cache)
 #
 # CMD runs as root in the caller's working directory with SKIFF_IN_VM=1 (plus
@@ -14,6 +14,8 @@
 # The default machine is q35: microvm boots as fast but has no HPET/PM timer,
 # and under TCG on a busy host its kernel often hangs at boot after failing
 # to calibrate the TSC against the PIT.
+# --systemd boots Debian's systemd as PID 1 (skiff-vm.target, system bus,
+# logind) and runs CMD as the service skiff-vm-job.service instead.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SKIFF_VM_CACHE:-/var/tmp/skiff-vm}
@@ -23,9 +25,10 @@ MEM=${SKIFF_VM_MEM:-1024}
 SMP=${SKIFF_VM_SMP:-2}
 ENVS=()
 CHECK=
+SYSTEMD=
 
 usage() {
-	echo "usage: $0 [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] -- CMD [ARGS...]" >&2
+	echo "usage: $0 [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd] -- CMD [ARGS...]" >&2
 	exit 2
 }
 unavailable() {
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--env=*) ENVS+=("${1#*=}"); shift ;;
 	--machine) [ $# -ge 2 ] || usage; MACHINE=$2; shift 2 ;;
 	--machine=*) MACHINE=${1#*=}; shift ;;
+	--systemd) SYSTEMD=1; shift ;;
 	--check) CHECK=1; shift ;;
 	--) shift; break ;;
 	*) usage ;;
@@ -70,10 +74,11 @@ MODDIR=/lib/modules/$KVER
 BUSYBOX=/bin/busybox
 [ -x "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 || unavailable "static busybox missing (apt-get install busybox-static)"
 [ "$(id -u)" = 0 ] || unavailable "needs root (9p passthrough of the host root)"
+[ -z "$SYSTEMD" ] || [ -x /lib/systemd/systemd ] || unavailable "--systemd: /lib/systemd/systemd is not installed (apt-get install systemd)"
 
 # --- the initramfs, cached by kernel version and the inputs' hash ---------
 MODULES="virtio_mmio virtio_pci virtio_console 9pnet_virtio 9p overlay"
-key=$( (cat "$HERE/init" "$HERE/reaper.c" "$0"; echo "$MODULES"; stat -c %s.%Y "$BUSYBOX") | sha256sum | cut -c1-16)
+key=$( (cat "$HERE/init" "$HERE/reaper.c" "$0" "$HERE"/systemd/*; echo "$MODULES"; stat -c %s.%Y "$BUSYBOX") | sha256sum | cut -c1-16)
 INITRD=$CACHE/initramfs-$KVER-$key.cpio
 mkdir -p "$CACHE/jobs" || fail "cannot create $CACHE"
 
@@ -88,6 +93,8 @@ build_initramfs() {
 		[ "$a" = busybox ] || ln -s busybox "$t/bin/$a"
 	done
 	install -m 0755 "$HERE/init" "$t/init"
+	mkdir -p "$t/systemd"
+	cp "$HERE"/systemd/* "$t/systemd/"
 	cc -static -O2 -Wall -o "$t/reaper" "$HERE/reaper.c" || { rm -rf "$t"; fail "cannot build reaper"; }
 	# modules.dep lists a module's whole dependency closure, loaded last-first
 	for m in $MODULES; do
@@ -117,10 +124,6 @@ build_initramfs() {
 		{ rm -rf "$t" "$t.cpio"; fail "cannot write the initramfs"; }
 	rm -rf "$t"
 	mv -f "$t.cpio" "$INITRD"
-	# older images of this kernel are stale
-	for f in "$CACHE"/initramfs-"$KVER"-*.cpio; do
-		[ "$f" = "$INITRD" ] || rm -f "$f"
-	done
 }
 if [ ! -s "$INITRD" ]; then
 	exec 9>"$CACHE/lock"
@@ -128,6 +131,10 @@ if [ ! -s "$INITRD" ]; then
 	[ -s "$INITRD" ] || build_initramfs
 	exec 9>&-
 fi
+# Other checkouts (worktrees) may use other images right now: remove only
+# those nobody has booted for a day (each run touches the image it boots).
+touch "$INITRD"
+find "$CACHE" -maxdepth 1 -name 'initramfs-*.cpio' -mmin +1440 ! -path "$INITRD" -delete 2>/dev/null
 
 # --- the kernel: booting the uncompressed ELF through PVH skips the xz
 # decompression, which takes seconds under TCG; fall back to the bzImage
@@ -190,6 +197,7 @@ printf '%s' "$cwd" >"$JOB/cwd"
 
 APPEND="console=ttyS0 quiet rdinit=/init panic=-1 reboot=t mitigations=off random.trust_cpu=on"
 APPEND="$APPEND cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 ${SKIFF_VM_APPEND:-} skiffvm.job=$JOB/job.sh"
+[ -n "$SYSTEMD" ] && APPEND="$APPEND skiffvm.systemd=1 systemd.unit=skiff-vm.target"
 if [ "$MACHINE" = microvm ]; then
 	MACH=(-machine microvm,isa-serial=on,rtc=on,pit=on,pic=on)
 	DEV=device
