@@ -274,13 +274,26 @@ static int write_one(int dirfd, const struct cgroup_write *w, struct skiff_error
 	return error_errno(err, "cgroup: write \"%s\" to %s", w->value, w->file);
 }
 
+/* A CGW_BFQ write goes to io.bfq.weight when the cgroup has it, as runc's. */
+static bool skip_write(const struct cgroup_write *w, int bfq)
+{
+	return (w->flags & CGW_BFQ) && (strcmp(w->file, "io.bfq.weight") == 0) != bfq;
+}
+
 static int write_plan(int dirfd, const struct cgroup_plan *plan, struct skiff_error **err)
 {
+	int bfq = -1; /* looked up at the first CGW_BFQ write */
+
 	for (char **w = plan->warnings; w && *w; w++)
 		log_warning("cgroup: %s", *w);
-	for (size_t i = 0; i < plan->len; i++)
+	for (size_t i = 0; i < plan->len; i++) {
+		if ((plan->w[i].flags & CGW_BFQ) && bfq < 0)
+			bfq = faccessat(dirfd, "io.bfq.weight", F_OK, 0) == 0;
+		if (skip_write(&plan->w[i], bfq))
+			continue;
 		if (write_one(dirfd, &plan->w[i], err) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -393,14 +406,48 @@ static int check_available(const char *mnt, const struct needed *need, size_t n,
 	return 0;
 }
 
-/* Makes the controllers available to anc's children via its cgroup.subtree_control. */
+static int write_subtree(int dfd, const char *buf)
+{
+	cleanup_close int fd = openat(dfd, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+
+	return fd < 0 ? -1 : write_all(fd, buf, strlen(buf));
+}
+
+/*
+ * Every controller anc has that its children lack, as "+a +b" (empty when
+ * none is missing).
+ */
+static char *missing_controllers(const char *have, const char *avail)
+{
+	cleanup_free char *copy = xstrdup(avail);
+	char *name, *save = NULL, *out = xstrdup("");
+
+	for (name = strtok_r(copy, " \n", &save); name; name = strtok_r(NULL, " \n", &save)) {
+		char *more;
+
+		if (cgroup_has_word(have, name))
+			continue;
+		more = xasprintf("%s%s+%s", out, *out ? " " : "", name);
+		free(out);
+		out = more;
+	}
+	return out;
+}
+
+/*
+ * Makes the controllers available to anc's children via its
+ * cgroup.subtree_control.  With all, every controller anc has is enabled, as
+ * runc does (a container gets them all, whatever its limits: nested systemd or
+ * a runtime inside the container expects them); one the kernel refuses (anc
+ * holds processes, or we do not own it) is left out unless need names it.
+ */
 static int enable_in(int mntfd, const char *mnt, const char *anc, const struct needed *need,
-                     size_t n, struct skiff_error **err)
+                     size_t n, bool all, struct skiff_error **err)
 {
 	cleanup_close int dfd = -1;
-	cleanup_free char *have = NULL, *avail = NULL;
+	cleanup_free char *have = NULL, *avail = NULL, *every = NULL;
 
-	if (n == 0)
+	if (n == 0 && !all)
 		return 0;
 	dfd = openat(mntfd, *anc ? anc : ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)
@@ -408,9 +455,27 @@ static int enable_in(int mntfd, const char *mnt, const char *anc, const struct n
 	if (cgroup_read_at(dfd, "cgroup.subtree_control", &have) < 0 ||
 	    cgroup_read_at(dfd, "cgroup.controllers", &avail) < 0)
 		return error_errno(err, "cgroup: read the controllers of %s/%s", mnt, anc);
+	/* One write for all of them; one at a time only when the kernel refuses one. */
+	if (all) {
+		char *save = NULL;
+
+		every = missing_controllers(have, avail);
+		if (*every == '\0' || write_subtree(dfd, every) == 0)
+			return 0;
+		log_debug("cgroup: write \"%s\" to %s/%s: %s; one at a time", every, mnt, anc,
+		          strerror(errno));
+		for (char *c = strtok_r(every, " ", &save); c; c = strtok_r(NULL, " ", &save))
+			if (write_subtree(dfd, c) < 0)
+				log_debug("cgroup: %s/%s: %s not enabled: %s", mnt, anc, c + 1,
+				          strerror(errno));
+		free(have);
+		have = NULL;
+		if (cgroup_read_at(dfd, "cgroup.subtree_control", &have) < 0)
+			return error_errno(err, "cgroup: read %s/%s cgroup.subtree_control", mnt,
+			                   anc);
+	}
 	for (size_t i = 0; i < n; i++) {
 		char buf[40];
-		cleanup_close int fd = -1;
 
 		if (cgroup_has_word(have, need[i].name))
 			continue;
@@ -420,8 +485,7 @@ static int enable_in(int mntfd, const char *mnt, const char *anc, const struct n
 			                 "available in %s/%s",
 			                 need[i].what, need[i].name, mnt, anc);
 		snprintf(buf, sizeof(buf), "+%s", need[i].name);
-		fd = openat(dfd, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write_all(fd, buf, strlen(buf)) < 0)
+		if (write_subtree(dfd, buf) < 0)
 			return error_errno(err,
 			                   "cgroup: write \"%s\" to %s/%s%scgroup.subtree_control",
 			                   buf, mnt, anc, *anc ? "/" : "");
@@ -449,15 +513,15 @@ static void undo_mkdirs(int mntfd, struct made_dirs *m)
 
 /* Enables the controllers in the root and in every ancestor of rel (not in rel itself). */
 static int enable_along(int mntfd, const char *mnt, const char *rel, const struct needed *need,
-                        size_t n, struct skiff_error **err)
+                        size_t n, bool all, struct skiff_error **err)
 {
 	cleanup_free char *prefix = xstrdup(rel);
 
-	if (enable_in(mntfd, mnt, "", need, n, err) < 0)
+	if (enable_in(mntfd, mnt, "", need, n, all, err) < 0)
 		return -1;
 	for (char *p = prefix; (p = strchr(p, '/')) != NULL; *p++ = '/') {
 		*p = '\0';
-		if (enable_in(mntfd, mnt, prefix, need, n, err) < 0)
+		if (enable_in(mntfd, mnt, prefix, need, n, all, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -522,19 +586,13 @@ int fs2_enable_controllers(const char *path, const struct oci_resources *r,
 	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
 	ret = check_available(mnt, need, nneed, err);
 	if (ret == 0)
-		ret = enable_along(mntfd, mnt, clean + 1, need, nneed, err);
+		ret = enable_along(mntfd, mnt, clean + 1, need, nneed, false, err);
 	cgroup_plan_free(&plan);
 	return ret;
 }
 
-int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
-               struct skiff_error **err)
-{
-	return fs2_create_part(path, r, true, dirfd_out, err);
-}
-
-int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
-                    struct skiff_error **err)
+static int create(const char *path, const struct oci_resources *r, bool devices, bool all,
+                  int *dirfd_out, struct skiff_error **err)
 {
 	const char *mnt;
 	struct cgroup_plan plan = {0};
@@ -557,7 +615,7 @@ int fs2_create_part(const char *path, const struct oci_resources *r, bool device
 	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
 	if (check_available(mnt, need, nneed, err) < 0 ||
 	    make_dirs(mntfd, mnt, clean + 1, &made, err) < 0 ||
-	    enable_along(mntfd, mnt, clean + 1, need, nneed, err) < 0)
+	    enable_along(mntfd, mnt, clean + 1, need, nneed, all, err) < 0)
 		goto out;
 	dfd = openat(mntfd, clean + 1, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0) {
@@ -578,6 +636,19 @@ out:
 	cgroup_plan_free(&plan);
 	cgroup_bpf_prog_free(&prog);
 	return ret;
+}
+
+int fs2_create(const char *path, const struct oci_resources *r, int *dirfd_out,
+               struct skiff_error **err)
+{
+	return create(path, r, true, true, dirfd_out, err);
+}
+
+/* The v2 part of a hybrid host gets only what r needs: its root is the host's. */
+int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
+                    struct skiff_error **err)
+{
+	return create(path, r, devices, false, dirfd_out, err);
 }
 
 /* ---- delegation ---- */

@@ -279,7 +279,10 @@ static int plan_blkio(const struct oci_block_io *b, struct cgroup_plan *p, struc
 	if (b->has_weight && b->weight != 0) {
 		if (check_blkio_weight(b->weight, "linux.resources.blockIO.weight", err) < 0)
 			return -1;
-		plan_add(p, "io.weight", 0, "blockIO weight", "default %" PRIu64,
+		/* BFQ takes blkio's own scale; io.weight (iocost) its 1-10000 one. */
+		plan_add(p, "io.bfq.weight", CGW_BFQ, "blockIO weight", "%" PRIu64,
+		         (uint64_t)b->weight);
+		plan_add(p, "io.weight", CGW_BFQ, "blockIO weight", "default %" PRIu64,
 		         cgroup_blkio_weight_to_io_weight(b->weight));
 	}
 	if (b->has_leaf_weight)
@@ -299,8 +302,12 @@ static int plan_blkio(const struct oci_block_io *b, struct cgroup_plan *p, struc
 		         i);
 		if (check_blkio_weight(d->weight, field, err) < 0)
 			return -1;
-		plan_add(p, "io.weight", 0, "blockIO weight", "%" PRId64 ":%" PRId64 " %" PRIu64,
-		         d->major, d->minor, cgroup_blkio_weight_to_io_weight(d->weight));
+		plan_add(p, "io.bfq.weight", CGW_BFQ, "blockIO weightDevice",
+		         "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
+		         (uint64_t)d->weight);
+		plan_add(p, "io.weight", CGW_BFQ, "blockIO weightDevice",
+		         "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
+		         cgroup_blkio_weight_to_io_weight(d->weight));
 	}
 	if (plan_throttle(b->throttle_read_bps_device, b->throttle_read_bps_device_len, "rbps",
 	                  "throttleReadBpsDevice", p, err) < 0 ||

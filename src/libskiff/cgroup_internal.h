@@ -24,7 +24,12 @@ enum {
 	CGW_IF_EXISTS = 1 << 0, /* skip quietly when the file does not exist */
 	CGW_TRY = 1 << 1,       /* ignore a failed write (a later write repeats it) */
 	CGW_UNIFIED = 1 << 2, /* from linux.resources.unified: a missing file is the key's fault */
-	CGW_BFQ = 1 << 3,     /* v1 blkio.weight*: blkio.bfq.weight* when CFQ's file is missing */
+	/*
+	 * v1 blkio.weight*: blkio.bfq.weight* when CFQ's file is missing.  v2: one
+	 * of a pair, io.bfq.weight where the cgroup has it (BFQ is loaded), else
+	 * io.weight.
+	 */
+	CGW_BFQ = 1 << 3,
 };
 
 struct cgroup_write {
@@ -177,7 +182,8 @@ int cgroup_sub_for(cgroup_subs subs, const char *controllers, const char **out,
 
 /*
  * Creates the cgroup (mkdir -p, 0755), enables in each ancestor's
- * cgroup.subtree_control exactly the controllers `r` needs, writes the
+ * cgroup.subtree_control every controller it has (as runc; failing only when
+ * one that `r` needs cannot be enabled), writes the
  * resource files and attaches the device filter (skiff's defaults plus
  * r->devices).  *dirfd_out gets an O_DIRECTORY fd of the cgroup, for
  * clone3(CLONE_INTO_CGROUP).  On failure every directory it made is removed
@@ -241,6 +247,7 @@ int fs2_destroy(const char *path, bool kill, struct skiff_error **err);
 /*
  * fs2_create without the device filter when devices is false: the cgroup2
  * part of a hybrid host, where the v1 devices controller holds the rules.
+ * It enables only the controllers `r` needs (that root is the host's).
  */
 int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
                     struct skiff_error **err);

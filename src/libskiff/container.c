@@ -306,11 +306,18 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
 	struct cgroup_created made;
+	cleanup_free pid_t *pids = NULL;
+	size_t npids = 0;
 	bool frozen;
 	int ret;
 
 	if (p->st.cgroup_path == NULL)
 		return 0;
+	/* As runc 1.1 (1.2 refuses): the other container's processes share the limits. */
+	if (cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
+		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
+		            "uses it?)",
+		            p->st.cgroup_path, npids);
 	/*
 	 * Shared with a paused container: the init would be born frozen, create
 	 * would wait for it forever, and the init would hold the caller's stdio

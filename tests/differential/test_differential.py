@@ -520,3 +520,12 @@ def test_mounts_recursive_read_only_and_propagation():
              "options": ["size=1m"]}]
         b.config["linux"]["rootfsPropagation"] = "slave"
     differential("mounts-propagation", _bundle(edit))
+
+
+def test_cgroup_files_against_runc_in_vm():
+    """Runs test_cgroup_vm_diff.py (every resource and update flag, skiff against runc, on
+    a pure cgroup v2 hierarchy) inside the VM: one boot for all of it."""
+    import vm  # tests/integration/vm.py
+    differ.have_runc()
+    passed, skipped, out = vm.run_tests("test_cgroup_vm_diff.")
+    assert passed > 0 and not skipped, f"nothing ran in the VM:\n{out[-3000:]}"

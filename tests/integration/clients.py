@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import signal
 import subprocess
 import tarfile
@@ -207,20 +206,7 @@ def run_tests_in_vm(only, timeout=240):
     contain ONLY there, with this runtime (SKIFF_* variables reach the guest); asserts
     that some ran and all passed.  A VM that fails to boot (125) gets one more try."""
     import vm
-    ok, reason = vm.available()
-    if not ok:
-        raise lib.Skip(f"vm unavailable: {reason}")
-    cmd = ["/usr/bin/python3", "tests/runner.py", only]
-    env = {"SKIFF_CLIENT_RUNTIME": RUNTIME}
-    status, out = vm.run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
-    if status == 125:
-        status, out = vm.run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
-    if status == vm.UNAVAILABLE:
-        raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
-    lines = out.strip().splitlines()
-    m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
-    assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-4000:]}"
-    skipped = [line[5:] for line in lines if line.startswith("skip ")]
+    passed, skipped, out = vm.run_tests(only, timeout, {"SKIFF_CLIENT_RUNTIME": RUNTIME})
     if skipped:
         raise lib.Skip("in the VM: " + "; ".join(skipped))
-    assert int(m.group(1)) > 0, f"nothing ran in the VM:\n{out[-3000:]}"
+    assert passed > 0, f"nothing ran in the VM:\n{out[-3000:]}"

@@ -274,16 +274,5 @@ def test_no_delegation_without_cgroupns_or_with_a_ro_cgroup_mount():
 def test_cgroup_commands_in_vm():
     """Runs test_cgroup_vm_skiff.py inside the pure cgroup v2 VM."""
     import vm
-    ok, reason = vm.available()
-    if not ok:
-        raise lib.Skip(f"vm unavailable: {reason}")
-    cmd = ["/usr/bin/python3", "tests/runner.py", "test_cgroup_vm_skiff"]
-    status, out = vm.run(cmd, timeout=400, cwd=lib.TOP)
-    if status == 125:  # the VM failed to boot: once more
-        status, out = vm.run(cmd, timeout=400, cwd=lib.TOP)
-    if status == vm.UNAVAILABLE:
-        raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
-    lines = out.strip().splitlines()
-    m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
-    assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-4000:]}"
-    assert int(m.group(1)) > 0 and m.group(3) == "0", f"nothing ran in the VM:\n{out[-3000:]}"
+    passed, skipped, out = vm.run_tests("test_cgroup_vm_skiff")
+    assert passed > 0 and not skipped, f"nothing ran in the VM:\n{out[-3000:]}"

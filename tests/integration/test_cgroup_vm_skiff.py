@@ -6,6 +6,7 @@ boots the VM and runs this module there.  Each one drives the built skiff with
 a busybox+probe bundle and reads the container's cgroup files from the host
 side, or looks at what the probe saw from inside.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -196,17 +197,41 @@ def test_kill_all_empties_and_delete_removes_the_cgroup():
     assert not os.path.exists(cg), f"{cg} is left behind"
 
 
-def test_update_enables_a_controller_the_parents_lack():
-    """A limit the container was not created with gets its controller enabled, as create does."""
-    _need_vm()
-    parent = f"/skiff-upd-{os.getpid()}"
+@contextlib.contextmanager
+def _container_in(path):
+    """A detached probe in the cgroup at path; it and path's directories go afterwards."""
     b = lib.Bundle(["probe", "sleep", "inf"],
-                   edit=lambda c: c["linux"].update(cgroupsPath=f"{parent}/c"))
+                   edit=lambda c: c["linux"].update(cgroupsPath=path))
     cid = lib.new_id("v")
     try:
         lib.skiff_ok("run", "-d", "--bundle", b.path, cid)
         cg = _cgroup_of(lib.state(cid)["pid"])
-        assert cg == f"{MNT}{parent}/c", cg
+        assert cg == MNT + path, cg
+        yield cid, cg
+    finally:
+        lib.skiff("delete", "--force", cid)
+        while path.count("/") > 1:
+            path = os.path.dirname(path)
+            if os.path.isdir(MNT + path):
+                os.rmdir(MNT + path)
+
+
+def test_the_container_gets_every_controller():
+    """As with runc: every controller of the root, whatever the limits (here none)."""
+    _need_vm()
+    with _container_in(f"/skiff-all-{os.getpid()}/a/c") as (cid, cg):
+        assert _read(f"{cg}/cgroup.controllers") == _read(f"{MNT}/cgroup.controllers")
+        assert _read(f"{cg}/pids.max") == "max"
+        assert _read(f"{cg}/cgroup.subtree_control") == ""
+
+
+def test_update_enables_a_controller_the_parents_lack():
+    """A limit whose controller was taken away since create gets it enabled again."""
+    _need_vm()
+    parent = f"/skiff-upd-{os.getpid()}"
+    with _container_in(f"{parent}/c") as (cid, cg):
+        with open(f"{MNT}{parent}/cgroup.subtree_control", "w") as f:
+            f.write("-memory -pids")
         assert "memory" not in _read(f"{MNT}{parent}/cgroup.subtree_control").split()
         assert not os.path.exists(f"{cg}/memory.max")
         lib.skiff_ok("update", "--memory", "24m", "--pids-limit", "9", cid)
@@ -214,7 +239,3 @@ def test_update_enables_a_controller_the_parents_lack():
         assert "memory" in enabled and "pids" in enabled, enabled
         assert _read(f"{cg}/memory.max") == str(24 * MiB)
         assert _read(f"{cg}/pids.max") == "9"
-    finally:
-        lib.skiff("delete", "--force", cid)
-        if os.path.isdir(MNT + parent):
-            os.rmdir(MNT + parent)

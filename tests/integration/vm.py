@@ -67,3 +67,23 @@ def run(cmd_list, timeout=300, env=None, cwd=None, systemd=False):
         out = e.stdout or b""
         return TIMED_OUT, out.decode(errors="replace") + "\nvm: run-in-vm.sh did not finish\n"
     return r.returncode, r.stdout.decode(errors="replace")
+
+
+def run_tests(only, timeout=400, env=None):
+    """Runs the tests whose names contain `only` (tests/runner.py) in a fresh VM, with
+    one more try when the VM fails to boot (125); skips when no VM can run here.
+    Asserts that the run passed; returns (passed, skipped lines, output)."""
+    import re
+    ok, reason = available()
+    if not ok:
+        raise lib.Skip(f"vm unavailable: {reason}")
+    cmd = ["/usr/bin/python3", "tests/runner.py", only]
+    status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+    if status == 125:
+        status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+    if status == UNAVAILABLE:
+        raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
+    lines = out.strip().splitlines()
+    m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
+    assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-6000:]}"
+    return int(m.group(1)), [line[5:] for line in lines if line.startswith("skip ")], out

@@ -210,10 +210,10 @@ static void test_pids_blkio_misc(void)
 
 	r = (struct oci_resources){.block_io = &b};
 	plan(&r, &p);
-	ok_str(
-	    plan_str(&p),
-	    "io.weight=default 10000;io.weight=8:0 1;io.max=8:0 rbps=1048576;io.max=8:16 wiops=max",
-	    "blockIO: weight, weightDevice, throttles");
+	ok_str(plan_str(&p),
+	       "io.bfq.weight=1000;io.weight=default 10000;io.bfq.weight=8:0 10;io.weight=8:0 1;"
+	       "io.max=8:0 rbps=1048576;io.max=8:16 wiops=max",
+	       "blockIO: weight, weightDevice (BFQ's and iocost's), throttles");
 	cgroup_plan_free(&p);
 	b.weight = 5;
 	e = plan(&r, &p);
