@@ -257,15 +257,23 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	if (p->has_cgroup && p->cgroup_fd < 0 && p->cgroup_self.n == 0 &&
 	    cgroup_enter(&p->cgroup, -1, NULL, p->pid, err) < 0)
 		return -1;
-	if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
-		return error_errno(err, "sync with container init");
-	if (sync_expect(p->sync[0], SYNC_RUNTIME_HOOKS, NULL, err) < 0)
-		return -1;
-	/* The init is in its namespaces now, new or joined: the devices go there. */
-	if (netdev_move(p->pid, p->config->linux_, err) < 0)
-		return -1;
-	if (run_runtime_hooks(p, err) < 0)
-		return -1;
+	if (!create_plan_has_runtime_step(p->config)) {
+		cleanup_free char *state = state_json_for(&p->st, STATE_CREATED);
+
+		if (sync_send(p->sync[0], SYNC_GO, 0, state, -1) < 0)
+			return error_errno(err, "sync with container init");
+		fault_point("create.hooks");
+	} else {
+		if (sync_send(p->sync[0], SYNC_GO, 0, NULL, -1) < 0)
+			return error_errno(err, "sync with container init");
+		if (sync_expect(p->sync[0], SYNC_RUNTIME_HOOKS, NULL, err) < 0)
+			return -1;
+		/* The init is in its namespaces now, new or joined: the devices go there. */
+		if (netdev_move(p->pid, p->config->linux_, err) < 0)
+			return -1;
+		if (run_runtime_hooks(p, err) < 0)
+			return -1;
+	}
 	if (p->run_tty && p->config->process->terminal) {
 		if (sync_expect(p->sync[0], SYNC_PTY, &p->pty_master, err) < 0)
 			return -1;

@@ -50,6 +50,18 @@ struct create_plan {
 	struct process_caps held_caps; /* kept back for the seccomp load (no no_new_privs) */
 };
 
+/*
+ * Whether the parent has work between the init's mounts and its pivot_root
+ * (prestart and createRuntime hooks, linux.netDevices to move): without
+ * any, GO carries the state and the RUNTIME_HOOKS/HOOKS_DONE round trip is
+ * left out (sync.h).
+ */
+static inline bool create_plan_has_runtime_step(const struct oci_config *c)
+{
+	return (c->hooks && (c->hooks->prestart.len || c->hooks->create_runtime.len)) ||
+	       c->linux_->net_devices_len > 0;
+}
+
 /* The cloned child: sets the container up, reports READY, waits for start, execs. */
 __attribute__((noreturn)) void container_init(struct create_plan *p);
 

@@ -104,14 +104,19 @@ static int run_container_hooks(const struct create_plan *p, const struct oci_hoo
 	return hooks_run(list, which, state, err);
 }
 
-/* GO, after the binds skiff idmapped on our user namespace (SYNC_MOUNT_FD, see sync.h). */
-static int wait_for_go(struct create_plan *p, struct skiff_error **err)
+/*
+ * GO, after the binds skiff idmapped on our user namespace (SYNC_MOUNT_FD,
+ * see sync.h); it carries the state when there is no runtime step.
+ */
+static int wait_for_go(struct create_plan *p, char **state_text, struct skiff_error **err)
 {
 	for (;;) {
 		enum sync_type type;
 		int index = 0, fd = -1;
 
-		if (sync_recv(p->sync[1], &type, &index, NULL, &fd, err) < 0)
+		free(*state_text);
+		*state_text = NULL;
+		if (sync_recv(p->sync[1], &type, &index, state_text, &fd, err) < 0)
 			return -1;
 		/* Privileged, the init is non-dumpable from its first instruction already. */
 		if (type == SYNC_GO)
@@ -139,7 +144,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	int master = -1, *deferred_ro = NULL;
 
 	signals_reset_for_exec();
-	if (wait_for_go(p, err) < 0)
+	if (wait_for_go(p, state_text, err) < 0)
 		return -1;
 	if (new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return error_errno(err, "become root in the new user namespace");
@@ -169,11 +174,14 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	if (rootfs_seal_readonly(&deferred_ro, err) < 0)
 		return -1;
 	log_debug("init: mounts and devices set up in %s", p->rootfs);
-	if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)
-		return error_errno(err, "sync with skiff");
-	{
+	if (create_plan_has_runtime_step(c)) {
 		enum sync_type type;
 		int errnum;
+
+		if (sync_send(p->sync[1], SYNC_RUNTIME_HOOKS, 0, NULL, -1) < 0)
+			return error_errno(err, "sync with skiff");
+		free(*state_text);
+		*state_text = NULL;
 		if (sync_recv(p->sync[1], &type, &errnum, state_text, NULL, err) < 0)
 			return -1;
 		if (type != SYNC_HOOKS_DONE)

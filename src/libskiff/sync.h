@@ -17,12 +17,17 @@
  *   errnum is its mounts[] index) ──▶ kept for its entry
  *   GO ─────────────────────────────▶ joins/makes namespaces, mounts
  *                        ◀──────────── RUNTIME_HOOKS (mounts done)
+ *   moves linux.netDevices in,
  *   runs prestart + createRuntime
- *   HOOKS_DONE ─────────────────────▶ createContainer hooks, pivot_root,
+ *   HOOKS_DONE (the state) ─────────▶ createContainer hooks, pivot_root,
  *                                      terminal, process attributes
  *                        ◀──────────── PTY (master fd; `run` with a tty)
  *                        ◀──────────── READY, then blocks on exec.fifo
  *   writes state, exits
+ *
+ * Without prestart or createRuntime hooks and netDevices
+ * (create_plan_has_runtime_step) the parent has nothing to do there: GO
+ * carries the state, and RUNTIME_HOOKS and HOOKS_DONE are not sent.
  *
  * At any point the child may send ERROR (message + errno) and exit; the
  * parent then tears everything down and reports the message.
