@@ -637,9 +637,10 @@ def table(rows):
 
 
 def run_in_vm(args):
-    """Runs the limits row inside tests/vm (a pure cgroup v2 kernel under qemu)."""
+    """Runs the limits row inside tests/vm (a pure cgroup v2 kernel under qemu), with the
+    plain run row beside it: what the limits cost over it under each runtime."""
     cmd = [os.path.join(TOP, "tests", "vm", "run-in-vm.sh"), "--timeout", "1200", "--",
-           sys.executable, os.path.abspath(__file__), "--only", "limits",
+           sys.executable, os.path.abspath(__file__), "--only", "run", "--only", "limits",
            "--rounds", str(args.rounds)]
     return subprocess.run(cmd).returncode
 
@@ -655,7 +656,7 @@ def main():
     ap.add_argument("--disk", action="store_true",
                     help="keep the state roots on the disk (default: a private tmpfs)")
     ap.add_argument("--vm", action="store_true",
-                    help="run the memory+pids row in the qemu VM (tests/vm)")
+                    help="run the memory+pids+cpu row (and plain run) in the qemu VM (tests/vm)")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 3
