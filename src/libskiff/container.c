@@ -591,6 +591,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	p->st.pid = p->pid;
 	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
 		return error_set(err, 0, "container init exited during create");
+	p->st.pid_ino = pidfd_inode(p->pidfd, p->pid);
 	if (status_write(p->dirfd, &p->st, err) < 0)
 		return -1;
 	fault_point("create.pid");
@@ -692,11 +693,11 @@ struct oci_config *container_saved_config(const struct opened *c, struct skiff_e
 	return cfg;
 }
 
-/* Opens a pidfd for the container's init, checked against the recorded start time. */
+/* Opens a pidfd for the container's init, checked against the recorded process. */
 static int init_pidfd(const struct container_status *st)
 {
 	int fd = sys_pidfd_open(st->pid);
-	if (fd >= 0 && !pid_is_same(st->pid, st->pid_start)) {
+	if (fd >= 0 && !status_pidfd_is_init(st, fd)) {
 		close(fd);
 		errno = ESRCH;
 		return -1;

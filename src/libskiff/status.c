@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
@@ -175,6 +177,7 @@ int status_parse(const char *id, const char *data, struct container_status *st,
 	st->cgroup_manager = dup_or_null(tree_str(root, "cgroupManager"));
 	st->pid = (pid_t)tree_int(root, "pid");
 	st->pid_start = (unsigned long long)tree_int(root, "pidStart");
+	st->pid_ino = (unsigned long long)tree_int(root, "pidInode");
 	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
 	st->has_poststart = tree_int(root, "poststartHooks") != 0;
 	st->has_poststop = tree_int(root, "poststopHooks") != 0;
@@ -314,6 +317,8 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_str(g, "id", st->id);
 	gen_int(g, "pid", st->pid);
 	gen_int(g, "pidStart", (long long)st->pid_start);
+	if (st->pid_ino)
+		gen_int(g, "pidInode", (long long)st->pid_ino);
 	gen_str(g, "bundle", st->bundle);
 	gen_str(g, "rootfs", st->rootfs);
 	gen_str(g, "created", st->created);
@@ -516,8 +521,8 @@ int pid_start_time(pid_t pid, unsigned long long *out)
 		return -1;
 	if (state == 'Z' || state == 'X')
 		return -1;
-	/* starttime is field 22; after ')' we are at field 3. */
-	for (int field = 3; field < 22; field++) {
+	/* starttime is field 22: the space after ')' opens field 3, the 20th one field 22. */
+	for (int field = 2; field < 22; field++) {
 		p = strchr(p + 1, ' ');
 		if (p == NULL)
 			return -1;
@@ -529,7 +534,60 @@ int pid_start_time(pid_t pid, unsigned long long *out)
 bool pid_is_same(pid_t pid, unsigned long long start)
 {
 	unsigned long long now;
-	return pid > 0 && pid_start_time(pid, &now) == 0 && now == start;
+
+	/* 0: a state written before pidStart was read right (no init starts at tick 0). */
+	return pid > 0 && pid_start_time(pid, &now) == 0 && (now == start || start == 0);
+}
+
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC 0x50494446
+#endif
+
+static unsigned long long inode_of(int pidfd)
+{
+	struct stat sb;
+	return fstat(pidfd, &sb) == 0 ? (unsigned long long)sb.st_ino : 0;
+}
+
+unsigned long long pidfd_inode(int pidfd, pid_t pid)
+{
+	struct statfs fs;
+	unsigned long long ino;
+	cleanup_close int again = -1;
+
+	if (pidfd < 0 || fstatfs(pidfd, &fs) < 0 || fs.f_type != PID_FS_MAGIC)
+		return 0;
+	ino = inode_of(pidfd);
+	/* Only where every pidfd of one process shows the same inode is it a name for it. */
+	again = sys_pidfd_open(pid);
+	if (ino == 0 || again < 0 || inode_of(again) != ino)
+		return 0;
+	return ino;
+}
+
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	/* Readable once the process has exited, zombie or reaped. */
+	return poll(&pf, 1, 0) != 0;
+}
+
+bool status_pidfd_is_init(const struct container_status *st, int pidfd)
+{
+	if (st->pid_ino == 0)
+		return pid_is_same(st->pid, st->pid_start);
+	return inode_of(pidfd) == st->pid_ino && !pidfd_exited(pidfd);
+}
+
+bool status_init_alive(const struct container_status *st)
+{
+	cleanup_close int fd = -1;
+
+	if (st->pid_ino == 0)
+		return pid_is_same(st->pid, st->pid_start);
+	/* A pidfd and its inode: no path walk and no /proc text, unlike /proc/PID/stat. */
+	fd = st->pid > 0 ? sys_pidfd_open(st->pid) : -1;
+	return fd >= 0 && status_pidfd_is_init(st, fd);
 }
 
 int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
@@ -550,7 +608,7 @@ enum container_state status_derive(const struct container_status *st, int dirfd)
 
 	if (st->creating)
 		return STATE_CREATING;
-	if (!pid_is_same(st->pid, st->pid_start))
+	if (!status_init_alive(st))
 		return STATE_STOPPED;
 	if (fstatat(dirfd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		return STATE_CREATED;

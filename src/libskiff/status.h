@@ -22,6 +22,8 @@ struct container_status {
 	pid_t pid;
 	/* /proc/PID/stat starttime: a reused pid has another one. */
 	unsigned long long pid_start;
+	/* The init's pidfs inode (Linux 6.9+, unique for the boot), or 0: see status_init_alive. */
+	unsigned long long pid_ino;
 	char *created;        /* RFC 3339 */
 	char *cgroup_path;    /* relative to each hierarchy's root; NULL without cgroups */
 	char *cgroup_manager; /* the driver that made it (cgroup.h); NULL: fs2 */
@@ -99,7 +101,7 @@ enum container_state {
 int status_cgroup(const struct container_status *st, struct cgroup_manager *m,
                   struct skiff_error **err);
 /*
- * The live state: from the process (pid + start time), the fifo and the
+ * The live state: from the process (pid + pidfs inode or start time), the fifo and the
  * freezer; STATE_CREATING while the state has `creating` set.
  */
 enum container_state status_derive(const struct container_status *st, int dirfd);
@@ -117,5 +119,17 @@ char *status_spec_json(const struct container_status *st, enum container_state s
 int pid_start_time(pid_t pid, unsigned long long *out);
 /* True when pid is alive and still the process recorded with `start`. */
 bool pid_is_same(pid_t pid, unsigned long long start);
+/*
+ * The pidfs inode of a pidfd of pid (no other process of this boot has it),
+ * or 0 where pidfds have no such inode (before Linux 6.9).
+ */
+unsigned long long pidfd_inode(int pidfd, pid_t pid);
+/*
+ * Whether pidfd (of st->pid) is the recorded init, alive (not exited, not a
+ * zombie): by its pidfs inode when the state has one, else by start time.
+ */
+bool status_pidfd_is_init(const struct container_status *st, int pidfd);
+/* Whether the recorded init is alive; the pidfs way costs no /proc read. */
+bool status_init_alive(const struct container_status *st);
 
 #endif

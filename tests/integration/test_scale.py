@@ -67,3 +67,52 @@ def test_many_running_containers():
     assert not any(cgroup_dirs(f"/skiff-{cid}") for cid in ids)
     assert skiff("list", "-q").stdout.split() == [] or \
         not set(ids) & set(skiff("list", "-q").stdout.split())
+
+
+def _start_time(pid):
+    """Field 22 of /proc/PID/stat (clock ticks after boot)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def _pidfs_inode(pid):
+    """The inode of a pidfd of pid where pidfs gives each process its own (Linux 6.9+),
+    else None."""
+    a, b = os.pidfd_open(pid), os.pidfd_open(os.getpid())
+    try:
+        ino, other = os.fstat(a).st_ino, os.fstat(b).st_ino
+    finally:
+        os.close(a)
+        os.close(b)
+    return ino if ino != other else None
+
+
+def test_the_state_names_the_init_so_a_reused_pid_is_not_it():
+    """`list` and `state` tell the init by its pidfs inode (a pidfd, no /proc text) or its
+    start time; a state naming another process (as after pid reuse) reads as stopped."""
+    b = Bundle(["sleep", "1000"])
+    cid = new_id("ident")
+    skiff_ok("run", "--detach", "--bundle", b.path, cid)
+    path = os.path.join(ROOT, cid, "state.json")
+    with open(path) as f:
+        saved = json.load(f)
+    pid = saved["pid"]
+    assert saved["pidStart"] == _start_time(pid), saved
+    assert saved.get("pidInode") == _pidfs_inode(pid), saved
+
+    def status_with(**changes):
+        st = dict(saved, **changes)
+        st = {k: v for k, v in st.items() if v is not None}
+        with open(path, "w") as f:
+            json.dump(st, f)
+        return json.loads(skiff_ok("state", cid).stdout)["status"]
+
+    assert status_with() == "running"
+    if saved.get("pidInode"):
+        assert status_with(pidInode=saved["pidInode"] + 1) == "stopped"
+    assert status_with(pidInode=None, pidStart=saved["pidStart"] + 1) == "stopped"
+    assert status_with(pidInode=None) == "running"
+    # A state written when pidStart was always 0 still finds its live init.
+    assert status_with(pidInode=None, pidStart=0) == "running"
+    status_with()
+    skiff_ok("delete", "--force", cid)
