@@ -148,7 +148,7 @@ int fs2_kill_all(const char *path, int sig, struct skiff_error **err)
 {
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = open_dir(path, &dir, err), kfd = -1;
-	long deadline = cgroup_now_ms() + SETTLE_TIMEOUT_MS;
+	long deadline = cgroup_now_ms() + SETTLE_TIMEOUT_MS, delay = 1;
 	size_t n;
 
 	if (dfd < 0)
@@ -175,7 +175,8 @@ int fs2_kill_all(const char *path, int sig, struct skiff_error **err)
 		if (cgroup_now_ms() > deadline)
 			return error_set(err, ETIMEDOUT,
 			                 "cgroup: %zu processes in %s survive SIGKILL", n, dir);
-		cgroup_sleep_ms(10);
+		cgroup_sleep_ms(delay);
+		delay = delay < 10 ? delay * 2 : 10;
 	}
 }
 
