@@ -543,35 +543,83 @@ class Bench:
                 pass
         return found
 
+    def state_bytes(self, n):
+        """Bytes of the state root (on the tmpfs: memory) per container."""
+        total = 0
+        for dirpath, _, files in os.walk(self.roots[n]):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(dirpath, name)).st_size
+                except OSError:
+                    pass
+        return total
+
+    def scale_lanes(self, n, b, ids, lanes=2):
+        """Creates ids in `lanes` parallel lanes; returns containers per second."""
+        argvs = {cid: self.rt(n, "run", "--detach", "--bundle", b, cid) for cid in ids}
+        errors = []
+
+        def lane(chunk):
+            try:
+                for cid in chunk:
+                    self.timed(argvs[cid])
+            except Exception as e:  # reported after the lanes join
+                errors.append(e)
+        th = [threading.Thread(target=lane, args=(ids[i::lanes],)) for i in range(lanes)]
+        t0 = time.perf_counter()
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        dt = time.perf_counter() - t0
+        if errors:
+            raise errors[0]
+        return len(ids) / dt
+
     def sc_scale(self):
         """`scale` containers running at once, one runtime after the other."""
         count = self.scale
         b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
         edge = min(100, max(1, count // 4))
-        rows = {k: {} for k in ("first", "last", "list", "state1", "stateN", "exec", "delete",
-                                "left")}
+        solo = 10
+        rows = {k: {} for k in ("first", "last", "list", "state1", "stateN", "exec", "delete1",
+                                "deleteN", "lanes", "left", "bytes")}
         for n in ORDER:
             ids = [self.new_id(n) for _ in range(count)]
             sample = ids[::max(1, count // 20)]
-            create = [self.timed(self.rt(n, "run", "--detach", "--bundle", b, ids[0]))]
+            run = lambda cid: self.timed(self.rt(n, "run", "--detach", "--bundle",  # noqa: E731
+                                                 b, cid))
+            create = [run(ids[0])]
+            # With one container up: state, and create+delete of others.
             rows["state1"][n] = [self.timed(self.rt(n, "state", ids[0])) for _ in range(10)]
-            create += [self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
-                       for cid in ids[1:]]
+            rows["delete1"][n] = []
+            for _ in range(solo):
+                cid = self.new_id(n)
+                run(cid)
+                rows["delete1"][n].append(self.timed(self.rt(n, "delete", "--force", cid)))
+            create += [run(cid) for cid in ids[1:]]
             rows["first"][n], rows["last"][n] = create[:edge], create[-edge:]
             rows["list"][n] = [self.timed(self.rt(n, "list")) for _ in range(5)]
             rows["stateN"][n] = [self.timed(self.rt(n, "state", cid)) for cid in sample]
             rows["exec"][n] = [self.timed(self.rt(n, "exec", cid, "/bin/true")) for cid in sample]
             rows["left"][n] = [self.runtime_processes(n)]
-            rows["delete"][n] = [self.timed(self.rt(n, "delete", "--force", cid)) for cid in ids]
+            rows["bytes"][n] = [self.state_bytes(n) / count]
+            more = [self.new_id(n) for _ in range(edge)]
+            rows["lanes"][n] = [self.scale_lanes(n, b, more)]
+            gone = [self.timed(self.rt(n, "delete", "--force", cid)) for cid in ids + more]
+            rows["deleteN"][n] = gone[:edge]
             reap_strays()
         self.add(f"scale {count}: run --detach, first {edge}", rows["first"])
         self.add(f"scale {count}: run --detach, last {edge}", rows["last"])
+        self.add(f"scale {count}: run --detach, 2 lanes, {edge} more", rows["lanes"], unit="/s")
         self.add(f"scale {count}: list", rows["list"])
         self.add("scale: state, 1 running", rows["state1"])
         self.add(f"scale: state, {count} running", rows["stateN"])
         self.add(f"scale: exec /bin/true, {count} running", rows["exec"])
-        self.add(f"scale: delete --force, each of {count}", rows["delete"])
+        self.add("scale: delete --force, 1 running", rows["delete1"])
+        self.add(f"scale: delete --force, {count}+ running (first {edge})", rows["deleteN"])
         self.add(f"scale: runtime processes left, {count} running", rows["left"], unit="count")
+        self.add("scale: state root bytes per container", rows["bytes"], unit="bytes")
 
     # ---------------------------------------------------------- cleanup
 
@@ -611,6 +659,8 @@ def fmt(v, unit):
         return f"{m:.1f}/s ({min(v):.1f}-{max(v):.1f})"
     if unit == "KiB":
         return f"{m / 1024:.1f} MiB ({min(v) / 1024:.1f}-{max(v) / 1024:.1f})"
+    if unit == "bytes":
+        return f"{m:.0f} B"
     if unit == "KiB-file":
         return f"{m / 1024:.0f} KiB"
     return f"{m:g}"
