@@ -394,7 +394,7 @@ static void plan_init(struct create_plan *p, const struct skiff_context *ctx,
 	memset(p, 0, sizeof(*p));
 	p->ctx = ctx;
 	p->o = o;
-	p->rootfd = p->dirfd = p->fifo_fd = p->console_fd = p->cgroup_fd = -1;
+	p->rootfd = p->dirfd = p->fifo_fd = p->console_fd = p->cgroup_fd = p->fd_dir = -1;
 	p->listener_fd = -1;
 	p->sync[0] = p->sync[1] = -1;
 	p->pidfd = p->pty_master = -1;

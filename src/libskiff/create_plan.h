@@ -31,6 +31,7 @@ struct create_plan {
 	struct seccomp_program *seccomp;
 	struct container_status st;
 	int rootfd, dirfd, fifo_fd, console_fd;
+	int fd_dir;                     /* the init's /proc/self/fd, to reopen fifo_fd (procfs.h) */
 	int cgroup_fd;                  /* the cgroup2 directory the init is cloned into, or -1 */
 	struct cgroup_self cgroup_self; /* the v1 hierarchies the init moves itself into */
 	struct cgroup_manager cgroup;   /* valid when has_cgroup */

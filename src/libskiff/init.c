@@ -27,6 +27,7 @@
 #include "mempolicy.h"
 #include "mounts.h"
 #include "process.h"
+#include "procfs.h"
 #include "rootfs.h"
 #include "sync.h"
 #include "sysctl.h"
@@ -61,13 +62,10 @@ static int join_session_keyring(const char *id, struct skiff_error **err)
  * fifo's write end, left open: execve closes it (close-on-exec), which tells
  * `start` the process runs; fail_start() reports a failure before that.
  */
-static int wait_for_start(int fifo_fd, struct skiff_error **err)
+static int wait_for_start(int fd_dir, int fifo_fd, struct skiff_error **err)
 {
-	char path[64];
-	int fd;
+	int fd = procfs_reopen(fd_dir, fifo_fd, O_WRONLY);
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo_fd);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno(err, "open exec fifo");
 	if (write_all(fd, "0", 1) < 0) {
@@ -218,6 +216,10 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	/* Privileged, and before the filter, which might refuse the write. */
 	if (label_apply_exec(proc, err) < 0)
 		return -1;
+	/* The fifo is reopened after privileges are gone, on a procfs chosen now (procfs.h). */
+	p->fd_dir = procfs_open("self/fd", O_PATH | O_DIRECTORY, true);
+	if (p->fd_dir < 0)
+		return error_errno(err, "open /proc/self/fd (for the exec fifo)");
 	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: keep it until then. */
 	if (p->seccomp && !proc->no_new_privileges
 	        ? process_apply_identity_holding_admin(proc, &p->held_caps, err) < 0
@@ -267,7 +269,8 @@ void container_init(struct create_plan *p)
 		_exit(1);
 	close(p->sync[1]);
 	/* From here on skiff create has returned: errors go to the process's stderr. */
-	started = wait_for_start(p->fifo_fd, &err);
+	started = wait_for_start(p->fd_dir, p->fifo_fd, &err);
+	close(p->fd_dir);
 	if (started < 0)
 		goto fail;
 	if (c->hooks && run_container_hooks(p, &c->hooks->start_container, "startContainer",

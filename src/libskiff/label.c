@@ -28,21 +28,36 @@ struct label_ops {
 };
 
 /*
- * Writes one LSM attribute in one write(2), as the LSMs require.  `path`
- * is under /proc, opened by procfs_open: a tmpfs or bind mount planted over
- * /proc (CVE-2019-16884), or a procfs file raced over the attribute
- * (CVE-2025-52881), would take the write and leave the process unconfined.
+ * Opens the LSM attribute at `path` (under /proc) on a procfs no container
+ * can reach (procfs_open): a /proc that is a symlink (CVE-2023-28642), a volume or
+ * tmpfs over /proc (CVE-2019-16884, CVE-2023-27561) or a file raced over the
+ * attribute (CVE-2025-52881) would otherwise take the write and leave the
+ * process unconfined.
  */
-static int write_proc_attr(const char *path, const char *data)
+static int open_proc_attr(const char *path)
 {
-	cleanup_close int fd = procfs_open(path + strlen("/proc/"), O_WRONLY, true);
+	return procfs_open(path + strlen("/proc/"), O_WRONLY, true);
+}
+
+/* One write(2), as the LSMs require. */
+static int write_attr(int fd, const char *data)
+{
 	size_t len = strlen(data);
 
-	if (fd < 0)
-		return -1;
-	if (write(fd, data, len) != (ssize_t)len)
-		return -1;
-	return 0;
+	return write(fd, data, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* The error for a failed attribute write, naming `field` and `label`. */
+static int attr_error(const char *field, const char *label, const char *path,
+                      struct skiff_error **err)
+{
+	if (errno == EXDEV)
+		return error_set(err, 0,
+		                 "%s: set `%s` on exec: %s is not on a procfs skiff can trust (the "
+		                 "container's /proc is a symlink, another filesystem or has a "
+		                 "mount over it)",
+		                 field, label, path);
+	return error_errno(err, "%s: set `%s` on exec (%s)", field, label, path);
 }
 
 /* ---- SELinux ---- */
@@ -71,9 +86,10 @@ static const char *selinux_exec_label(const struct oci_process *p)
 static int selinux_set_exec(const char *label, struct skiff_error **err)
 {
 	static const char path[] = "/proc/thread-self/attr/exec";
+	cleanup_close int fd = open_proc_attr(path);
 
-	if (write_proc_attr(path, label) < 0)
-		return error_errno(err, "process.selinuxLabel: set `%s` on exec (%s)", label, path);
+	if (fd < 0 || write_attr(fd, label) < 0)
+		return attr_error("process.selinuxLabel", label, path, err);
 	return 0;
 }
 
@@ -116,19 +132,22 @@ static int apparmor_set_exec(const char *profile, struct skiff_error **err)
 {
 	cleanup_free char *cmd = xasprintf("exec %s", profile);
 	const char *path = "/proc/thread-self/attr/apparmor/exec";
+	cleanup_close int fd = open_proc_attr(path);
 
 	/* Kernels before 5.8 have only the attr files shared by all LSMs. */
-	if (access(path, F_OK) < 0)
+	if (fd < 0 && errno == ENOENT) {
 		path = "/proc/self/attr/exec";
-	if (access(path, F_OK) < 0)
-		return error_errno(err, "process.apparmorProfile: %s", path);
-	if (write_proc_attr(path, cmd) == 0)
+		fd = open_proc_attr(path);
+	}
+	if (fd < 0)
+		return attr_error("process.apparmorProfile", profile, path, err);
+	if (write_attr(fd, cmd) == 0)
 		return 0;
 	/* AppArmor answers ENOENT for a profile it does not have. */
 	if (errno == ENOENT)
 		return error_set(err, 0, "process.apparmorProfile: profile `%s` is not loaded",
 		                 profile);
-	return error_errno(err, "process.apparmorProfile: set `%s` on exec (%s)", profile, path);
+	return attr_error("process.apparmorProfile", profile, path, err);
 }
 
 static const struct label_ops apparmor_ops = {

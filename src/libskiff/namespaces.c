@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "namespaces.h"
+#include "procfs.h"
 #include "rootless.h"
 #include "utils.h"
 
@@ -195,8 +196,11 @@ static int write_time_offsets(const struct oci_time_offsets *t, struct skiff_err
 	/* One write per line: the kernel parses a single offset per write. */
 	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
 		*nl = '\0';
-		if (write_file_at(AT_FDCWD, "/proc/self/timens_offsets", line, err) < 0)
-			return error_wrap(err, "linux.timeOffsets");
+		if (procfs_write("self/timens_offsets", line) < 0)
+			return error_errno(err,
+			                   "linux.timeOffsets: write `%s` to "
+			                   "/proc/self/timens_offsets",
+			                   line);
 	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "label.h"
 #include "log.h"
 #include "process.h"
+#include "procfs.h"
 #include "utils.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -442,8 +443,10 @@ static int apply_oom_score_adj(const struct oci_process *p, struct skiff_error *
 	if (!p->has_oom_score_adj)
 		return 0;
 	snprintf(buf, sizeof(buf), "%d", (int)p->oom_score_adj);
-	if (write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err) < 0)
-		return error_wrap(err, "process.oomScoreAdj");
+	/* On skiff's own procfs: the container's /proc may be missing or planted. */
+	if (procfs_write("self/oom_score_adj", buf) < 0)
+		return error_errno(err, "process.oomScoreAdj: write %s to /proc/self/oom_score_adj",
+		                   buf);
 	return 0;
 }
 

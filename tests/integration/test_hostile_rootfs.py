@@ -9,7 +9,9 @@ import functools
 import json
 import os
 import shutil
+import subprocess
 import tempfile
+import time
 
 import lib
 from lib import Bundle, new_id, skiff
@@ -223,20 +225,45 @@ def test_proc_or_sys_replaced_by_symlink_refused(host):
 
 
 @hostile
-def test_sysctl_through_fake_proc_refused(host):
-    # No proc mount at all, and a plain directory tree posing as /proc/sys.
+def test_proc_writes_never_land_in_a_fake_proc(host):
+    # No proc mount at all, and a plain directory tree posing as the files skiff
+    # writes or reopens in /proc: a sysctl, oom_score_adj, the exec fifo's fd.
+    # skiff must use a real procfs of its own (runc 1.1.5 writes the fake sysctl).
+    fakes = ["sys/net/ipv4/ip_forward", "self/oom_score_adj", "thread-self/oom_score_adj"]
+    fakes += [f"self/fd/{n}" for n in range(3, 16)]
+
     def prep(rootfs):
-        os.makedirs(os.path.join(rootfs, "proc", "sys", "net", "ipv4"), exist_ok=True)
-        with open(os.path.join(rootfs, "proc", "sys", "net", "ipv4", "ip_forward"), "w") as f:
-            f.write("0\n")
+        for f in fakes:
+            path = os.path.join(rootfs, "proc", f)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as fh:
+                fh.write("0\n")
 
     def edit(c):
         c["mounts"] = [m for m in c["mounts"] if m["type"] != "proc"]
         c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
         c["linux"]["maskedPaths"] = []
         c["linux"]["readonlyPaths"] = []
+        c["process"]["oomScoreAdj"] = 123
     b = bundle(["true"], prep, edit=edit)
-    refused(b, host, "linux.sysctl", "procfs")
+    cid = new_id()
+    r = skiff("create", "--bundle", b.path, cid)
+    assert r.returncode == 0, r
+    pid = lib.state(cid)["pid"]
+    with open(f"/proc/{pid}/oom_score_adj") as f:
+        assert f.read() == "123\n"
+    fwd = subprocess.run(["nsenter", "-t", str(pid), "-n", "cat",
+                          "/proc/sys/net/ipv4/ip_forward"], capture_output=True, text=True,
+                         timeout=30)
+    assert fwd.stdout == "1\n", fwd
+    # The init waits on the real fifo, not on a planted /proc/self/fd entry.
+    time.sleep(0.2)
+    assert lib.state(cid)["status"] == "created", lib.state(cid)
+    assert skiff("start", cid).returncode == 0
+    for f in fakes:
+        with open(os.path.join(b.rootfs, "proc", f)) as fh:
+            assert fh.read() == "0\n", f
+    skiff("delete", "--force", cid)
 
 
 @hostile

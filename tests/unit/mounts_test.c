@@ -761,18 +761,37 @@ static void with_env(const char *name, void (*fn)(void *))
 	ok(access(e.tmp, F_OK) < 0, "%s: temp dir removed", name);
 }
 
+/* The first line of what `fd` reads ("" on error); closes fd. */
+static void read_fd_line(int fd, char *buf, size_t size)
+{
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
 /*
  * procfs_open (CVE-2025-52881): in a private mount namespace, one procfs file
  * bound over another passes the old fstatfs check, yet must not be opened
- * for skiff's write; the files around it still open.
+ * for skiff's write: the file under the mount is reached on a private procfs
+ * instead.  Hostname and domainname (in a UTS namespace of the child's own)
+ * tell the two files apart.
  */
 static void procfs_overmount_flow(void *arg)
 {
 	const char *over = "/proc/sys/kernel/domainname";
+	char text[64];
 	struct statfs sfs;
 	int fd;
 
 	(void)arg;
+	if (unshare(CLONE_NEWUTS) < 0 || sethostname("skiff-host", 10) < 0 ||
+	    setdomainname("skiff-domain", 12) < 0) {
+		check(false, "a UTS namespace of our own: %s", strerror(errno));
+		return;
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("/proc/sys/kernel/hostname", over, NULL, MS_BIND, NULL) < 0) {
 		check(false, "bind hostname over domainname: %s", strerror(errno));
@@ -781,17 +800,14 @@ static void procfs_overmount_flow(void *arg)
 	fd = open(over, O_RDONLY | O_CLOEXEC);
 	check(fd >= 0 && fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC,
 	      "the bound file is on procfs (fstatfs alone would accept it)");
-	if (fd >= 0)
-		close(fd);
-	fd = procfs_open("sys/kernel/domainname", O_RDONLY, false);
-	check(fd < 0 && errno == EXDEV, "procfs_open refuses the overmounted file (errno %d)",
-	      fd < 0 ? errno : 0);
-	if (fd >= 0)
-		close(fd);
-	fd = procfs_open("sys/kernel/hostname", O_RDONLY, false);
-	check(fd >= 0, "procfs_open opens a file nothing covers");
-	if (fd >= 0)
-		close(fd);
+	read_fd_line(fd, text, sizeof(text));
+	check(strcmp(text, "skiff-host") == 0, "the plain path reads the bound file (%s)", text);
+	read_fd_line(procfs_open("sys/kernel/domainname", O_RDONLY, false), text, sizeof(text));
+	check(strcmp(text, "skiff-domain") == 0,
+	      "procfs_open reaches the file under the mount, not the bound one (%s)", text);
+	read_fd_line(procfs_open("sys/kernel/hostname", O_RDONLY, false), text, sizeof(text));
+	check(strcmp(text, "skiff-host") == 0, "procfs_open opens a file nothing covers (%s)",
+	      text);
 	fd = procfs_open("thread-self/attr/current", O_RDONLY, true);
 	check(fd >= 0 || errno != EXDEV, "procfs_open follows thread-self (errno %d)",
 	      fd < 0 ? errno : 0);
@@ -799,9 +815,14 @@ static void procfs_overmount_flow(void *arg)
 		close(fd);
 	if (mount("/proc/sys", "/proc", NULL, MS_BIND, NULL) == 0) {
 		fd = procfs_open("kernel/hostname", O_RDONLY, false);
-		check(fd < 0 && errno == EXDEV, "a procfs directory bound on /proc is refused");
+		check(fd < 0, "a procfs directory bound on /proc is not taken for procfs's root");
 		if (fd >= 0)
 			close(fd);
+		read_fd_line(procfs_open("sys/kernel/domainname", O_RDONLY, false), text,
+		             sizeof(text));
+		check(strcmp(text, "skiff-domain") == 0,
+		      "under a procfs directory bound on /proc, the real file is reached (%s)",
+		      text);
 	}
 }
 
