@@ -14,9 +14,9 @@
 
 /* Sorted by name; --help lists them in this order. */
 static const struct cli_command *const commands[] = {
-    &cmd_check, &cmd_create, &cmd_delete, &cmd_events, &cmd_exec,   &cmd_features,
-    &cmd_kill,  &cmd_list,   &cmd_pause,  &cmd_ps,     &cmd_resume, &cmd_run,
-    &cmd_spec,  &cmd_start,  &cmd_state,  &cmd_update, NULL,
+    &cmd_check, &cmd_checkpoint, &cmd_create, &cmd_delete, &cmd_events,  &cmd_exec,   &cmd_features,
+    &cmd_kill,  &cmd_list,       &cmd_pause,  &cmd_ps,     &cmd_restore, &cmd_resume, &cmd_run,
+    &cmd_spec,  &cmd_start,      &cmd_state,  &cmd_update, NULL,
 };
 
 enum {

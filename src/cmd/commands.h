@@ -6,6 +6,7 @@
 
 /* One per file in src/cmd/. */
 extern const struct cli_command cmd_check;
+extern const struct cli_command cmd_checkpoint;
 extern const struct cli_command cmd_create;
 extern const struct cli_command cmd_delete;
 extern const struct cli_command cmd_events;
@@ -15,6 +16,7 @@ extern const struct cli_command cmd_kill;
 extern const struct cli_command cmd_list;
 extern const struct cli_command cmd_pause;
 extern const struct cli_command cmd_ps;
+extern const struct cli_command cmd_restore;
 extern const struct cli_command cmd_resume;
 extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_spec;

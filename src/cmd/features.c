@@ -73,6 +73,14 @@ static int build(struct oci_features *f, struct skiff_error **err)
 	f->mount_options = strv_of(mount_option_names());
 	/* The config annotations that change what skiff does (features.md). */
 	f->potentially_unsafe_config_annotations = strv_of(unsafe_annotations);
+	/* As runc's and crun's annotations: whether this build checkpoints (libcriu). */
+	f->annotations.len = 1;
+	f->annotations.keys = strv_of((const char *const[]){"org.skiff.checkpoint.enabled", NULL});
+#ifdef HAVE_CRIU
+	f->annotations.values = strv_of((const char *const[]){"true", NULL});
+#else
+	f->annotations.values = strv_of((const char *const[]){"false", NULL});
+#endif
 	f->linux_ = l;
 	l->namespaces = strv_of(namespaces);
 	l->capabilities = capability_names();

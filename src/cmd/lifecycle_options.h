@@ -16,7 +16,7 @@ enum {
 	LO_DETACH,
 	LO_NO_SUBREAPER,
 	LO_KEEP,
-	LO_CONFIG,
+	LO_CONFIG, /* the last: restore.c passes LO_BUNDLE..LO_CONFIG on */
 };
 
 #define LIFECYCLE_OPTIONS                                                                          \

@@ -167,6 +167,8 @@ int cgroup_update(const struct cgroup_manager *m, const struct oci_resources *r,
 
 /* Pauses (frozen) or resumes every process, waiting until the kernel agrees. */
 int cgroup_freeze(const struct cgroup_manager *m, bool frozen, struct skiff_error **err);
+/* The directory whose freezer holds the container (CRIU freezes it to dump); malloc'd. */
+char *cgroup_freezer_dir(const struct cgroup_manager *m, struct skiff_error **err);
 /* True when the container was paused. */
 int cgroup_is_frozen(const struct cgroup_manager *m, bool *out, struct skiff_error **err);
 

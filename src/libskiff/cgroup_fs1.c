@@ -504,6 +504,22 @@ static int fs1_is_frozen(const char *path, bool *out, struct skiff_error **err)
 	return ret;
 }
 
+static char *fs1_freezer_dir(const char *path, struct skiff_error **err)
+{
+	const struct fs1_host *h;
+	const char *mnt;
+
+	if ((h = fs1_host_get(err)) == NULL)
+		return NULL;
+	mnt = fs1_mount_of(h, "freezer");
+	if (mnt)
+		return xasprintf("%s%s", mnt, path);
+	if (h->v2)
+		return cgroup_dir(path, err);
+	error_set(err, 0, "cgroup: no freezer controller is mounted");
+	return NULL;
+}
+
 /* ---- processes ---- */
 
 /*
@@ -685,6 +701,7 @@ const struct cgroup_driver cgroup_fs1_driver = {
     .update = fs1_update,
     .freeze = fs1_freeze,
     .is_frozen = fs1_is_frozen,
+    .freezer_dir = fs1_freezer_dir,
     .kill_all = fs1_kill_all,
     .pids = fs1_pids,
     .stats = fs1_stats,

@@ -146,6 +146,7 @@ struct cgroup_driver {
 	int (*update)(const char *path, const struct oci_resources *r, struct skiff_error **err);
 	int (*freeze)(const char *path, bool frozen, struct skiff_error **err);
 	int (*is_frozen)(const char *path, bool *out, struct skiff_error **err);
+	char *(*freezer_dir)(const char *path, struct skiff_error **err);
 	int (*kill_all)(const char *path, int sig, struct skiff_error **err);
 	int (*pids)(const char *path, pid_t **pids, size_t *n, struct skiff_error **err);
 	int (*stats)(const char *path, struct cgroup_stats *out, struct skiff_error **err);

@@ -188,6 +188,11 @@ int cgroup_freeze(const struct cgroup_manager *m, bool frozen, struct skiff_erro
 	return m->drv->freeze(m->path, frozen, err);
 }
 
+char *cgroup_freezer_dir(const struct cgroup_manager *m, struct skiff_error **err)
+{
+	return m->drv->freezer_dir(m->path, err);
+}
+
 int cgroup_is_frozen(const struct cgroup_manager *m, bool *out, struct skiff_error **err)
 {
 	return m->drv->is_frozen(m->path, out, err);

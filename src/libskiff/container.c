@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "checkpoint.h"
 #include "container.h"
 #include "create_plan.h"
 #include "hooks.h"
@@ -631,6 +632,133 @@ int container_create(const struct skiff_context *ctx, const struct create_option
 	r = create_with_plan(&p, err);
 	plan_free(&p);
 	return r;
+}
+
+static int remove_after_run(const struct skiff_context *ctx, const char *id,
+                            struct skiff_error **err);
+
+/* ---- restore: the init comes back from CRIU's images instead of a clone ---- */
+
+/* CRIU made the namespaces: the runtime's hooks run as at create (runc does the same). */
+static int restore_namespaces_ready(void *data, pid_t pid, struct skiff_error **err)
+{
+	struct create_plan *p = data;
+	const struct oci_hooks *h = p->config->hooks;
+	cleanup_free char *state = NULL;
+
+	if (h == NULL || (h->prestart.len == 0 && h->create_runtime.len == 0))
+		return 0;
+	p->st.pid = pid;
+	state = state_json_for(&p->st, STATE_CREATED);
+	p->st.pid = 0;
+	if (hooks_run(&h->prestart, "prestart", state, err) < 0 ||
+	    hooks_run(&h->create_runtime, "createRuntime", state, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int restore_pty_master(void *data, int fd, struct skiff_error **err)
+{
+	struct create_plan *p = data;
+	int r = 0;
+
+	if (p->console_fd < 0)
+		r = error_set(err, 0,
+		              "the checkpointed process has a terminal: --console-socket "
+		              "is required");
+	else if (terminal_send_master(p->console_fd, fd, err) < 0)
+		r = -1;
+	close(fd);
+	return r;
+}
+
+static int restore_steps(struct create_plan *p, struct skiff_error **err)
+{
+	const struct create_options *o = p->o;
+	cleanup_free char *state_dir = NULL, *cgroup_dir = NULL;
+	struct checkpoint_restore rq;
+
+	if (load_bundle(p, err) < 0 || validate_config(p, err) < 0)
+		return -1;
+	if (status_open_root(p->ctx->root, true, &p->rootfd, err) < 0 ||
+	    status_create(p->rootfd, o->id, &p->dirfd, err) < 0)
+		return -1;
+	fill_status(p);
+	if (write_file_replace(p->dirfd, SAVED_CONFIG, p->config_data, p->config_len, 0600, err) <
+	        0 ||
+	    plan_cgroup(p, err) < 0 || status_write(p->dirfd, &p->st, err) < 0 ||
+	    make_cgroup(p, err) < 0)
+		return -1;
+	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
+		return -1;
+	state_dir = xasprintf("%s/%s", p->ctx->root, o->id);
+	if (p->has_cgroup && cgroup_manager_is_unified())
+		cgroup_dir = cgroup_freezer_dir(&p->cgroup, NULL);
+	rq = (struct checkpoint_restore){
+	    .c = &p->restore->c,
+	    .config = p->config,
+	    .bundle = p->bundle,
+	    .rootfs = p->rootfs,
+	    .state_dir = state_dir,
+	    .cgroup_path = p->has_cgroup ? p->st.cgroup_path : NULL,
+	    .cgroup_dir = cgroup_dir,
+	    .calls = {.data = p,
+	              .namespaces_ready = restore_namespaces_ready,
+	              .pty_master = restore_pty_master},
+	};
+	if (checkpoint_restore_run(&rq, &p->pid, err) < 0)
+		return -1;
+	close_fd(&p->console_fd);
+	p->pidfd = sys_pidfd_open(p->pid);
+	p->st.pid = p->pid;
+	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
+		return error_set(err, 0, "the restored init (pid %d) exited", (int)p->pid);
+	free(p->st.created);
+	p->st.created = rfc3339_now();
+	p->st.creating = false;
+	if (status_write(p->dirfd, &p->st, err) < 0)
+		return -1;
+	log_debug("restore `%s`: init pid %d", o->id, (int)p->pid);
+	if (o->pid_file && container_write_pid_file(o->pid_file, p->pid, err) < 0)
+		return -1;
+	return 0;
+}
+
+int container_restore(const struct skiff_context *ctx, const struct restore_options *r,
+                      int *exit_status, struct skiff_error **err)
+{
+	struct create_plan p;
+	struct foreground fg;
+	int ret;
+
+	*exit_status = 0;
+	if (criu_options_validate(&r->c, true, err) < 0 || status_validate_id(r->o.id, err) < 0)
+		return -1;
+	if (checkpoint_image_check(r->c.image_path ? r->c.image_path : "checkpoint", err) < 0)
+		return error_wrap(err, "restore `%s`", r->o.id);
+	plan_init(&p, ctx, &r->o);
+	p.restore = r;
+	foreground_block(&fg);
+	ret = restore_steps(&p, err);
+	if (ret < 0) {
+		undo_create(&p);
+		error_wrap(err, "restore `%s`", r->o.id);
+	}
+	close_fd(&p.dirfd); /* the lock: the container is there for other commands now */
+	if (ret == 0 && !r->detach) {
+		ret = foreground_wait(&fg, p.pid, p.pidfd, -1, exit_status, err);
+		if (ret < 0) {
+			struct skiff_error *ignored = NULL;
+			error_wrap(err, "wait for container `%s`", r->o.id);
+			remove_after_run(ctx, r->o.id, &ignored);
+			error_free(&ignored);
+		} else {
+			ret = remove_after_run(ctx, r->o.id, err);
+		}
+	}
+	foreground_restore(&fg);
+	plan_free(&p);
+	return ret;
 }
 
 /* ---- the other steps ---- */

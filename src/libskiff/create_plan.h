@@ -21,6 +21,7 @@
 struct create_plan {
 	const struct skiff_context *ctx;
 	const struct create_options *o;
+	const struct restore_options *restore; /* `restore`: CRIU brings the init back */
 	struct oci_config *config;
 	const char *config_name; /* errors name it: config.json or --config's FILE */
 	char *config_data;

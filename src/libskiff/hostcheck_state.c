@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "criu.h"
 #include "hostcheck_internal.h"
 #include "utils.h"
 
@@ -158,22 +159,6 @@ void hostcheck_state_root(struct hostcheck_report *r, const char *root, const ch
 
 /* ---- CRIU ---- */
 
-static char *find_program(const char *name)
-{
-	const char *env = getenv("PATH");
-	cleanup_free char *path =
-	    xasprintf("%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "/usr/bin:/bin");
-	char *save = NULL;
-
-	for (char *d = strtok_r(path, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", d, name);
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 /* Runs argv with stdout and stderr captured (at most 10 s); returns its exit status. */
 static int capture(char *const argv[], char **out)
 {
@@ -209,13 +194,15 @@ static int capture(char *const argv[], char **out)
  * criu's first error line, without its source location ("Error
  * (criu/vdso.c:381): vdso: ..."); a helper's "exited, status=N" says nothing.
  */
-static char *first_error(const char *text)
+char *criu_first_error(const char *text)
 {
 	const char *e = text, *end, *close_paren;
 
 	while ((e = strstr(e, "Error")) != NULL) {
 		end = e + strcspn(e, "\n");
-		if (memmem(e, (size_t)(end - e), "exited, status=", 15) == NULL)
+		/* Not the cause: a helper's exit, kerndat's probe for a missing /dev/net/tun. */
+		if (memmem(e, (size_t)(end - e), "exited, status=", 15) == NULL &&
+		    memmem(e, (size_t)(end - e), "Unable to create tun", 20) == NULL)
 			break;
 		e = end;
 	}
@@ -246,6 +233,14 @@ static bool criu_before_4_1(const char *version)
 	       (major < 4 || (major == 4 && minor < 1));
 }
 
+const char *criu_kernel_refusal(int version)
+{
+	if (maps_have("[vvar_vclock]") && version < 40100)
+		return "this kernel splits the vDSO's data into [vvar] and [vvar_vclock], a layout "
+		       "criu before 4.1 refuses (criu 4.1 or later handles it)";
+	return NULL;
+}
+
 static void explain_criu(struct hostcheck_row *row, const char *output, const char *version)
 {
 	if (strstr(output, "vdso") && maps_have("[vvar_vclock]"))
@@ -268,26 +263,29 @@ void hostcheck_criu(struct hostcheck_report *r)
 	struct hostcheck_row *row;
 	char *ver;
 
+#ifndef HAVE_CRIU
+	hc_add(r, "checkpoint", HOSTCHECK_UNAVAILABLE,
+	       "skiff was built without libcriu: no checkpoint/restore");
+	return;
+#endif
 	if (criu == NULL) {
 		hc_add(r, "checkpoint", HOSTCHECK_UNAVAILABLE,
-		       "skiff has no checkpoint/restore commands, and criu is not installed");
+		       "no checkpoint/restore: criu is not installed");
 		return;
 	}
 	capture((char *const[]){criu, (char *)"--version", NULL}, &version);
 	ver = strstr(version, "Version: ");
 	ver = ver ? ver + 9 : (char *)"?";
 	ver[strcspn(ver, "\n")] = '\0';
-	if (capture((char *const[]){criu, (char *)"check", NULL}, &out) == 0 &&
-	    strstr(out, "Error") == NULL) {
-		hc_add(r, "checkpoint", HOSTCHECK_UNAVAILABLE,
-		       "skiff has no checkpoint/restore commands; criu %s (%s) passes `criu check`",
+	/* Its exit status is the verdict: a passing check may still log an error (no tun). */
+	if (capture((char *const[]){criu, (char *)"check", NULL}, &out) == 0) {
+		hc_add(r, "checkpoint", HOSTCHECK_OK,
+		       "checkpoint and restore through libcriu; criu %s (%s) passes `criu check`",
 		       ver, criu);
 		return;
 	}
-	why = first_error(out);
-	row =
-	    hc_add(r, "checkpoint", HOSTCHECK_UNAVAILABLE,
-	           "skiff has no checkpoint/restore commands; criu %s (%s) fails `criu check`: %s",
-	           ver, criu, why);
+	why = criu_first_error(out);
+	row = hc_add(r, "checkpoint", HOSTCHECK_UNAVAILABLE,
+	             "no checkpoint/restore: criu %s (%s) fails `criu check`: %s", ver, criu, why);
 	explain_criu(row, out, ver);
 }

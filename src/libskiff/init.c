@@ -206,6 +206,12 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 			return -1;
 		}
 		close(master);
+	} else if (setsid() < 0 && errno != EPERM) {
+		/*
+		 * A session of its own, as runc's init: the caller's session
+		 * leader is outside the container, which CRIU cannot dump.
+		 */
+		return error_errno(err, "setsid");
 	}
 	if (process_apply_rlimits(proc, err) < 0 || process_apply_attributes(proc, err) < 0)
 		return -1;

@@ -73,5 +73,7 @@ int send_with_fd(int sock, const void *data, size_t len, int fd);
 int mkdir_p(const char *path, mode_t mode, struct skiff_error **err);
 /* Parses a base-10 integer that must take the whole string. */
 int parse_int64(const char *s, long long *out);
+/* name's full path from PATH, then /usr/local/sbin, /usr/sbin, /sbin; NULL when missing. */
+char *find_program(const char *name);
 
 #endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef SKIFF_CRIU_OPTIONS_H
+#define SKIFF_CRIU_OPTIONS_H
+
+#include "../cli.h"
+#include "libskiff/criu.h"
+
+/* The options checkpoint and restore share (runc's), and their parser. */
+enum {
+	CO_IMAGE_PATH = 200,
+	CO_WORK_PATH,
+	CO_PARENT_PATH,
+	CO_PAGE_SERVER,
+	CO_MANAGE_CGROUPS_MODE,
+	CO_EMPTY_NS,
+	CO_LEAVE_RUNNING,
+	CO_TCP_ESTABLISHED,
+	CO_TCP_SKIP_IN_FLIGHT,
+	CO_LINK_REMAP,
+	CO_EXT_UNIX_SK,
+	CO_SHELL_JOB,
+	CO_FILE_LOCKS,
+	CO_PRE_DUMP,
+	CO_AUTO_DEDUP,
+	CO_LAZY_PAGES,
+};
+
+#define CRIU_COMMON_OPTIONS                                                                        \
+	{"image-path", 0, true, CO_IMAGE_PATH, "criu image directory (default: ./checkpoint)"},    \
+	    {"work-path", 0, true, CO_WORK_PATH,                                                   \
+	     "criu work files and logs (default: image path)"},                                    \
+	    {"tcp-established", 0, false, CO_TCP_ESTABLISHED, "allow open TCP connections"},       \
+	    {"ext-unix-sk", 0, false, CO_EXT_UNIX_SK, "allow external unix sockets"},              \
+	    {"shell-job", 0, false, CO_SHELL_JOB, "allow shell jobs (a terminal from outside)"},   \
+	    {"file-locks", 0, false, CO_FILE_LOCKS, "handle file locks"},                          \
+	    {"manage-cgroups-mode", 0, true, CO_MANAGE_CGROUPS_MODE,                               \
+	     "soft, full, strict or ignore (default: soft)"},                                      \
+	    {"empty-ns", 0, true, CO_EMPTY_NS,                                                     \
+	     "network: make the namespace, restore none of its contents"},                         \
+	    {"auto-dedup", 0, false, CO_AUTO_DEDUP, "deduplicate memory images"},                  \
+	{                                                                                          \
+		"lazy-pages", 0, false, CO_LAZY_PAGES,                                             \
+		    "restore memory lazily (refused: libcriu "                                     \
+		    "cannot ask for it)"                                                           \
+	}
+
+int criu_option(void *data, int id, const char *value, struct skiff_error **err);
+
+#endif

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* CRIU requests through libcriu (criu.h). */
+#include <config.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "criu.h"
+#include "log.h"
+#include "utils.h"
+
+#ifdef HAVE_CRIU
+#include <criu/criu.h>
+#endif
+
+static const char *const cg_modes[] = {"soft", "full", "strict", "ignore"};
+
+int criu_options_validate(const struct criu_options *o, bool restore, struct skiff_error **err)
+{
+	bool mode_ok = o->manage_cgroups_mode == NULL;
+
+	for (size_t i = 0; !mode_ok && i < ARRAY_SIZE(cg_modes); i++)
+		mode_ok = strcmp(o->manage_cgroups_mode, cg_modes[i]) == 0;
+	if (!mode_ok)
+		return error_set(err, 0,
+		                 "--manage-cgroups-mode: `%s`: expected soft, full, strict "
+		                 "or ignore",
+		                 o->manage_cgroups_mode);
+	if (o->empty_ns && strcmp(o->empty_ns, "network") != 0)
+		return error_set(err, 0, "--empty-ns: `%s`: only network is supported",
+		                 o->empty_ns);
+#if !HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
+	if (o->empty_ns)
+		return error_set(err, 0,
+		                 "--empty-ns: this libcriu has no empty-namespace option "
+		                 "(libcriu 3.18 or later has it)");
+#endif
+	/* libcriu has no lazy-pages request field, nor a status fd to say the server is up. */
+	if (o->lazy_pages)
+		return error_set(err, 0, "--lazy-pages: libcriu cannot ask criu for lazy pages");
+	if (o->page_server) {
+		const char *colon = strrchr(o->page_server, ':');
+		long long port;
+		if (colon == NULL || colon == o->page_server || parse_int64(colon + 1, &port) < 0 ||
+		    port <= 0 || port > 65535)
+			return error_set(err, 0, "--page-server: `%s`: expected ADDRESS:PORT",
+			                 o->page_server);
+	}
+	if (o->parent_path && o->parent_path[0] == '/')
+		return error_set(err, 0, "--parent-path: `%s`: must be relative to --image-path",
+		                 o->parent_path);
+	if (restore && o->pre_dump)
+		return error_set(err, 0, "--pre-dump: only for checkpoint");
+	return 0;
+}
+
+#ifdef HAVE_CRIU
+
+static char *log_first_error(int dirfd, const char *name);
+
+struct criu_req {
+	criu_opts *opts;
+	char *binary;
+	int version;
+	int work_fd;
+	char *log;
+	bool pre_dump;
+};
+
+static enum criu_cg_mode cg_mode(const char *name)
+{
+	static const enum criu_cg_mode modes[] = {CRIU_CG_MODE_SOFT, CRIU_CG_MODE_FULL,
+	                                          CRIU_CG_MODE_STRICT, CRIU_CG_MODE_IGNORE};
+
+	for (size_t i = 0; name && i < ARRAY_SIZE(cg_modes); i++)
+		if (strcmp(name, cg_modes[i]) == 0)
+			return modes[i];
+	return CRIU_CG_MODE_DEFAULT;
+}
+
+static void apply_options(struct criu_req *r, const struct criu_options *o)
+{
+	criu_opts *c = r->opts;
+
+	criu_local_set_leave_running(c, o->leave_running);
+	criu_local_set_tcp_established(c, o->tcp_established);
+	criu_local_set_tcp_skip_in_flight(c, o->tcp_skip_in_flight);
+	criu_local_set_link_remap(c, o->link_remap);
+	criu_local_set_ext_unix_sk(c, o->ext_unix_sk);
+	criu_local_set_shell_job(c, o->shell_job);
+	criu_local_set_file_locks(c, o->file_locks);
+	criu_local_set_auto_dedup(c, o->auto_dedup);
+	criu_local_set_manage_cgroups(c, true);
+	criu_local_set_manage_cgroups_mode(c, cg_mode(o->manage_cgroups_mode));
+	/* A terminal's slave whose master is outside: CRIU makes a new pair on restore. */
+	criu_local_set_orphan_pts_master(c, true);
+#if HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
+	if (o->empty_ns)
+		criu_local_set_empty_ns(c, CLONE_NEWNET);
+#endif
+	if (o->parent_path) {
+		criu_local_set_parent_images(c, o->parent_path);
+		criu_local_set_track_mem(c, true);
+	}
+	if (o->pre_dump)
+		criu_local_set_track_mem(c, true);
+	if (o->page_server) {
+		cleanup_free char *addr = xstrdup(o->page_server);
+		char *colon = strrchr(addr, ':');
+		*colon = '\0';
+		criu_local_set_page_server_address_port(c, addr, atoi(colon + 1));
+	}
+	r->pre_dump = o->pre_dump;
+}
+
+int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const char *log,
+                 struct criu_req **out, struct skiff_error **err)
+{
+	struct criu_req *r = xcalloc(1, sizeof(*r));
+
+	*out = NULL;
+	r->work_fd = work_fd;
+	r->log = xstrdup(log);
+	r->binary = find_program("criu");
+	if (r->binary == NULL) {
+		criu_req_free(r);
+		return error_set(err, 0, "criu is not installed (skiff checkpoints through it)");
+	}
+	if (criu_local_init_opts(&r->opts) < 0) {
+		r->opts = NULL;
+		criu_req_free(r);
+		return error_set(err, ENOMEM, "libcriu: init options");
+	}
+	/* An absolute path: libcriu's execlp would print its own error for a missing one. */
+	criu_local_set_service_binary(r->opts, r->binary);
+	r->version = criu_local_get_version(r->opts);
+	if (r->version < 0) {
+		error_set(err, 0, "%s does not answer libcriu's version request", r->binary);
+		criu_req_free(r);
+		return -1;
+	}
+	if (r->version < 30000) {
+		int v = r->version;
+		criu_req_free(r);
+		return error_set(err, 0, "criu %d.%d is too old: skiff needs criu 3.0 or later",
+		                 v / 10000, v / 100 % 100);
+	}
+	criu_local_set_images_dir_fd(r->opts, images_fd);
+	criu_local_set_work_dir_fd(r->opts, work_fd);
+	criu_local_set_log_file(r->opts, log);
+	criu_local_set_log_level(r->opts, CRIU_LOG_DEBUG);
+	apply_options(r, o);
+	*out = r;
+	return 0;
+}
+
+void criu_req_free(struct criu_req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->opts)
+		criu_local_free_opts(r->opts);
+	free(r->binary);
+	free(r->log);
+	free(r);
+}
+
+int criu_req_version(const struct criu_req *r)
+{
+	return r->version;
+}
+
+void criu_req_ext_mount(struct criu_req *r, const char *key, const char *val)
+{
+	log_debug("criu: external mount %s -> %s", key, val);
+	if (criu_local_add_ext_mount(r->opts, key, val) < 0)
+		oom();
+}
+
+void criu_req_external(struct criu_req *r, const char *key)
+{
+	log_debug("criu: external %s", key);
+	if (criu_local_add_external(r->opts, key) < 0)
+		oom();
+}
+
+void criu_req_inherit_fd(struct criu_req *r, int fd, const char *key)
+{
+	log_debug("criu: inherit fd %d as %s", fd, key);
+	if (criu_local_add_inherit_fd(r->opts, fd, key) < 0)
+		oom();
+}
+
+void criu_req_cgroup_root(struct criu_req *r, const char *path)
+{
+	if (criu_local_add_cg_root(r->opts, NULL, path) < 0)
+		oom();
+}
+
+void criu_req_join_ns(struct criu_req *r, const char *ns, const char *file)
+{
+	if (criu_local_join_ns_add(r->opts, ns, file, NULL) < 0)
+		oom();
+}
+
+int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *freezer,
+                  struct skiff_error **err)
+{
+	int ret;
+
+	criu_local_set_pid(r->opts, pid);
+	if (criu_local_set_root(r->opts, root) < 0 ||
+	    (freezer && criu_local_set_freeze_cgroup(r->opts, freezer) < 0))
+		oom();
+	if (r->pre_dump) {
+		struct criu_feature_check f = {.mem_track = true};
+		if (criu_local_feature_check(r->opts, &f, sizeof(f)) == 0 && !f.mem_track)
+			return error_set(err, 0,
+			                 "--pre-dump: criu or the kernel cannot track memory "
+			                 "changes (soft-dirty bits)");
+	}
+	ret = r->pre_dump ? criu_local_pre_dump(r->opts) : criu_local_dump(r->opts);
+	if (ret < 0) {
+		cleanup_free char *why = criu_req_explain(r);
+		return error_set(err, 0, "criu %s failed: %s", r->pre_dump ? "pre-dump" : "dump",
+		                 why);
+	}
+	return 0;
+}
+
+/* libcriu's notify callback takes no argument: the restore in progress. */
+static const struct criu_restore_calls *restore_calls;
+static struct skiff_error *restore_error;
+
+static int on_notify(char *action, criu_notify_arg_t na)
+{
+	const struct criu_restore_calls *c = restore_calls;
+
+	log_debug("criu: notify %s", action);
+	if (c == NULL || restore_error)
+		return 0;
+	if (strcmp(action, "setup-namespaces") == 0 && c->namespaces_ready)
+		return c->namespaces_ready(c->data, criu_notify_pid(na), &restore_error);
+	if (strcmp(action, "orphan-pts-master") == 0 && c->pty_master) {
+		int fd = criu_get_orphan_pts_master_fd();
+		if (fd < 0)
+			return error_set(&restore_error, 0, "criu sent no pty master");
+		return c->pty_master(c->data, fd, &restore_error);
+	}
+	return 0;
+}
+
+int criu_req_restore(struct criu_req *r, const char *root, const struct criu_restore_calls *calls,
+                     pid_t *pid, struct skiff_error **err)
+{
+	sigset_t chld, old;
+	int ret;
+
+	if (criu_local_set_root(r->opts, root) < 0)
+		oom();
+	criu_local_set_evasive_devices(r->opts, true);
+	criu_local_set_notify_cb(r->opts, on_notify);
+	restore_calls = calls;
+	restore_error = NULL;
+	/* libcriu wants SIGCHLD blocked while the restored tree may already exit. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	ret = criu_local_restore_child(r->opts);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	restore_calls = NULL;
+	if (restore_error) {
+		if (err)
+			*err = restore_error;
+		else
+			error_free(&restore_error);
+		restore_error = NULL;
+		return -1;
+	}
+	if (ret <= 0) {
+		cleanup_free char *why = criu_req_explain(r);
+		return error_set(err, 0, "criu restore failed: %s", why);
+	}
+	*pid = ret;
+	return 0;
+}
+
+static char *log_first_error(int dirfd, const char *name)
+{
+	cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	cleanup_free char *text = NULL;
+	size_t len;
+
+	if (fd < 0 || read_fd_all(fd, &text, &len, NULL) < 0 || strstr(text, "Error") == NULL)
+		return NULL;
+	return criu_first_error(text);
+}
+
+char *criu_req_explain(struct criu_req *r)
+{
+	const char *refusal = NULL;
+	char *why;
+
+	/* CRIU's own kernel check, over RPC: a kernel it cannot work on fails it. */
+	criu_local_set_log_file(r->opts, "check.log");
+	if (criu_local_check(r->opts) < 0) {
+		refusal = criu_kernel_refusal(r->version);
+		why = refusal ? xstrdup(refusal) : log_first_error(r->work_fd, "check.log");
+		unlinkat(r->work_fd, "check.log", 0);
+		if (why) {
+			char *line = xasprintf("criu %d.%d.%d cannot work on this kernel: %s",
+			                       r->version / 10000, r->version / 100 % 100,
+			                       r->version % 100, why);
+			free(why);
+			return line;
+		}
+	}
+	unlinkat(r->work_fd, "check.log", 0);
+	criu_local_set_log_file(r->opts, r->log);
+	why = log_first_error(r->work_fd, r->log);
+	return why ? why : xasprintf("see %s", r->log);
+}
+
+#else /* !HAVE_CRIU */
+
+struct criu_req {
+	int unused;
+};
+
+int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const char *log,
+                 struct criu_req **out, struct skiff_error **err)
+{
+	*out = NULL;
+	return error_set(err, 0,
+	                 "skiff was built without checkpoint/restore (--disable-criu or "
+	                 "no libcriu at build time)");
+}
+
+void criu_req_free(struct criu_req *r)
+{
+}
+int criu_req_version(const struct criu_req *r)
+{
+	return 0;
+}
+void criu_req_ext_mount(struct criu_req *r, const char *key, const char *val)
+{
+}
+void criu_req_external(struct criu_req *r, const char *key)
+{
+}
+void criu_req_inherit_fd(struct criu_req *r, int fd, const char *key)
+{
+}
+void criu_req_cgroup_root(struct criu_req *r, const char *path)
+{
+}
+void criu_req_join_ns(struct criu_req *r, const char *ns, const char *file)
+{
+}
+int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *freezer,
+                  struct skiff_error **err)
+{
+	return error_set(err, ENOSYS, "no checkpoint support");
+}
+int criu_req_restore(struct criu_req *r, const char *root, const struct criu_restore_calls *calls,
+                     pid_t *pid, struct skiff_error **err)
+{
+	return error_set(err, ENOSYS, "no checkpoint support");
+}
+char *criu_req_explain(struct criu_req *r)
+{
+	return xstrdup("no checkpoint support");
+}
+
+#endif

@@ -1,0 +1,300 @@
+"""`checkpoint` and `restore` with a working CRIU.
+
+CRIU 3.17 refuses this build host's kernel, so these run inside tests/vm's VM
+(Debian's 6.1 kernel, pure cgroup v2); on the host they skip, and
+test_checkpoint.test_checkpoint_in_vm boots the VM once and runs this module
+there.  A container's stdio are pipes this test holds open, as a shim's are:
+CRIU hands the restored process the pipes `restore` was given.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+import lib
+
+_held = []  # our ends of the containers' stdio pipes
+
+
+def _need_criu():
+    if os.environ.get("SKIFF_IN_VM") != "1":
+        raise lib.Skip("runs inside the VM (test_checkpoint.test_checkpoint_in_vm)")
+    criu = shutil.which("criu") or "/usr/sbin/criu"
+    if not os.path.exists(criu):
+        raise lib.Skip("criu is not installed")
+
+
+def _close_held():
+    while _held:
+        fd = _held.pop()
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _skiff_piped(*args, timeout=300):
+    """Runs skiff with fresh pipes as stdio (kept open by us); returns (rc, stderr).
+
+    stderr is a pipe too (a file of the host's would be one CRIU cannot dump);
+    what skiff wrote is read once it has exited, without waiting for an EOF
+    the container's copy of the pipe would never give.
+    """
+    r_in, w_in = os.pipe()
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    p = subprocess.Popen([lib.SKIFF, "--root", lib.ROOT, *map(str, args)],
+                         stdin=r_in, stdout=w_out, stderr=w_err)
+    for fd in (r_in, w_out, w_err):
+        os.close(fd)
+    if not _held:
+        lib.at_cleanup(_close_held)
+    _held.extend([w_in, r_out, r_err])
+    rc = p.wait(timeout=timeout)
+    os.set_blocking(r_err, False)
+    try:
+        err = os.read(r_err, 65536)
+    except BlockingIOError:
+        err = b""
+    return rc, err.decode(errors="replace")
+
+
+def _counter_bundle(edit=None):
+    script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"
+
+    def change(cfg):
+        cfg["root"]["readonly"] = False
+        cfg["linux"]["cgroupsPath"] = f"/skiff-test-ck-{os.getpid()}-{time.monotonic_ns()}"
+        if edit:
+            edit(cfg)
+    return lib.Bundle(["sh", "-c", script], edit=change)
+
+
+def _count(b):
+    for _ in range(50):
+        try:
+            with open(os.path.join(b.rootfs, "tmp", "count")) as f:
+                v = f.read().strip()
+            if v:
+                return int(v)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the counter wrote nothing")
+
+
+def _counting(b, cid):
+    """Waits until the counter in b moves; returns its value then."""
+    first = _count(b)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        now = _count(b)
+        if now > first:
+            return now
+        time.sleep(0.2)
+    raise AssertionError(f"{cid}: the counter is stuck at {first}")
+
+
+def _counter_running(edit=None):
+    """A detached counter container, counting; returns (bundle, id)."""
+    b = _counter_bundle(edit)
+    cid = lib.new_id("ck")
+    rc, err = _skiff_piped("run", "-d", "--bundle", b.path, cid)
+    assert rc == 0, err
+    _counting(b, cid)
+    return b, cid
+
+
+def _cgroup_of(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip()
+    raise AssertionError(f"pid {pid} has no cgroup v2 line")
+
+
+def test_counter_continues_after_restore():
+    _need_criu()
+    hook_out = os.path.join(lib.WORK, f"prestart-{os.getpid()}.json")
+
+    def hooks(cfg):
+        cfg["hooks"] = {"prestart": [{"path": "/bin/sh",
+                                      "args": ["sh", "-c", f"cat > {hook_out}.$$"]}]}
+    b, cid = _counter_running(hooks)
+    images = os.path.join(lib.WORK, f"img-{cid}")
+    lib.skiff_ok("checkpoint", "--image-path", images, cid, timeout=300)
+    # The dumped container is gone (runc's default), its process with it.
+    assert lib.skiff("state", cid).returncode == 1
+    at_dump = _count(b)
+    time.sleep(1)
+    assert _count(b) == at_dump, "the counter ran on after the dump"
+    assert os.path.exists(os.path.join(images, "skiff-checkpoint.json"))
+    for f in os.listdir(lib.WORK):
+        if f.startswith(f"prestart-{os.getpid()}.json."):
+            os.unlink(os.path.join(lib.WORK, f))
+    rc, err = _skiff_piped("restore", "-d", "--image-path", images, "--bundle", b.path, cid)
+    assert rc == 0, err
+    st = lib.state(cid)
+    assert st["status"] == "running", st
+    after = _counting(b, cid)
+    # It continued from the dump, it did not start again from 1.
+    assert after > at_dump, (at_dump, after)
+    assert _cgroup_of(st["pid"]) == b.config["linux"]["cgroupsPath"]
+    # The prestart hook ran once on restore, with the restored init's pid.
+    ran = [f for f in os.listdir(lib.WORK) if f.startswith(f"prestart-{os.getpid()}.json.")]
+    assert len(ran) == 1, ran
+    with open(os.path.join(lib.WORK, ran[0])) as f:
+        hook_state = json.load(f)
+    assert hook_state["id"] == cid and hook_state["pid"] == st["pid"], hook_state
+    r = lib.skiff_ok("exec", cid, "cat", "/tmp/count")
+    assert int(r.stdout.strip()) >= after
+    lib.skiff_ok("kill", cid, "KILL")
+    end = time.monotonic() + 20
+    while lib.state(cid)["status"] != "stopped" and time.monotonic() < end:
+        time.sleep(0.1)
+    lib.skiff_ok("delete", cid)
+
+
+def test_leave_running_and_restore_under_a_new_id():
+    _need_criu()
+    b, cid = _counter_running()
+    images = os.path.join(lib.WORK, f"img-{cid}")
+    lib.skiff_ok("checkpoint", "--leave-running", "--image-path", images, cid, timeout=300)
+    assert lib.state(cid)["status"] == "running"
+    at_dump = _counting(b, cid)
+    lib.skiff_ok("delete", "--force", cid)
+    new = lib.new_id("ckn")
+    rc, err = _skiff_piped("restore", "-d", "--image-path", images, "--bundle", b.path, new)
+    assert rc == 0, err
+    st = lib.state(new)
+    assert st["status"] == "running" and st["id"] == new, st
+    _counting(b, new)
+    lib.skiff_ok("delete", "--force", new)
+    assert lib.skiff("state", new).returncode == 1
+    assert at_dump > 0
+
+
+def test_pre_dump_then_dump():
+    _need_criu()
+    b, cid = _counter_running()
+    top = os.path.join(lib.WORK, f"img-{cid}")
+    pre, final = os.path.join(top, "pre"), os.path.join(top, "final")
+    os.makedirs(final)
+    lib.skiff_ok("checkpoint", "--pre-dump", "--image-path", pre, cid, timeout=300)
+    # A pre-dump leaves the container running.
+    assert lib.state(cid)["status"] == "running"
+    _counting(b, cid)
+    lib.skiff_ok("checkpoint", "--image-path", final, "--parent-path", "../pre", cid,
+                 timeout=300)
+    assert os.path.islink(os.path.join(final, "parent"))
+    at_dump = _count(b)
+    rc, err = _skiff_piped("restore", "-d", "--image-path", final, "--bundle", b.path, cid)
+    assert rc == 0, err
+    assert _counting(b, cid) > at_dump
+    lib.skiff_ok("delete", "--force", cid)
+
+
+def test_tcp_connection_survives_with_tcp_established():
+    _need_criu()
+    script = ("ip link set lo up; sleep 100000 | nc -l -p 7777 > /tmp/got & sleep 1; "
+              "i=0; while true; do i=$((i+1)); echo $i; sleep 0.2; done | nc 127.0.0.1 7777")
+
+    def edit(c):
+        c["root"]["readonly"] = False
+        c["linux"]["cgroupsPath"] = f"/skiff-test-tcp-{os.getpid()}"
+        for k in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][k].append("CAP_NET_ADMIN")  # lo up
+    b = lib.Bundle(["sh", "-c", script], edit=edit)
+    cid = lib.new_id("ck")
+    rc, err = _skiff_piped("run", "-d", "--bundle", b.path, cid)
+    assert rc == 0, err
+    got = os.path.join(b.rootfs, "tmp", "got")
+
+    def lines():
+        try:
+            with open(got) as f:
+                return [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            return []
+    end = time.monotonic() + 30
+    while len(lines()) < 3 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert len(lines()) >= 3, "no data over the connection"
+    images = os.path.join(lib.WORK, f"img-{cid}")
+    # An established connection is refused without the flag (and the container stays).
+    r = lib.skiff("checkpoint", "--image-path", images, cid, timeout=300)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert lib.state(cid)["status"] == "running"
+    assert not os.path.exists(images)
+    lib.skiff_ok("checkpoint", "--tcp-established", "--image-path", images, cid, timeout=300)
+    before = lines()[-1]
+    rc, err = _skiff_piped("restore", "-d", "--tcp-established", "--image-path", images,
+                           "--bundle", b.path, cid)
+    assert rc == 0, err
+    end = time.monotonic() + 30
+    while lines()[-1] <= before + 3 and time.monotonic() < end:
+        time.sleep(0.2)
+    seen = lines()
+    # The same connection went on: the numbers continue with no gap or restart.
+    assert seen[-1] > before + 3, (before, seen[-5:])
+    assert seen == list(range(1, len(seen) + 1)), seen[-10:]
+    lib.skiff_ok("delete", "--force", cid)
+
+
+def test_tty_container():
+    _need_criu()
+    script = "i=0; while true; do i=$((i+1)); echo tick$i; sleep 0.3; done"
+    b = lib.Bundle(["sh", "-c", script], edit=lambda c: (
+        c["process"].update(terminal=True),
+        c["linux"].update(cgroupsPath=f"/skiff-test-tty-{os.getpid()}")))
+    cid = lib.new_id("ck")
+
+    def serve():
+        path = b.file(f"console-{time.monotonic_ns()}.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+        srv.settimeout(300)
+        return srv, path
+
+    def accept_master(srv):
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+        _held.extend(fds)  # _skiff_piped registered the cleanup
+        conn.close()
+        srv.close()
+        return fds[0]
+
+    def read_until(master, want):
+        data, end = b"", time.monotonic() + 30
+        while want not in data and time.monotonic() < end:
+            data += os.read(master, 4096)
+        return data
+
+    srv, path = serve()
+    rc, err = _skiff_piped("run", "-d", "--console-socket", path, "--bundle", b.path, cid)
+    assert rc == 0, err
+    master = accept_master(srv)
+    assert b"tick3" in read_until(master, b"tick3")
+    images = os.path.join(lib.WORK, f"img-{cid}")
+    lib.skiff_ok("checkpoint", "--image-path", images, cid, timeout=300)
+    # Restore without a console socket: one line, nothing left.
+    r = lib.skiff("restore", "-d", "--image-path", images, "--bundle", b.path, cid,
+                  timeout=300)
+    assert r.returncode == 1 and "--console-socket" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert lib.skiff("state", cid).returncode == 1
+    srv, path = serve()
+    rc, err = _skiff_piped("restore", "-d", "--console-socket", path, "--image-path", images,
+                           "--bundle", b.path, cid)
+    assert rc == 0, err
+    master = accept_master(srv)
+    # The new master carries the same shell's output, still counting.
+    data = read_until(master, b"tick")
+    data += read_until(master, b"\n")
+    nums = [int(n) for n in re.findall(rb"tick(\d+)", data)]
+    assert nums and nums[0] > 3, data
+    lib.skiff_ok("delete", "--force", cid)
