@@ -576,48 +576,86 @@ class Bench:
             raise errors[0]
         return len(ids) / dt
 
+    def cpu_timed(self, argv):
+        """Runs argv to completion; returns (wall seconds, CPU seconds: user + system)."""
+        t0 = time.perf_counter()
+        pid = self.spawn(argv)
+        _, status, ru = os.wait4(pid, 0)
+        dt = time.perf_counter() - t0
+        if status != 0:
+            raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}")
+        return dt, ru.ru_utime + ru.ru_stime
+
     def sc_scale(self):
-        """`scale` containers running at once, one runtime after the other."""
+        """`scale` containers per runtime running at once, the runtimes interleaved step by
+        step (the order rotating), so that a machine's changing load hits all three alike."""
         count = self.scale
         b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
         edge = min(100, max(1, count // 4))
-        solo = 10
-        rows = {k: {} for k in ("first", "last", "list", "state1", "stateN", "exec", "delete1",
-                                "deleteN", "lanes", "left", "bytes")}
+        solo, lane_rounds, lane_size = 10, 3, max(2, edge // 2)
+        keys = ("first", "last", "lanes", "list", "listcpu", "state1", "stateN", "exec",
+                "delete1", "deleteN", "left", "bytes")
+        rows = {k: {n: [] for n in ORDER} for k in keys}
+        ids = {n: [self.new_id(n) for _ in range(count)] for n in ORDER}
+        more = {n: [] for n in ORDER}
+        create = {n: [] for n in ORDER}
+
+        def run(n, cid):
+            return self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
         for n in ORDER:
-            ids = [self.new_id(n) for _ in range(count)]
-            sample = ids[::max(1, count // 20)]
-            run = lambda cid: self.timed(self.rt(n, "run", "--detach", "--bundle",  # noqa: E731
-                                                 b, cid))
-            create = [run(ids[0])]
-            # With one container up: state, and create+delete of others.
-            rows["state1"][n] = [self.timed(self.rt(n, "state", ids[0])) for _ in range(10)]
-            rows["delete1"][n] = []
-            for _ in range(solo):
+            create[n].append(run(n, ids[n][0]))
+        # With one container up: state, and create + delete of another.
+        for r in range(10):
+            for n in self.rotate(r, ORDER):
+                rows["state1"][n].append(self.timed(self.rt(n, "state", ids[n][0])))
+        for r in range(solo):
+            for n in self.rotate(r, ORDER):
                 cid = self.new_id(n)
-                run(cid)
+                run(n, cid)
                 rows["delete1"][n].append(self.timed(self.rt(n, "delete", "--force", cid)))
-            create += [run(cid) for cid in ids[1:]]
-            rows["first"][n], rows["last"][n] = create[:edge], create[-edge:]
-            rows["list"][n] = [self.timed(self.rt(n, "list")) for _ in range(5)]
-            rows["stateN"][n] = [self.timed(self.rt(n, "state", cid)) for cid in sample]
-            rows["exec"][n] = [self.timed(self.rt(n, "exec", cid, "/bin/true")) for cid in sample]
+                reap_strays()
+        for i in range(1, count):
+            for n in self.rotate(i, ORDER):
+                create[n].append(run(n, ids[n][i]))
+        for n in ORDER:
+            rows["first"][n], rows["last"][n] = create[n][:edge], create[n][-edge:]
+        for r in range(5):
+            for n in self.rotate(r, ORDER):
+                wall, cpu = self.cpu_timed(self.rt(n, "list"))
+                rows["list"][n].append(wall)
+                rows["listcpu"][n].append(cpu)
+        for j, i in enumerate(range(0, count, max(1, count // 20))):
+            for n in self.rotate(j, ORDER):
+                rows["stateN"][n].append(self.timed(self.rt(n, "state", ids[n][i])))
+                rows["exec"][n].append(self.timed(self.rt(n, "exec", ids[n][i], "/bin/true")))
+        for n in ORDER:
             rows["left"][n] = [self.runtime_processes(n)]
             rows["bytes"][n] = [self.state_bytes(n) / count]
-            more = [self.new_id(n) for _ in range(edge)]
-            rows["lanes"][n] = [self.scale_lanes(n, b, more)]
-            gone = [self.timed(self.rt(n, "delete", "--force", cid)) for cid in ids + more]
-            rows["deleteN"][n] = gone[:edge]
-            reap_strays()
+        for r in range(lane_rounds):
+            for n in self.rotate(r, ORDER):
+                extra = [self.new_id(n) for _ in range(lane_size)]
+                more[n] += extra
+                rows["lanes"][n].append(self.scale_lanes(n, b, extra))
+        for i in range(count):
+            for n in self.rotate(i, ORDER):
+                dt = self.timed(self.rt(n, "delete", "--force", ids[n][i]))
+                if i < edge:
+                    rows["deleteN"][n].append(dt)
+        for n in ORDER:
+            for cid in more[n]:
+                self.timed(self.rt(n, "delete", "--force", cid))
+        reap_strays()
         self.add(f"scale {count}: run --detach, first {edge}", rows["first"])
         self.add(f"scale {count}: run --detach, last {edge}", rows["last"])
-        self.add(f"scale {count}: run --detach, 2 lanes, {edge} more", rows["lanes"], unit="/s")
+        self.add(f"scale {count}: run --detach, 2 lanes ({lane_rounds}x{lane_size} more)",
+                 rows["lanes"], unit="/s")
         self.add(f"scale {count}: list", rows["list"])
+        self.add(f"scale {count}: list, CPU time (user+sys)", rows["listcpu"])
         self.add("scale: state, 1 running", rows["state1"])
         self.add(f"scale: state, {count} running", rows["stateN"])
         self.add(f"scale: exec /bin/true, {count} running", rows["exec"])
         self.add("scale: delete --force, 1 running", rows["delete1"])
-        self.add(f"scale: delete --force, {count}+ running (first {edge})", rows["deleteN"])
+        self.add(f"scale: delete --force, {count} running (first {edge})", rows["deleteN"])
         self.add(f"scale: runtime processes left, {count} running", rows["left"], unit="count")
         self.add("scale: state root bytes per container", rows["bytes"], unit="bytes")
 
