@@ -1158,11 +1158,63 @@ static int remove_after_run(const struct skiff_context *ctx, const char *id,
 	return r;
 }
 
+/*
+ * `run` in the foreground without poststart hooks: `start` without its wait.
+ * The init is released, and what it writes on the fifo ("0", then "1" and a
+ * message if it failed before its program ran) is read once it has exited
+ * (start_result): the two wakeups `start` spends waiting for those bytes
+ * and for the execve are saved; nothing runs between them and the exit wait.
+ */
+static int release_nowait(const struct skiff_context *ctx, const char *id, int *fifo,
+                          struct skiff_error **err)
+{
+	struct opened c;
+	int r = 0;
+
+	if (container_open(ctx, id, &c, err) < 0)
+		return -1;
+	if (c.state != STATE_CREATED)
+		r = error_set(err, 0, "container `%s` is %s, not created", id,
+		              status_name(c.state));
+	else if ((*fifo = openat(c.dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		r = error_errno(err, "open exec fifo");
+	else if (unlinkat(c.dirfd, EXEC_FIFO, 0) < 0)
+		r = error_errno(err, "remove exec fifo");
+	else
+		log_debug("start `%s`: init (pid %d) released", id, (int)c.st.pid);
+	container_close(&c);
+	return r;
+}
+
+static int start_result(int fifo, const char *id, struct skiff_error **err)
+{
+	char msg[1024];
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < sizeof(msg) - 1 && (n = read(fifo, msg + len, sizeof(msg) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	msg[len] = '\0';
+	if (len == 0 || msg[0] != '0')
+		return error_set(err, 0, "the container init exited before start");
+	if (len > 1 && msg[1] == '1')
+		return error_set(err, 0, "container `%s`: %s", id,
+		                 len > 2 ? msg + 2 : "the process failed before it ran");
+	return 0;
+}
+
 int container_run(const struct skiff_context *ctx, const struct create_options *o, bool detach,
                   int *exit_status, struct skiff_error **err)
 {
 	struct create_plan p;
 	struct foreground fg;
+	cleanup_close int fifo = -1;
+	bool nowait;
 	int r;
 
 	*exit_status = 0;
@@ -1170,9 +1222,11 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 	p.run_tty = !detach && o->console_socket == NULL;
 	foreground_block(&fg);
 	r = create_with_plan(&p, err);
+	nowait = !detach && !p.st.has_poststart;
 	if (r == 0) {
 		close_fd(&p.dirfd); /* the lock: start takes it again */
-		r = container_start(ctx, o->id, err);
+		r = nowait ? release_nowait(ctx, o->id, &fifo, err)
+		           : container_start(ctx, o->id, err);
 		if (r < 0) {
 			struct skiff_error *ignored = NULL;
 			container_delete(ctx, o->id, true, &ignored);
@@ -1188,6 +1242,12 @@ int container_run(const struct skiff_context *ctx, const struct create_options *
 			error_wrap(err, "wait for container `%s`", o->id);
 			remove_after_run(ctx, o->id, &ignored);
 			error_free(&ignored);
+		} else if (nowait && start_result(fifo, o->id, err) < 0) {
+			/* As when `start` fails: the container goes, --keep or not. */
+			struct skiff_error *ignored = NULL;
+			remove_after_run(ctx, o->id, &ignored);
+			error_free(&ignored);
+			r = -1;
 		} else if (!o->keep) {
 			r = remove_after_run(ctx, o->id, err);
 		}

@@ -131,3 +131,21 @@ def test_failing_start_container_hook_fails_start_and_runs_no_poststart():
         time.sleep(0.05)
     assert lib.state(cid)["status"] == "stopped"
     lib.skiff_ok("delete", cid)
+
+
+def test_run_reports_a_failing_start_container_hook_and_leaves_nothing():
+    # In the foreground without poststart hooks, `run` reads the init's report only once it
+    # has exited: the hook's failure is still its error, and the container goes.
+    cid = new_id()
+    b = Bundle(["true"])
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                             "args": ["sh", "-c", "echo nope >&2; exit 4"]}]}
+    b.write()
+    r = skiff("run", "--bundle", b.path, cid)
+    assert r.returncode == 1, r
+    assert "startContainer hook `/bin/sh` exited with status 4" in r.stderr, r
+    assert r.stderr.count("skiff:") == 1, r.stderr
+    assert not os.path.exists(os.path.join(ROOT, cid))
+    # The keep option keeps a container that ran, not one that never did.
+    r = skiff("run", "--keep", "--bundle", b.path, cid)
+    assert r.returncode == 1 and not os.path.exists(os.path.join(ROOT, cid)), r
