@@ -322,11 +322,6 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 
 	if (p->st.cgroup_path == NULL)
 		return 0;
-	/* As runc 1.1 (1.2 refuses): the other container's processes share the limits. */
-	if (cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
-		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
-		            "uses it?)",
-		            p->st.cgroup_path, npids);
 	/*
 	 * Shared with a paused container: the init would be born frozen, create
 	 * would wait for it forever, and the init would hold the caller's stdio
@@ -336,6 +331,11 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 		return error_set(
 		    err, 0, "cgroup %s is frozen (a paused container uses it): resume it first",
 		    p->st.cgroup_path);
+	/* As runc 1.1 (1.2 refuses): the other container's processes share the limits. */
+	if (cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
+		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
+		            "uses it?)",
+		            p->st.cgroup_path, npids);
 	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
 	if (ret == 0) {
 		p->st.cgroup_mount = steal_ptr(&made.mount);
@@ -1029,6 +1029,25 @@ static int stop_container(struct opened *c, struct skiff_error **err)
 	return 0;
 }
 
+/*
+ * A stopped container with a pid namespace of its own: the kernel killed all
+ * of its processes with its init, so what still runs in its cgroup is another
+ * container's (one that shares the cgroup, as runc 1.1 allows).  That stays,
+ * and so does the cgroup, as with runc.
+ */
+static bool cgroup_left_to_others(const struct opened *c, const struct cgroup_manager *cg)
+{
+	cleanup_free pid_t *pids = NULL;
+	size_t n = 0;
+
+	if (c->state != STATE_STOPPED || !c->st.has_new_pidns || c->st.creating ||
+	    cgroup_pids(cg, &pids, &n, NULL) < 0 || n == 0)
+		return false;
+	log_warning("cgroup %s still holds %zu process(es) of another container: left in place",
+	            c->st.cgroup_path, n);
+	return true;
+}
+
 static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 {
 	struct oci_config *cfg;
@@ -1037,6 +1056,8 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 
 	if (has < 0)
 		return -1;
+	if (has && cgroup_left_to_others(c, &cg))
+		has = 0;
 	if ((c->state == STATE_RUNNING || c->state == STATE_PAUSED) && !force)
 		return error_set(err, 0,
 		                 "container `%s` is %s: stop it first or use `delete --force`",
