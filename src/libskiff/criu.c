@@ -16,6 +16,7 @@
 
 #ifdef HAVE_CRIU
 #include <criu/criu.h>
+#include <dlfcn.h>
 #endif
 
 static const char *const cg_modes[] = {"soft", "full", "strict", "ignore"};
@@ -61,6 +62,85 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 
 #ifdef HAVE_CRIU
 
+/*
+ * libcriu is loaded when checkpoint or restore needs it: every other
+ * command starts without mapping it and libprotobuf-c.  A missing library
+ * is then one clear line.
+ */
+#define LIBCRIU_SONAME "libcriu.so.2"
+#if HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
+#define LIBCRIU_OPTIONAL(X) X(criu_local_set_empty_ns)
+#else
+#define LIBCRIU_OPTIONAL(X)
+#endif
+#define LIBCRIU_FUNCS(X)                                                                           \
+	X(criu_get_orphan_pts_master_fd)                                                           \
+	X(criu_local_add_cg_root)                                                                  \
+	X(criu_local_add_ext_mount)                                                                \
+	X(criu_local_add_external)                                                                 \
+	X(criu_local_add_inherit_fd)                                                               \
+	X(criu_local_check)                                                                        \
+	X(criu_local_dump)                                                                         \
+	X(criu_local_feature_check)                                                                \
+	X(criu_local_free_opts)                                                                    \
+	X(criu_local_get_version)                                                                  \
+	X(criu_local_init_opts)                                                                    \
+	X(criu_local_join_ns_add)                                                                  \
+	X(criu_local_pre_dump)                                                                     \
+	X(criu_local_restore_child)                                                                \
+	X(criu_local_set_auto_dedup)                                                               \
+	X(criu_local_set_evasive_devices)                                                          \
+	X(criu_local_set_ext_unix_sk)                                                              \
+	X(criu_local_set_file_locks)                                                               \
+	X(criu_local_set_freeze_cgroup)                                                            \
+	X(criu_local_set_images_dir_fd)                                                            \
+	X(criu_local_set_leave_running)                                                            \
+	X(criu_local_set_link_remap)                                                               \
+	X(criu_local_set_log_file)                                                                 \
+	X(criu_local_set_log_level)                                                                \
+	X(criu_local_set_manage_cgroups)                                                           \
+	X(criu_local_set_manage_cgroups_mode)                                                      \
+	X(criu_local_set_notify_cb)                                                                \
+	X(criu_local_set_orphan_pts_master)                                                        \
+	X(criu_local_set_page_server_address_port)                                                 \
+	X(criu_local_set_parent_images)                                                            \
+	X(criu_local_set_pid)                                                                      \
+	X(criu_local_set_root)                                                                     \
+	X(criu_local_set_service_binary)                                                           \
+	X(criu_local_set_shell_job)                                                                \
+	X(criu_local_set_tcp_established)                                                          \
+	X(criu_local_set_tcp_skip_in_flight)                                                       \
+	X(criu_local_set_track_mem)                                                                \
+	X(criu_local_set_work_dir_fd)                                                              \
+	X(criu_notify_pid)                                                                         \
+	LIBCRIU_OPTIONAL(X)
+
+static struct {
+#define LIBCRIU_PTR(f) __typeof__(f) *f;
+	LIBCRIU_FUNCS(LIBCRIU_PTR)
+} lib;
+
+static int libcriu_load(struct skiff_error **err)
+{
+	static void *handle;
+	void *h;
+
+	if (handle)
+		return 0;
+	h = dlopen(LIBCRIU_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		return error_set(err, 0, "%s cannot be loaded (install criu): %s", LIBCRIU_SONAME,
+		                 dlerror());
+#define LIBCRIU_SYM(f)                                                                             \
+	if ((*(void **)&lib.f = dlsym(h, #f)) == NULL) {                                           \
+		dlclose(h);                                                                        \
+		return error_set(err, 0, "%s has no %s: criu too old", LIBCRIU_SONAME, #f);        \
+	}
+	LIBCRIU_FUNCS(LIBCRIU_SYM)
+	handle = h;
+	return 0;
+}
+
 static char *log_first_error(int dirfd, const char *name);
 
 struct criu_req {
@@ -87,33 +167,33 @@ static void apply_options(struct criu_req *r, const struct criu_options *o)
 {
 	criu_opts *c = r->opts;
 
-	criu_local_set_leave_running(c, o->leave_running);
-	criu_local_set_tcp_established(c, o->tcp_established);
-	criu_local_set_tcp_skip_in_flight(c, o->tcp_skip_in_flight);
-	criu_local_set_link_remap(c, o->link_remap);
-	criu_local_set_ext_unix_sk(c, o->ext_unix_sk);
-	criu_local_set_shell_job(c, o->shell_job);
-	criu_local_set_file_locks(c, o->file_locks);
-	criu_local_set_auto_dedup(c, o->auto_dedup);
-	criu_local_set_manage_cgroups(c, true);
-	criu_local_set_manage_cgroups_mode(c, cg_mode(o->manage_cgroups_mode));
+	lib.criu_local_set_leave_running(c, o->leave_running);
+	lib.criu_local_set_tcp_established(c, o->tcp_established);
+	lib.criu_local_set_tcp_skip_in_flight(c, o->tcp_skip_in_flight);
+	lib.criu_local_set_link_remap(c, o->link_remap);
+	lib.criu_local_set_ext_unix_sk(c, o->ext_unix_sk);
+	lib.criu_local_set_shell_job(c, o->shell_job);
+	lib.criu_local_set_file_locks(c, o->file_locks);
+	lib.criu_local_set_auto_dedup(c, o->auto_dedup);
+	lib.criu_local_set_manage_cgroups(c, true);
+	lib.criu_local_set_manage_cgroups_mode(c, cg_mode(o->manage_cgroups_mode));
 	/* A terminal's slave whose master is outside: CRIU makes a new pair on restore. */
-	criu_local_set_orphan_pts_master(c, true);
+	lib.criu_local_set_orphan_pts_master(c, true);
 #if HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
 	if (o->empty_ns)
-		criu_local_set_empty_ns(c, CLONE_NEWNET);
+		lib.criu_local_set_empty_ns(c, CLONE_NEWNET);
 #endif
 	if (o->parent_path) {
-		criu_local_set_parent_images(c, o->parent_path);
-		criu_local_set_track_mem(c, true);
+		lib.criu_local_set_parent_images(c, o->parent_path);
+		lib.criu_local_set_track_mem(c, true);
 	}
 	if (o->pre_dump)
-		criu_local_set_track_mem(c, true);
+		lib.criu_local_set_track_mem(c, true);
 	if (o->page_server) {
 		cleanup_free char *addr = xstrdup(o->page_server);
 		char *colon = strrchr(addr, ':');
 		*colon = '\0';
-		criu_local_set_page_server_address_port(c, addr, atoi(colon + 1));
+		lib.criu_local_set_page_server_address_port(c, addr, atoi(colon + 1));
 	}
 	r->pre_dump = o->pre_dump;
 }
@@ -124,6 +204,10 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	struct criu_req *r = xcalloc(1, sizeof(*r));
 
 	*out = NULL;
+	if (libcriu_load(err) < 0) {
+		free(r);
+		return -1;
+	}
 	r->work_fd = work_fd;
 	r->log = xstrdup(log);
 	r->binary = find_program("criu");
@@ -131,14 +215,14 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 		criu_req_free(r);
 		return error_set(err, 0, "criu is not installed (skiff checkpoints through it)");
 	}
-	if (criu_local_init_opts(&r->opts) < 0) {
+	if (lib.criu_local_init_opts(&r->opts) < 0) {
 		r->opts = NULL;
 		criu_req_free(r);
 		return error_set(err, ENOMEM, "libcriu: init options");
 	}
 	/* An absolute path: libcriu's execlp would print its own error for a missing one. */
-	criu_local_set_service_binary(r->opts, r->binary);
-	r->version = criu_local_get_version(r->opts);
+	lib.criu_local_set_service_binary(r->opts, r->binary);
+	r->version = lib.criu_local_get_version(r->opts);
 	if (r->version < 0) {
 		error_set(err, 0, "%s does not answer libcriu's version request", r->binary);
 		criu_req_free(r);
@@ -150,10 +234,10 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 		return error_set(err, 0, "criu %d.%d is too old: skiff needs criu 3.0 or later",
 		                 v / 10000, v / 100 % 100);
 	}
-	criu_local_set_images_dir_fd(r->opts, images_fd);
-	criu_local_set_work_dir_fd(r->opts, work_fd);
-	criu_local_set_log_file(r->opts, log);
-	criu_local_set_log_level(r->opts, CRIU_LOG_DEBUG);
+	lib.criu_local_set_images_dir_fd(r->opts, images_fd);
+	lib.criu_local_set_work_dir_fd(r->opts, work_fd);
+	lib.criu_local_set_log_file(r->opts, log);
+	lib.criu_local_set_log_level(r->opts, CRIU_LOG_DEBUG);
 	apply_options(r, o);
 	*out = r;
 	return 0;
@@ -164,7 +248,7 @@ void criu_req_free(struct criu_req *r)
 	if (r == NULL)
 		return;
 	if (r->opts)
-		criu_local_free_opts(r->opts);
+		lib.criu_local_free_opts(r->opts);
 	free(r->binary);
 	free(r->log);
 	free(r);
@@ -178,33 +262,33 @@ int criu_req_version(const struct criu_req *r)
 void criu_req_ext_mount(struct criu_req *r, const char *key, const char *val)
 {
 	log_debug("criu: external mount %s -> %s", key, val);
-	if (criu_local_add_ext_mount(r->opts, key, val) < 0)
+	if (lib.criu_local_add_ext_mount(r->opts, key, val) < 0)
 		oom();
 }
 
 void criu_req_external(struct criu_req *r, const char *key)
 {
 	log_debug("criu: external %s", key);
-	if (criu_local_add_external(r->opts, key) < 0)
+	if (lib.criu_local_add_external(r->opts, key) < 0)
 		oom();
 }
 
 void criu_req_inherit_fd(struct criu_req *r, int fd, const char *key)
 {
 	log_debug("criu: inherit fd %d as %s", fd, key);
-	if (criu_local_add_inherit_fd(r->opts, fd, key) < 0)
+	if (lib.criu_local_add_inherit_fd(r->opts, fd, key) < 0)
 		oom();
 }
 
 void criu_req_cgroup_root(struct criu_req *r, const char *path)
 {
-	if (criu_local_add_cg_root(r->opts, NULL, path) < 0)
+	if (lib.criu_local_add_cg_root(r->opts, NULL, path) < 0)
 		oom();
 }
 
 void criu_req_join_ns(struct criu_req *r, const char *ns, const char *file)
 {
-	if (criu_local_join_ns_add(r->opts, ns, file, NULL) < 0)
+	if (lib.criu_local_join_ns_add(r->opts, ns, file, NULL) < 0)
 		oom();
 }
 
@@ -213,18 +297,18 @@ int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *f
 {
 	int ret;
 
-	criu_local_set_pid(r->opts, pid);
-	if (criu_local_set_root(r->opts, root) < 0 ||
-	    (freezer && criu_local_set_freeze_cgroup(r->opts, freezer) < 0))
+	lib.criu_local_set_pid(r->opts, pid);
+	if (lib.criu_local_set_root(r->opts, root) < 0 ||
+	    (freezer && lib.criu_local_set_freeze_cgroup(r->opts, freezer) < 0))
 		oom();
 	if (r->pre_dump) {
 		struct criu_feature_check f = {.mem_track = true};
-		if (criu_local_feature_check(r->opts, &f, sizeof(f)) == 0 && !f.mem_track)
+		if (lib.criu_local_feature_check(r->opts, &f, sizeof(f)) == 0 && !f.mem_track)
 			return error_set(err, 0,
 			                 "--pre-dump: criu or the kernel cannot track memory "
 			                 "changes (soft-dirty bits)");
 	}
-	ret = r->pre_dump ? criu_local_pre_dump(r->opts) : criu_local_dump(r->opts);
+	ret = r->pre_dump ? lib.criu_local_pre_dump(r->opts) : lib.criu_local_dump(r->opts);
 	if (ret < 0) {
 		cleanup_free char *why = criu_req_explain(r);
 		return error_set(err, 0, "criu %s failed: %s", r->pre_dump ? "pre-dump" : "dump",
@@ -245,9 +329,9 @@ static int on_notify(char *action, criu_notify_arg_t na)
 	if (c == NULL || restore_error)
 		return 0;
 	if (strcmp(action, "setup-namespaces") == 0 && c->namespaces_ready)
-		return c->namespaces_ready(c->data, criu_notify_pid(na), &restore_error);
+		return c->namespaces_ready(c->data, lib.criu_notify_pid(na), &restore_error);
 	if (strcmp(action, "orphan-pts-master") == 0 && c->pty_master) {
-		int fd = criu_get_orphan_pts_master_fd();
+		int fd = lib.criu_get_orphan_pts_master_fd();
 		if (fd < 0)
 			return error_set(&restore_error, 0, "criu sent no pty master");
 		return c->pty_master(c->data, fd, &restore_error);
@@ -261,17 +345,17 @@ int criu_req_restore(struct criu_req *r, const char *root, const struct criu_res
 	sigset_t chld, old;
 	int ret;
 
-	if (criu_local_set_root(r->opts, root) < 0)
+	if (lib.criu_local_set_root(r->opts, root) < 0)
 		oom();
-	criu_local_set_evasive_devices(r->opts, true);
-	criu_local_set_notify_cb(r->opts, on_notify);
+	lib.criu_local_set_evasive_devices(r->opts, true);
+	lib.criu_local_set_notify_cb(r->opts, on_notify);
 	restore_calls = calls;
 	restore_error = NULL;
 	/* libcriu wants SIGCHLD blocked while the restored tree may already exit. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &old);
-	ret = criu_local_restore_child(r->opts);
+	ret = lib.criu_local_restore_child(r->opts);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	restore_calls = NULL;
 	if (restore_error) {
@@ -307,8 +391,8 @@ char *criu_req_explain(struct criu_req *r)
 	char *why;
 
 	/* CRIU's own kernel check, over RPC: a kernel it cannot work on fails it. */
-	criu_local_set_log_file(r->opts, "check.log");
-	if (criu_local_check(r->opts) < 0) {
+	lib.criu_local_set_log_file(r->opts, "check.log");
+	if (lib.criu_local_check(r->opts) < 0) {
 		refusal = criu_kernel_refusal(r->version);
 		why = refusal ? xstrdup(refusal) : log_first_error(r->work_fd, "check.log");
 		unlinkat(r->work_fd, "check.log", 0);
@@ -321,7 +405,7 @@ char *criu_req_explain(struct criu_req *r)
 		}
 	}
 	unlinkat(r->work_fd, "check.log", 0);
-	criu_local_set_log_file(r->opts, r->log);
+	lib.criu_local_set_log_file(r->opts, r->log);
 	why = log_first_error(r->work_fd, r->log);
 	return why ? why : xasprintf("see %s", r->log);
 }
