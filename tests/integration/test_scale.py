@@ -28,7 +28,7 @@ def _list_syscalls():
     """The system calls of one `skiff list` (strace), as its lines."""
     out = os.path.join(lib.WORK, "list.strace")
     subprocess.run(["strace", "-qq", "-o", out, lib.SKIFF, "--root", ROOT, "list"], check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, timeout=120)
     with open(out) as f:
         return f.read().splitlines()
 
