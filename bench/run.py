@@ -39,9 +39,10 @@ INNER_ENV = "SKIFF_BENCH_INNER"
 PR_SET_CHILD_SUBREAPER = 36
 
 SCENARIOS = ["run", "cgroupns", "limits", "seccomp", "lifecycle", "exec", "throughput", "rss", "binary",
-             "syscalls", "floor", "rootless", "scale"]
-# The scale scenario runs --scale containers per runtime (minutes): only when asked for.
-DEFAULT_SCENARIOS = [s for s in SCENARIOS if s != "scale"]
+             "syscalls", "floor", "rootless", "scale", "checkpoint"]
+# The scale scenario runs --scale containers per runtime (minutes), and checkpoint needs a
+# kernel CRIU works on (the VM: `--vm --only checkpoint`): only when asked for.
+DEFAULT_SCENARIOS = [s for s in SCENARIOS if s not in ("scale", "checkpoint")]
 
 
 # ---------------------------------------------------------------- set-up
@@ -181,6 +182,7 @@ class Bench:
         self.cfg = base_config(work)
         self.notes = []
         self.rows = []  # (scenario, {runtime: [values] or str}, unit)
+        self.held = []  # our ends of containers' stdio pipes (checkpoint)
 
     def new_id(self, rt):
         self.seq += 1
@@ -410,6 +412,65 @@ class Bench:
                 reap_strays()
         for s in steps + ["total"]:
             self.add(f"lifecycle: {s}", vals[s])
+
+    def spawn_piped(self, argv):
+        """Runs argv to completion with pipes as stdio, kept open for the container (CRIU
+        dumps a pipe, not the host's /dev/null); returns seconds."""
+        r_in, w_in = os.pipe()
+        r_out, w_out = os.pipe()
+        r_err, w_err = os.pipe()
+        acts = [(os.POSIX_SPAWN_DUP2, r_in, 0), (os.POSIX_SPAWN_DUP2, w_out, 1),
+                (os.POSIX_SPAWN_DUP2, w_err, 2)]
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
+        _, status = os.waitpid(pid, 0)
+        dt = time.perf_counter() - t0
+        for fd in (r_in, w_out, w_err):
+            os.close(fd)
+        self.held += [w_in, r_out, r_err]
+        if status != 0:
+            os.set_blocking(r_err, False)
+            msg = os.read(r_err, 4096).decode(errors="replace").strip()
+            raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}: "
+                               f"{msg[-400:]}")
+        return dt
+
+    def checkpoint_supported(self, n):
+        if n == "crun":
+            r = subprocess.run([RUNTIMES[n], "--version"], capture_output=True, text=True)
+            return "+CRIU" in r.stdout
+        r = subprocess.run([RUNTIMES[n], "checkpoint", "--help"], capture_output=True)
+        return r.returncode == 0
+
+    def sc_checkpoint(self):
+        criu = shutil.which("criu") or "/usr/sbin/criu"
+        if subprocess.run([criu, "check"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            self.add("checkpoint", {n: "n/a" for n in ORDER},
+                     note="`criu check` fails on this kernel: `bench/run.py --vm --only "
+                          "checkpoint` measures it in the VM")
+            return
+        names = [n for n in ORDER if self.checkpoint_supported(n)]
+        b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
+        steps = ("checkpoint", "restore --detach")
+        vals = {s: {n: [] for n in names} for s in steps}
+        for r in range(self.rounds):
+            for n in self.rotate(r, names):
+                cid = self.new_id(n)
+                img = os.path.join(self.work, "img-" + cid)
+                self.spawn_piped(self.rt(n, "run", "--detach", "--bundle", b, cid))
+                bundle = os.path.join(self.work, "c", cid)
+                vals["checkpoint"][n].append(self.timed(self.rt(n, "checkpoint", "--image-path",
+                                                                img, cid)))
+                vals["restore --detach"][n].append(self.spawn_piped(self.rt(
+                    n, "restore", "--detach", "--image-path", img, "--bundle", bundle, cid)))
+                self.quiet(self.rt(n, "delete", "--force", cid))
+                shutil.rmtree(img, ignore_errors=True)
+                reap_strays()
+        note = None if "crun" in names else "crun without +CRIU: its column is empty"
+        for s in steps:
+            self.add(f"checkpoint: {s}", {**{n: "n/a" for n in ORDER}, **vals[s]}, note=note)
+            note = None
 
     def exec_supported(self, n):
         if n != "skiff":
@@ -662,6 +723,8 @@ class Bench:
     # ---------------------------------------------------------- cleanup
 
     def cleanup(self):
+        while self.held:
+            os.close(self.held.pop())
         for n in ORDER:
             root = self.roots[n]
             if not os.path.isdir(root):
@@ -726,10 +789,11 @@ def table(rows):
 
 def run_in_vm(args):
     """Runs the limits row inside tests/vm (a pure cgroup v2 kernel under qemu), with the
-    plain run row beside it: what the limits cost over it under each runtime."""
+    plain run row beside it: what the limits cost over it under each runtime; or the
+    --only scenarios (checkpoint needs the VM's kernel)."""
+    only = [a for sc in (args.only or ["run", "limits"]) for a in ("--only", sc)]
     cmd = [os.path.join(TOP, "tests", "vm", "run-in-vm.sh"), "--timeout", "1200", "--",
-           sys.executable, os.path.abspath(__file__), "--only", "run", "--only", "limits",
-           "--rounds", str(args.rounds)]
+           sys.executable, os.path.abspath(__file__), *only, "--rounds", str(args.rounds)]
     return subprocess.run(cmd).returncode
 
 
@@ -744,7 +808,8 @@ def main():
     ap.add_argument("--disk", action="store_true",
                     help="keep the state roots on the disk (default: a private tmpfs)")
     ap.add_argument("--vm", action="store_true",
-                    help="run the memory+pids+cpu row (and plain run) in the qemu VM (tests/vm)")
+                    help="run the memory+pids+cpu row (and plain run), or the --only rows, in the "
+                         "qemu VM (tests/vm)")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 3
