@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "cgroup.h"
 #include "container.h"
 #include "container_ops.h"
 #include "log.h"
+#include "rootless.h"
 #include "status.h"
 #include "utils.h"
 
@@ -26,6 +28,14 @@ int container_need_cgroup(const struct opened *c, const char *what, struct cgrou
 {
 	int has = status_cgroup(&c->st, m, err);
 
+	/* Rootless, create goes on without a cgroup where the user may make none. */
+	if (has == 0 && !rootless_has_cap(CAP_SYS_ADMIN))
+		return error_set(err, 0,
+		                 "container `%s` has no cgroup: %s needs one, and a rootless "
+		                 "container gets one only in a cgroup v2 subtree delegated to its "
+		                 "user (writable, as systemd's Delegate=yes makes it), with "
+		                 "linux.cgroupsPath inside it",
+		                 c->st.id, what);
 	if (has == 0)
 		return error_set(err, 0, "container `%s` has no cgroup: %s needs one", c->st.id,
 		                 what);

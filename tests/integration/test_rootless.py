@@ -350,9 +350,11 @@ def test_rootless_tty_hooks_seccomp_ps():
     assert u.skiff("exec", "h", "touch", "/dev/shm/x").returncode == 0
     ps = u.skiff_ok("ps", "h").stdout.splitlines()
     assert len(ps) == 2 and ps[1].split()[1] != "1" and ps[1].endswith("sleep 100"), ps
-    # without a cgroup pause has nothing to freeze: one line saying so
-    r = u.skiff("pause", "h")
-    assert r.returncode == 1 and "no cgroup" in r.stderr and r.stderr.count("\n") == 1, r
+    # without a cgroup pause has nothing to freeze: one line saying so, and what is missing
+    for cmd in (["pause", "h"], ["events", "--stats", "h"], ["update", "--pids-limit", "9", "h"]):
+        r = u.skiff(*cmd)
+        assert r.returncode == 1 and "no cgroup" in r.stderr and r.stderr.count("\n") == 1, r
+        assert "delegated to its user" in r.stderr, r.stderr
     u.skiff_ok("delete", "--force", "h")
     if shutil.which("script") is None:
         raise lib.Skip("script (util-linux) is not installed: no tty check")
@@ -415,3 +417,98 @@ def test_rootless_podman_run_exec_stop_rm():
         assert r.returncode == 0, r.stderr
         assert u.run(*pod, "rm", "p").returncode == 0
         assert u.run(*pod, "ps", "-aq").stdout.strip() == ""
+
+
+# ---- a delegated cgroup v2 subtree, in the tests/vm VM (pure cgroup v2) ----
+
+# As root in the VM: a user (the VM's /etc is a throw-away overlay), a cgroup /deleg
+# delegated to it as systemd's Delegate=yes does (the directory and its cgroup.procs,
+# cgroup.subtree_control and cgroup.threads chowned), and the user's shell in
+# /deleg/shell, so that moving a process between its cgroups needs only /deleg.
+DELEGATE_SCRIPT = r"""
+set -u
+useradd -m -s /bin/sh {user} || exit 3
+H=$(getent passwd {user} | cut -d: -f6)
+mkdir -p $H/run && cp -a {rootfs} $H/rootfs && chown -R {user}: $H
+CG=/sys/fs/cgroup/deleg
+mkdir $CG $CG/shell
+chown {user}: $CG $CG/cgroup.procs $CG/cgroup.subtree_control $CG/cgroup.threads
+chown -R {user}: $CG/shell
+echo "+cpu +memory +pids" > $CG/cgroup.subtree_control
+cp {script} $H/t.sh && chown {user}: $H/t.sh
+sh -c "echo \$\$ > $CG/shell/cgroup.procs; exec runuser -u {user} -- env -i HOME=$H \
+  USER={user} PATH=/usr/sbin:/usr/bin:/sbin:/bin XDG_RUNTIME_DIR=$H/run sh $H/t.sh" 2>&1
+"""
+
+# As the user: one section per step, "==> STEP", its output, "==< rc=N".
+USER_SCRIPT = r"""
+S={skiff}
+CG=/sys/fs/cgroup/deleg
+cd $HOME
+step() {{ name=$1; shift; echo "==> $name"; "$@" 2>&1; echo "==< rc=$?"; }}
+bundle() {{
+  mkdir -p $1 && ln -s ../rootfs $1/rootfs && $S spec --rootless --bundle $1 &&
+  python3 -c "import json, sys; c = json.load(open('$1/config.json'));
+c['process'].update(terminal=False, args=['sleep', '100']); c['linux'].update(json.loads(sys.argv[1]))
+json.dump(c, open('$1/config.json', 'w'))" "$2"
+}}
+bundle d '{{"cgroupsPath": "/deleg/c1", "resources": {{"memory": {{"limit": 104857600}}, "pids": {{"limit": 50}}}}}}'
+bundle n '{{"cgroupsPath": "/elsewhere/c2"}}'
+step shell cat /proc/self/cgroup
+step run $S run -d --bundle d c1
+step procs sh -c "cat $CG/c1/cgroup.procs; $S state c1"
+step pause $S pause c1
+step paused sh -c "$S state c1; cat $CG/c1/cgroup.freeze"
+step resume $S resume c1
+step resumed sh -c "$S state c1; cat $CG/c1/cgroup.freeze"
+step stats $S events --stats c1
+step update $S update --memory 200M --pids-limit 60 c1
+step limits cat $CG/c1/memory.max $CG/c1/pids.max
+step stream timeout 3 $S events --interval 1s c1
+step ps $S ps c1
+step delete sh -c "$S delete --force c1 && ls $CG"
+step undelegated $S run -d --bundle n c2
+step pause2 $S pause c2
+step events2 $S events --stats c2
+$S delete --force c2 >/dev/null 2>&1
+"""
+
+
+def test_rootless_pause_events_update_in_a_delegated_cgroup_in_the_vm():
+    import vm  # tests/integration/vm.py
+    user = "skrldeleg"
+    script = os.path.join(lib.WORK, "rootless-deleg.sh")
+    with open(script, "w") as f:
+        f.write(USER_SCRIPT.format(skiff=SKIFF))
+    body = DELEGATE_SCRIPT.format(user=user, rootfs=lib.Bundle().rootfs, script=script)
+    status, out = vm.run_script("rootless-deleg-root.sh", body)
+    assert status == 0, out[-3000:]
+    sec = {name: runs[0] for name, runs in vm.sections(out).items()}
+    for step in ("shell", "run", "procs", "pause", "paused", "resume", "resumed", "stats",
+                 "update", "limits", "ps", "delete", "undelegated"):
+        assert sec[step][1] == 0, (step, sec[step][0])
+    assert sec["shell"][0] == "0::/deleg/shell\n", sec["shell"]
+    # The init is in the delegated cgroup skiff made for it.
+    procs, state = sec["procs"][0].split("\n", 1)
+    st = json.loads(state)
+    assert procs == str(st["pid"]) and st["status"] == "running", sec["procs"]
+    paused, freeze = sec["paused"][0].rsplit("}", 1)
+    assert json.loads(paused + "}")["status"] == "paused" and freeze.strip() == "1", sec["paused"]
+    resumed, freeze = sec["resumed"][0].rsplit("}", 1)
+    assert json.loads(resumed + "}")["status"] == "running" and freeze.strip() == "0"
+    stats = json.loads(sec["stats"][0])
+    assert stats["type"] == "stats" and stats["id"] == "c1", stats
+    assert stats["data"]["memory"]["usage"]["limit"] == 100 << 20, stats
+    assert stats["data"]["pids"]["current"] >= 1 and stats["data"]["pids"]["limit"] == 50
+    assert sec["limits"][0].split() == [str(200 << 20), "60"], sec["limits"]
+    # The stream goes on until timeout(1) ends it.
+    stream, rc = sec["stream"]
+    lines = [json.loads(x) for x in stream.splitlines() if x.startswith("{")]
+    assert rc == 124 and lines and lines[0]["data"]["memory"]["usage"]["limit"] == 200 << 20
+    assert sec["ps"][0].splitlines()[1].endswith("sleep 100"), sec["ps"]
+    assert "c1" not in sec["delete"][0].split(), sec["delete"]
+    # Outside the delegation: no cgroup, and pause/events say what is missing.
+    for step in ("pause2", "events2"):
+        text, rc = sec[step]
+        assert rc == 1 and text.count("\n") == 1, (step, text)
+        assert "has no cgroup" in text and "delegated" in text, (step, text)

@@ -69,6 +69,31 @@ def run(cmd_list, timeout=300, env=None, cwd=None, systemd=False):
     return r.returncode, r.stdout.decode(errors="replace")
 
 
+def run_script(name, body, timeout=300):
+    """Runs the shell script `body` (saved as lib.WORK/name) in a fresh VM, in lib.WORK;
+    skips when no VM can run here.  Returns (returncode, output) as run() does."""
+    ok, reason = available()
+    if not ok:
+        raise lib.Skip(f"vm unavailable: {reason}")
+    path = os.path.join(lib.WORK, name)
+    with open(path, "w") as f:
+        f.write(body)
+    status, out = run(["/bin/sh", path], timeout=timeout, cwd=lib.WORK)
+    if status == UNAVAILABLE:
+        raise lib.Skip("vm unavailable")
+    return status, out
+
+
+def sections(out):
+    """A script's output cut into steps, each printed as "==> NAME", its output, then
+    "==< rc=N": {name: [(output, N), ...]} in the order they ran."""
+    import re
+    found = {}
+    for m in re.finditer(r"^==> (\S+)\n(.*?)^==< rc=(\d+)$", out, re.M | re.S):
+        found.setdefault(m.group(1), []).append((m.group(2), int(m.group(3))))
+    return found
+
+
 def run_tests(only, timeout=400, env=None):
     """Runs the tests whose names contain `only` (tests/runner.py) in a fresh VM, with
     one more try when the VM fails to boot (125); skips when no VM can run here.

@@ -8,9 +8,7 @@ container's read of that file must fail only while the profile applies, and
 where a /proc the container planted (CVE-2023-28642, CVE-2023-27561) must fail
 `create` or still end with the profile applied.
 """
-import json
 import os
-import re
 import shutil
 import sys
 
@@ -221,9 +219,6 @@ def vm_sections():
     if _vm_sections is not None:
         return _vm_sections
     import vm  # tests/integration/vm.py
-    ok, reason = vm.available()
-    if not ok:
-        raise lib.Skip(f"vm unavailable: {reason}")
     if not shutil.which("apparmor_parser", path="/usr/sbin:/sbin:/usr/bin"):
         raise lib.Skip("apparmor_parser is not installed (package apparmor)")
     runs, exec_target, victim, racer = vm_bundles()
@@ -234,18 +229,11 @@ def vm_sections():
                            script=CONFINED)
     body += VM_RACE.format(name="race", bundle=victim.path, copy=RACE_COPY, racer=racer.path,
                            n=RACES)
-    path = os.path.join(lib.WORK, "aa-test.sh")
-    with open(path, "w") as f:
-        f.write(body)
-    status, out = vm.run(["/bin/sh", path], timeout=400, cwd=lib.WORK)
-    if status == 77:
-        raise lib.Skip("vm unavailable")
+    status, out = vm.run_script("aa-test.sh", body, timeout=400)
     if "LOAD-FAILED" in out:
         raise lib.Skip("the VM kernel refused the test profile:\n" + out[-1000:])
     assert status == 0, out[-3000:]
-    sections = {}
-    for m in re.finditer(r"^==> (\S+)\n(.*?)^==< rc=(\d+)$", out, re.M | re.S):
-        sections.setdefault(m.group(1), []).append((m.group(2), int(m.group(3))))
+    sections = vm.sections(out)
     assert set(sections) == set(runs) | {"exec", "race", "racer"}, out[-3000:]
     _vm_sections = sections
     return sections
