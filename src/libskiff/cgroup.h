@@ -145,6 +145,15 @@ int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, cgroup_subs s
                        struct skiff_error **err);
 
 /*
+ * Where cgroup_exec_target gave no fd (v1 hierarchies), and the container
+ * is not paused: the `tasks` files the process moves itself into first
+ * (cgroup_enter_self), and *fd the cgroup2 part of a hybrid host to be
+ * born in.  Nothing set: cgroup_enter moves the process.
+ */
+int cgroup_exec_self(const struct cgroup_manager *m, cgroup_subs subs, int *fd,
+                     struct cgroup_self *self, struct skiff_error **err);
+
+/*
  * Cgroup ownership (runtime-spec config-linux): a container with a user
  * namespace and a cgroup namespace of its own that mounts /sys/fs/cgroup
  * read-write may run its own cgroup tree (systemd).  True when c mounts it

@@ -251,12 +251,19 @@ static int make_all(const struct fs1_host *h, const char *path, const struct fs1
  * (cgroup.h's cgroup_self).  -1 when one cannot be opened (a delegated
  * cgroup may give cgroup.procs only): the parent moves the init then.
  */
-static int open_self(const struct fs1_host *h, const char *path, struct cgroup_self *s)
+static int open_self(const struct fs1_host *h, const char *path, cgroup_subs subs,
+                     struct cgroup_self *s)
 {
 	s->fds = xcalloc(h->n, sizeof(int));
 	s->files = xcalloc(h->n + 1, sizeof(char *));
 	for (size_t i = 0; i < h->n; i++) {
-		s->files[i] = xasprintf("%s%s/tasks", h->v1[i].mnt, path);
+		struct skiff_error *ignored = NULL;
+		const char *sub = "";
+
+		/* Checked already (fs1_exec_target). */
+		cgroup_sub_for(subs, h->v1[i].controllers, &sub, &ignored);
+		error_free(&ignored);
+		s->files[i] = xasprintf("%s%s%s%s/tasks", h->v1[i].mnt, path, *sub ? "/" : "", sub);
 		s->fds[i] = open(s->files[i], O_WRONLY | O_CLOEXEC);
 		s->n++;
 		if (s->fds[i] < 0) {
@@ -299,7 +306,7 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 	}
 	out->mount = parent_dir(h->v1[0].mnt);
 	/* Born in the cgroup2 part (a hybrid host), it moves itself into the v1 ones. */
-	if (open_self(h, path, &out->self) == 0)
+	if (open_self(h, path, NULL, &out->self) == 0)
 		out->clone_fd = steal_fd(&v2fd);
 	out->made = xcalloc(m.n + 2, sizeof(char *));
 	for (size_t i = 0; i < m.n; i++)
@@ -370,6 +377,36 @@ static int fs1_exec_target(const char *path, pid_t init, cgroup_subs subs, int *
 	(void)init;
 	*fd = -1;
 	return subs && *subs ? enter_all(path, subs, 0, err) : 0;
+}
+
+/*
+ * An exec'd process moves itself into the v1 hierarchies (cgroup_self),
+ * born in the cgroup2 part of a hybrid host (*fd).  Nothing is set when a
+ * file cannot be opened: the parent moves the process then.
+ */
+static int fs1_exec_self(const char *path, cgroup_subs subs, int *fd, struct cgroup_self *self,
+                         struct skiff_error **err)
+{
+	const struct fs1_host *h;
+	const char *sub = "";
+	cleanup_free char *dir = NULL;
+
+	if ((h = fs1_host_get(err)) == NULL)
+		return -1;
+	if (open_self(h, path, subs, self) < 0 || h->v2 == NULL)
+		return 0;
+	if (cgroup_sub_for(subs, "", &sub, err) < 0) {
+		cgroup_self_free(self);
+		return -1;
+	}
+	dir = xasprintf("%s%s%s%s", h->v2, path, *sub ? "/" : "", sub);
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd < 0) {
+		log_debug("cgroup: open %s: %s; the parent moves the process", dir,
+		          strerror(errno));
+		cgroup_self_free(self);
+	}
+	return 0;
 }
 
 /* Delegation is a cgroup2 notion: the hybrid host's cgroup2 part is the container's own. */
@@ -697,6 +734,7 @@ const struct cgroup_driver cgroup_fs1_driver = {
     .create = fs1_create,
     .enter = fs1_enter,
     .exec_target = fs1_exec_target,
+    .exec_self = fs1_exec_self,
     .delegate = fs1_delegate,
     .update = fs1_update,
     .freeze = fs1_freeze,

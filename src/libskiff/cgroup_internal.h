@@ -142,6 +142,9 @@ struct cgroup_driver {
 	int (*enter)(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err);
 	int (*exec_target)(const char *path, pid_t init, cgroup_subs subs, int *fd,
 	                   struct skiff_error **err);
+	/* May be NULL: every hierarchy can be cloned into. */
+	int (*exec_self)(const char *path, cgroup_subs subs, int *fd, struct cgroup_self *self,
+	                 struct skiff_error **err);
 	int (*delegate)(const char *path, pid_t pid, uint32_t uid, struct skiff_error **err);
 	int (*update)(const char *path, const struct oci_resources *r, struct skiff_error **err);
 	int (*freeze)(const char *path, bool frozen, struct skiff_error **err);

@@ -133,6 +133,13 @@ int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, cgroup_subs s
 	return m->drv->exec_target(m->path, init, subs, fd, err);
 }
 
+int cgroup_exec_self(const struct cgroup_manager *m, cgroup_subs subs, int *fd,
+                     struct cgroup_self *self, struct skiff_error **err)
+{
+	memset(self, 0, sizeof(*self));
+	return m->drv->exec_self ? m->drv->exec_self(m->path, subs, fd, self, err) : 0;
+}
+
 /* Whether the comma-separated list holds word. */
 static bool in_list(const char *list, const char *word, size_t n)
 {

@@ -39,8 +39,12 @@
  * A paused container (--ignore-paused) would freeze a process born in its
  * cgroup before it could report anything: there the process is moved into
  * the cgroup after READY and then told GO; it runs once the container is
- * resumed.  A cgroup that cannot be cloned into (v1 hierarchies) is
- * entered the same way, before GO, so the program never runs outside it.
+ * resumed.  A cgroup that cannot be cloned into (v1 hierarchies) the
+ * process enters itself, first thing, through `tasks` files skiff opened
+ * (cgroup.h's cgroup_self: no global lock, no RCU grace period), born in
+ * the cgroup2 part of a hybrid host; where those cannot be opened it is
+ * moved like a paused container's, before GO, so the program never runs
+ * outside it.
  */
 #include <config.h>
 #include <errno.h>
@@ -96,11 +100,12 @@ struct exec_plan {
 	int root_fd;                  /* /proc/<init>/root */
 	struct cgroup_manager cgroup; /* valid when has_cgroup */
 	bool has_cgroup;
-	int cgroup_fd;       /* where the process is born (or moved, when paused), or -1 */
-	int own_pidns_fd;    /* skiff's pid namespace, restored after the clone */
-	int join_flags;      /* CLONE_NEW* the process joins itself */
-	bool join_pidns;     /* the parent joins the pid namespace for it */
-	bool pidns_by_child; /* rootless: the child joins it, then clones the process */
+	int cgroup_fd; /* where the process is born (or moved, when paused), or -1 */
+	struct cgroup_self cgroup_self; /* v1 hierarchies the process moves itself into first */
+	int own_pidns_fd;               /* skiff's pid namespace, restored after the clone */
+	int join_flags;                 /* CLONE_NEW* the process joins itself */
+	bool join_pidns;                /* the parent joins the pid namespace for it */
+	bool pidns_by_child;            /* rootless: the child joins it, then clones the process */
 	bool paused;
 	bool enter_late; /* paused, or no cgroup fd to be born in: moved, then GO */
 	int console_fd;
@@ -425,7 +430,11 @@ static int open_cgroup(struct exec_plan *p, struct skiff_error **err)
 	p->has_cgroup = true;
 	if (cgroup_exec_target(&p->cgroup, p->c.st.pid, p->o->cgroups, &p->cgroup_fd, err) < 0)
 		return -1;
-	p->enter_late = p->paused || p->cgroup_fd < 0;
+	/* A paused container's process is moved after READY: moved, it freezes. */
+	if (!p->paused && p->cgroup_fd < 0 &&
+	    cgroup_exec_self(&p->cgroup, p->o->cgroups, &p->cgroup_fd, &p->cgroup_self, err) < 0)
+		return -1;
+	p->enter_late = p->paused || (p->cgroup_fd < 0 && p->cgroup_self.n == 0);
 	return 0;
 }
 
@@ -504,6 +513,9 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	close_fd(&p->c.rootfd);
 	close_fd(&p->cgroup_fd);
 	close_fd(&p->own_pidns_fd);
+	/* Before anything of the container's is joined: nothing runs outside its limits. */
+	if (p->cgroup_self.n > 0 && cgroup_enter_self(&p->cgroup_self, err) < 0)
+		return -1;
 	/* One call, user namespace first: the kernel commits all or nothing. */
 	if (p->join_flags && setns(p->init_pidfd, p->join_flags) < 0)
 		return error_errno(err, "join the namespaces of the container's init");
@@ -752,6 +764,7 @@ static int exec_steps(struct exec_plan *p, struct skiff_error **err)
 	close_fd(&p->status[1]);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
+	cgroup_self_free(&p->cgroup_self);
 	return talk_to_process(p, err);
 }
 
@@ -808,6 +821,7 @@ static void plan_free(struct exec_plan *p)
 	close_fd(&p->init_pidfd);
 	close_fd(&p->root_fd);
 	close_fd(&p->cgroup_fd);
+	cgroup_self_free(&p->cgroup_self);
 	close_fd(&p->own_pidns_fd);
 	close_fd(&p->console_fd);
 	close_fd(&p->listener_fd);
