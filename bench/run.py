@@ -651,7 +651,9 @@ class Bench:
         """`scale` containers per runtime running at once, the runtimes interleaved step by
         step (the order rotating), so that a machine's changing load hits all three alike."""
         count = self.scale
-        b = self.bundle("sleep", lambda c: c["process"].__setitem__("args", ["sleep", "1000"]))
+        # Up longer than the run may take (3N creates on a loaded machine: over 1,000 s).
+        b = self.bundle("sleep-long",
+                        lambda c: c["process"].__setitem__("args", ["sleep", "1000000"]))
         edge = min(100, max(1, count // 4))
         solo, lane_rounds, lane_size = 10, 3, max(2, edge // 2)
         keys = ("first", "last", "lanes", "list", "listcpu", "state1", "stateN", "exec",
