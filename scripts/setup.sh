@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libyajl-dev libseccomp-dev
-libcap-dev libselinux1-dev busybox-static python3 python3-pytest clang clang-format libclang-rt-14-dev
+libcap-dev libselinux1-dev libsystemd-dev busybox-static python3 python3-pytest clang clang-format libclang-rt-14-dev
 runc crun strace iproute2 util-linux procps qemu-system-x86 linux-image-amd64 cpio xz-utils
 apparmor containerd podman conmon time zsh fish debhelper lintian criu libprotobuf-c-dev"
 

@@ -39,7 +39,7 @@ static const struct cli_option global_options[] = {
     {"debug", 0, false, G_DEBUG, "add debug records to the log"},
     {"systemd-cgroup", 0, false, G_SYSTEMD_CGROUP, "use the systemd cgroup driver"},
     {"rootless", 0, true, G_ROOTLESS, "true, false or auto"},
-    {"cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs or disabled"},
+    {"cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs, systemd or disabled"},
     {"version", 'v', false, G_VERSION, "print the version"},
     {"help", 'h', false, G_HELP, "show this help"},
     {0},
@@ -72,10 +72,11 @@ static int global_option(void *data, int id, const char *value, struct skiff_err
 		g->ctx.rootless = value;
 		return 0;
 	case G_CGROUP_MANAGER:
-		if (strcmp(value, "cgroupfs") != 0 && strcmp(value, "disabled") != 0)
+		if (strcmp(value, "cgroupfs") != 0 && strcmp(value, "systemd") != 0 &&
+		    strcmp(value, "disabled") != 0)
 			return error_set(err, 0,
 			                 "--cgroup-manager: unknown manager `%s` (expected "
-			                 "cgroupfs or disabled)",
+			                 "cgroupfs, systemd or disabled)",
 			                 value);
 		g->ctx.cgroup_manager = value;
 		return 0;

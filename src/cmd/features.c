@@ -87,6 +87,10 @@ static int build(struct oci_features *f, struct skiff_error **err)
 	l->cgroup = xcalloc(1, sizeof(*l->cgroup));
 	l->cgroup->has_v1 = l->cgroup->has_v2 = l->cgroup->has_systemd = true;
 	l->cgroup->has_systemd_user = l->cgroup->has_rdma = true;
+#ifdef HAVE_SYSTEMD
+	/* The systemd driver: the system manager as root, the caller's own rootless. */
+	l->cgroup->systemd = l->cgroup->systemd_user = true;
+#endif
 	l->cgroup->v1 = l->cgroup->v2 = true; /* the fs1 and fs2 drivers */
 	l->cgroup->rdma = true;
 	l->seccomp = xcalloc(1, sizeof(*l->seccomp));

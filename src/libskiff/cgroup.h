@@ -13,6 +13,9 @@
  *        host, the cgroup2 hierarchy at /sys/fs/cgroup/unified for the
  *        controllers that live there (hugetlb, say) and for the process's
  *        "0::" cgroup (cgroup namespaces and delegation see that one).
+ *   systemd  a transient scope unit systemd makes on a unified host
+ *        (--systemd-cgroup), Delegate=yes, limits as its properties where
+ *        systemd has them and in its cgroup's files otherwise.
  * --cgroup-manager disabled makes no cgroup at all (a NULL path).
  *
  * A path names the container's cgroup relative to each hierarchy's root,
@@ -37,7 +40,7 @@ struct cgroup_stats;
 
 struct cgroup_manager {
 	const struct cgroup_driver *drv;
-	const char *name; /* "fs2", "fs1": what the state records */
+	const char *name; /* "fs2", "fs1", "systemd": what the state records */
 	const char *path; /* borrowed; "/a/b" */
 };
 
@@ -59,8 +62,10 @@ int cgroup_manager_load(const char *name, const char *path, struct cgroup_manage
 /*
  * Where cgroup_create puts container id's cgroup ("/a/b", malloc'd): create
  * records it before it makes it, so a create killed halfway leaves it known.
+ * The systemd driver takes runc's "slice:prefix:name" form instead of a path.
  */
-char *cgroup_resolve_path(const char *cgroups_path, const char *id, struct skiff_error **err);
+char *cgroup_manager_resolve(const struct cgroup_manager *m, const char *cgroups_path,
+                             const char *id, struct skiff_error **err);
 
 /*
  * The `tasks` files of the hierarchies a new init cannot be cloned into
@@ -113,8 +118,29 @@ int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char
                   const struct oci_resources *r, struct cgroup_created *out,
                   struct skiff_error **err);
 void cgroup_created_free(struct cgroup_created *c);
-/* Removes made (deepest first) once its processes are gone; frees it. */
-void cgroup_unmake(char **made);
+/*
+ * After a failed create, once its processes are gone: removes made
+ * (deepest first) and frees it; the systemd driver stops the scope it
+ * started.
+ */
+void cgroup_unmake(const struct cgroup_manager *m, char **made);
+
+/* A new container's init, cloned outside its cgroup and waiting to be moved in. */
+struct cgroup_adoptee {
+	pid_t pid;
+	const char *id;
+	const struct oci_resources *r;     /* may be NULL */
+	const struct oci_map *annotations; /* org.systemd.property.* (systemd driver) */
+};
+
+/*
+ * Moves a new init that was not cloned into cgroup_created.clone_fd into
+ * the container's cgroup before it runs anything of the container's:
+ * into every v1 hierarchy (fs1), or into a transient scope the systemd
+ * driver starts around it, with the limits set.
+ */
+int cgroup_adopt(const struct cgroup_manager *m, const struct cgroup_adoptee *a,
+                 struct skiff_error **err);
 
 /*
  * exec --cgroup: sub-cgroups of the container's, each "[CONTROLLER:]PATH"

@@ -186,6 +186,8 @@ static int bpf_call(int cmd, union bpf_attr *attr)
 	return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
+#define PROG_NAME "skiff_devices"
+
 static int load_prog(const struct cgroup_bpf_prog *prog, struct skiff_error **err)
 {
 	static char log[16384];
@@ -197,6 +199,8 @@ static int load_prog(const struct cgroup_bpf_prog *prog, struct skiff_error **er
 	attr.insns = (uint64_t)(uintptr_t)prog->insns;
 	attr.insn_cnt = (uint32_t)prog->len;
 	attr.license = (uint64_t)(uintptr_t) "GPL";
+	/* Named, so that an update replaces skiff's filter and no one else's (systemd's). */
+	memcpy(attr.prog_name, PROG_NAME, sizeof(PROG_NAME));
 	fd = bpf_call(BPF_PROG_LOAD, &attr);
 	if (fd >= 0)
 		return fd;
@@ -231,6 +235,21 @@ static int query_progs(int dirfd, uint32_t *ids, uint32_t *n, struct skiff_error
 	return 0;
 }
 
+static bool is_ours(int fd)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	if (bpf_call(BPF_OBJ_GET_INFO_BY_FD, &attr) < 0)
+		return true;
+	return info.name[0] == '\0' || strcmp(info.name, PROG_NAME) == 0;
+}
+
 static int detach_prog(int dirfd, uint32_t id, struct skiff_error **err)
 {
 	union bpf_attr attr;
@@ -244,6 +263,9 @@ static int detach_prog(int dirfd, uint32_t id, struct skiff_error **err)
 			return 0;
 		return error_errno(err, "cgroup: get the old device filter %" PRIu32, id);
 	}
+	/* Unnamed: one an older skiff attached.  systemd's (DevicePolicy) stays. */
+	if (!is_ours(fd))
+		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.target_fd = (uint32_t)dirfd;
 	attr.attach_bpf_fd = (uint32_t)fd;

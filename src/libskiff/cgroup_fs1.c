@@ -729,10 +729,19 @@ static int fs1_destroy(const char *path, bool kill, struct skiff_error **err)
 	return ret;
 }
 
+/* Not born in its cgroup: moved in before it may go on. */
+static int fs1_adopt(const char *path, const struct cgroup_adoptee *a, struct skiff_error **err)
+{
+	return fs1_enter(path, NULL, a->pid, err);
+}
+
 const struct cgroup_driver cgroup_fs1_driver = {
     .name = "fs1",
+    .resolve = cgroup_resolve_path,
     .create = fs1_create,
     .enter = fs1_enter,
+    .adopt = fs1_adopt,
+    .unmake = cgroup_unmake_dirs,
     .exec_target = fs1_exec_target,
     .exec_self = fs1_exec_self,
     .delegate = fs1_delegate,

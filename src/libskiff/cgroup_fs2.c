@@ -332,6 +332,23 @@ static int install_devices(int dirfd, const struct oci_resources *r, struct skif
 	return ret;
 }
 
+int fs2_check_memory_usage(int dirfd, const struct oci_resources *r, struct skiff_error **err)
+{
+	return check_memory_usage(dirfd, r ? r->memory : NULL, err);
+}
+
+int fs2_apply_plan(int dirfd, const struct cgroup_plan *plan, const struct oci_resources *r,
+                   struct skiff_error **err)
+{
+	int ret = check_memory_usage(dirfd, r ? r->memory : NULL, err);
+
+	if (ret == 0)
+		ret = write_plan(dirfd, plan, err);
+	if (ret == 0 && r && r->devices_len > 0)
+		ret = install_devices(dirfd, r, err);
+	return ret;
+}
+
 int fs2_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err)
 {
 	struct cgroup_plan plan;
@@ -339,11 +356,7 @@ int fs2_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_e
 
 	if (cgroup_plan_resources(r, &plan, err) < 0)
 		return -1;
-	ret = check_memory_usage(dirfd, r ? r->memory : NULL, err);
-	if (ret == 0)
-		ret = write_plan(dirfd, &plan, err);
-	if (ret == 0 && r && r->devices_len > 0)
-		ret = install_devices(dirfd, r, err);
+	ret = fs2_apply_plan(dirfd, &plan, r, err);
 	cgroup_plan_free(&plan);
 	return ret;
 }
@@ -594,8 +607,22 @@ int fs2_enable_controllers(const char *path, const struct oci_resources *r,
 static int create(const char *path, const struct oci_resources *r, bool devices, bool all,
                   int *dirfd_out, struct skiff_error **err)
 {
-	const char *mnt;
 	struct cgroup_plan plan = {0};
+	int ret;
+
+	/* Everything that can be checked before touching the hierarchy is. */
+	if (cgroup_plan_resources(r, &plan, err) < 0)
+		return -1;
+	ret = fs2_create_planned(path, &plan, r, devices, all, dirfd_out, err);
+	cgroup_plan_free(&plan);
+	return ret;
+}
+
+int fs2_create_planned(const char *path, const struct cgroup_plan *plan,
+                       const struct oci_resources *r, bool devices, bool all, int *dirfd_out,
+                       struct skiff_error **err)
+{
+	const char *mnt;
 	struct cgroup_bpf_prog prog = {0};
 	struct made_dirs made = {0};
 	struct needed need[16];
@@ -606,13 +633,10 @@ static int create(const char *path, const struct oci_resources *r, bool devices,
 
 	if (open_mount(path, &mnt, &clean, &mntfd, err) < 0)
 		return -1;
-	/* Everything that can be checked before touching the hierarchy is. */
-	if (cgroup_plan_resources(r, &plan, err) < 0)
-		return -1;
 	if (devices && cgroup_devices_compile(r ? r->devices : NULL, r ? r->devices_len : 0, true,
 	                                      &prog, err) < 0)
 		goto out;
-	nneed = needed_controllers(&plan, need, ARRAY_SIZE(need));
+	nneed = needed_controllers(plan, need, ARRAY_SIZE(need));
 	if (check_available(mnt, need, nneed, err) < 0 ||
 	    make_dirs(mntfd, mnt, clean + 1, &made, err) < 0 ||
 	    enable_along(mntfd, mnt, clean + 1, need, nneed, all, err) < 0)
@@ -622,7 +646,7 @@ static int create(const char *path, const struct oci_resources *r, bool devices,
 		error_errno(err, "cgroup: open %s%s", mnt, clean);
 		goto out;
 	}
-	if (write_plan(dfd, &plan, err) < 0 ||
+	if (write_plan(dfd, plan, err) < 0 ||
 	    (devices && !skip_device_filter() && cgroup_devices_install(dfd, &prog, err) < 0))
 		goto out;
 	*dirfd_out = steal_fd(&dfd);
@@ -633,7 +657,6 @@ out:
 	for (size_t i = 0; i < made.n; i++)
 		free(made.v[i]);
 	free(made.v);
-	cgroup_plan_free(&plan);
 	cgroup_bpf_prog_free(&prog);
 	return ret;
 }

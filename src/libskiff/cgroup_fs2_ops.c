@@ -234,10 +234,19 @@ static int fs2_oom_watch(const char *path)
 	return fd;
 }
 
+/* Not born in its cgroup: moved in before it may go on. */
+static int fs2_adopt(const char *path, const struct cgroup_adoptee *a, struct skiff_error **err)
+{
+	return fs2_enter_op(path, NULL, a->pid, err);
+}
+
 const struct cgroup_driver cgroup_fs2_driver = {
     .name = "fs2",
+    .resolve = cgroup_resolve_path,
     .create = fs2_create_op,
     .enter = fs2_enter_op,
+    .adopt = fs2_adopt,
+    .unmake = cgroup_unmake_dirs,
     .exec_target = fs2_exec_target,
     .delegate = fs2_delegate_op,
     .update = fs2_update,

@@ -137,9 +137,14 @@ struct cgroup_stats;
 /* One backend; every path is the container's, already resolved ("/a/b"). */
 struct cgroup_driver {
 	const char *name;
+	/* linux.cgroupsPath -> the cgroup's path ("/a/b"), malloc'd */
+	char *(*resolve)(const char *cgroups_path, const char *id, struct skiff_error **err);
 	int (*create)(const char *path, const struct oci_resources *r, struct cgroup_created *out,
 	              struct skiff_error **err);
 	int (*enter)(const char *path, cgroup_subs subs, pid_t pid, struct skiff_error **err);
+	int (*adopt)(const char *path, const struct cgroup_adoptee *a, struct skiff_error **err);
+	/* After a failed create: removes what create and adopt made (made: see cgroup.h). */
+	void (*unmake)(const char *path, char **made);
 	int (*exec_target)(const char *path, pid_t init, cgroup_subs subs, int *fd,
 	                   struct skiff_error **err);
 	/* May be NULL: every hierarchy can be cloned into. */
@@ -160,6 +165,12 @@ struct cgroup_driver {
 
 extern const struct cgroup_driver cgroup_fs2_driver;
 extern const struct cgroup_driver cgroup_fs1_driver;
+#ifdef HAVE_SYSTEMD
+extern const struct cgroup_driver cgroup_systemd_driver;
+#endif
+
+/* The fs drivers' unmake: the directories in made, deepest first, once empty. */
+void cgroup_unmake_dirs(const char *path, char **made);
 
 /*
  * linux.cgroupsPath -> a path relative to the hierarchy roots, starting
@@ -226,6 +237,12 @@ int fs2_enter(int dirfd, pid_t pid, struct skiff_error **err);
  */
 int fs2_apply_resources(int dirfd, const struct oci_resources *r, struct skiff_error **err);
 
+/* fs2_apply_resources with the plan made already (the systemd driver adjusts it). */
+int fs2_apply_plan(int dirfd, const struct cgroup_plan *plan, const struct oci_resources *r,
+                   struct skiff_error **err);
+/* checkBeforeUpdate: a memory limit below the cgroup's current usage is refused. */
+int fs2_check_memory_usage(int dirfd, const struct oci_resources *r, struct skiff_error **err);
+
 /* Writes cgroup.freeze and waits until cgroup.events agrees (thaws again on timeout). */
 int fs2_freeze(const char *path, bool frozen, struct skiff_error **err);
 /* True when cgroup.freeze is 1 (the container was paused). */
@@ -255,6 +272,15 @@ int fs2_destroy(const char *path, bool kill, struct skiff_error **err);
  */
 int fs2_create_part(const char *path, const struct oci_resources *r, bool devices, int *dirfd_out,
                     struct skiff_error **err);
+/*
+ * fs2_create (all: every controller enabled along the path) or
+ * fs2_create_part with the plan made already; r gives the device rules.
+ * On an existing cgroup (a systemd scope) it makes nothing, enables the
+ * controllers along the path and writes the plan.
+ */
+int fs2_create_planned(const char *path, const struct cgroup_plan *plan,
+                       const struct oci_resources *r, bool devices, bool all, int *dirfd_out,
+                       struct skiff_error **err);
 /* Every pid in dfd's cgroup and its descendants, appended to *pids. */
 void cgroup_collect_pids(int dfd, pid_t **pids, size_t *n);
 /* Removes dir's child cgroups (deepest first) and dir; a missing dir is fine. */
@@ -311,5 +337,36 @@ int fs1_devices_plan(const struct oci_device_cgroup *rules, size_t n, struct cgr
                      struct skiff_error **err);
 /* The v1 counters (cgroup_fs1_stats.c). */
 int fs1_stats(const char *path, struct cgroup_stats *out, struct skiff_error **err);
+
+/* ---- the systemd driver's conversions (cgroup_systemd_props.c, sdbus_gvariant.c) ---- */
+
+struct sd_props;
+struct sd_value;
+
+/* "a-b.slice" -> "/a.slice/a-b.slice" ("-.slice" -> ""); errors name linux.cgroupsPath. */
+int sd_expand_slice(const char *slice, char **out, struct skiff_error **err);
+/*
+ * runc's systemd cgroupsPath "slice:prefix:name" -> the scope's cgroup path
+ * ("/system.slice/prefix-name.scope"); empty -> default_slice, prefix
+ * "skiff", name id.
+ */
+int sd_resolve_path(const char *cgroups_path, const char *id, const char *default_slice, char **out,
+                    struct skiff_error **err);
+/* The scope's unit name (the last component) and its slice (the one before, or "-.slice"). */
+int sd_unit_of_path(const char *path, char **unit, char **slice);
+/* "0-3,8" -> the byte array systemd's AllowedCPUs takes; -1 when malformed. */
+int sd_cpuset_bits(const char *list, struct sd_value *out);
+/*
+ * The planned files systemd has properties for, as properties (version:
+ * systemd's, for the ones newer systemds have).  A cpu.max quota that is
+ * not a whole percent is rounded up in the plan too, so file and unit agree.
+ */
+void sd_props_from_plan(struct cgroup_plan *plan, int version, struct sd_props *ps);
+/* The device rules (defaults included) as DevicePolicy and DeviceAllow. */
+void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, struct sd_props *ps);
+/* org.systemd.property.NAME annotations (GVariant text values) as properties. */
+int sd_props_annotations(const struct oci_map *a, struct sd_props *ps, struct skiff_error **err);
+/* One GVariant text value; *why says what is wrong. */
+int sd_gvariant_parse(const char *text, struct sd_value *out, const char **why);
 
 #endif

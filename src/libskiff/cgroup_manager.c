@@ -17,7 +17,13 @@
 #include "log.h"
 #include "utils.h"
 
-static const struct cgroup_driver *const drivers[] = {&cgroup_fs2_driver, &cgroup_fs1_driver};
+static const struct cgroup_driver *const drivers[] = {
+    &cgroup_fs2_driver,
+    &cgroup_fs1_driver,
+#ifdef HAVE_SYSTEMD
+    &cgroup_systemd_driver,
+#endif
+};
 
 bool cgroup_manager_is_unified(void)
 {
@@ -31,11 +37,17 @@ int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
 	*name = NULL;
 	if (manager && strcmp(manager, "disabled") == 0)
 		return 0;
-	if (systemd || (manager && strcmp(manager, "systemd") == 0))
+	if (systemd || (manager && strcmp(manager, "systemd") == 0)) {
+#ifdef HAVE_SYSTEMD
+		*name = cgroup_systemd_driver.name;
+		return 0;
+#else
 		return error_set(err, 0,
-		                 "%s: the systemd cgroup driver is not supported yet (use the "
-		                 "default cgroupfs driver)",
+		                 "%s: this skiff was built without the systemd cgroup driver "
+		                 "(configure --disable-systemd)",
 		                 systemd ? "--systemd-cgroup" : "--cgroup-manager systemd");
+#endif
+	}
 	/* A unified host has cgroup2 at the top; a legacy or hybrid one a tmpfs of v1 mounts. */
 	*name = cgroup_manager_is_unified() ? cgroup_fs2_driver.name : cgroup_fs1_driver.name;
 	return 0;
@@ -57,13 +69,19 @@ int cgroup_manager_load(const char *name, const char *path, struct cgroup_manage
 	return error_set(err, 0, "cgroup: unknown cgroup manager \"%s\" in the state", name);
 }
 
+char *cgroup_manager_resolve(const struct cgroup_manager *m, const char *cgroups_path,
+                             const char *id, struct skiff_error **err)
+{
+	return m->drv->resolve(cgroups_path, id, err);
+}
+
 int cgroup_create(struct cgroup_manager *m, const char *cgroups_path, const char *id,
                   const struct oci_resources *r, struct cgroup_created *out,
                   struct skiff_error **err)
 {
 	memset(out, 0, sizeof(*out));
 	out->clone_fd = -1;
-	out->path = cgroup_resolve_path(cgroups_path, id, err);
+	out->path = m->drv->resolve(cgroups_path, id, err);
 	if (out->path == NULL)
 		return -1;
 	m->path = out->path;
@@ -103,7 +121,15 @@ void cgroup_self_free(struct cgroup_self *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void cgroup_unmake(char **made)
+void cgroup_unmake(const struct cgroup_manager *m, char **made)
+{
+	if (m->drv)
+		m->drv->unmake(m->path, made);
+	else
+		strv_free(made);
+}
+
+void cgroup_unmake_dirs(const char *path, char **made)
 {
 	struct skiff_error *err = NULL;
 
@@ -124,6 +150,12 @@ int cgroup_enter(const struct cgroup_manager *m, int fd, cgroup_subs subs, pid_t
 	if (fd >= 0)
 		return fs2_enter(fd, pid, err);
 	return m->drv->enter(m->path, subs, pid, err);
+}
+
+int cgroup_adopt(const struct cgroup_manager *m, const struct cgroup_adoptee *a,
+                 struct skiff_error **err)
+{
+	return m->drv->adopt(m->path, a, err);
 }
 
 int cgroup_exec_target(const struct cgroup_manager *m, pid_t init, cgroup_subs subs, int *fd,

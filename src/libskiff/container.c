@@ -235,6 +235,18 @@ static int send_idmapped_sources(struct create_plan *p, struct skiff_error **err
 	return r;
 }
 
+static int adopt_init(struct create_plan *p, struct skiff_error **err)
+{
+	struct cgroup_adoptee a = {
+	    .pid = p->pid,
+	    .id = p->o->id,
+	    .r = p->config->linux_->resources,
+	    .annotations = &p->config->annotations,
+	};
+
+	return cgroup_adopt(&p->cgroup, &a, err);
+}
+
 static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 {
 	const struct oci_linux *l = p->config->linux_;
@@ -246,17 +258,17 @@ static int talk_to_init(struct create_plan *p, struct skiff_error **err)
 	}
 	if (p->ns.present[NS_USER] && send_idmapped_sources(p, err) < 0)
 		return -1;
+	/*
+	 * Not born in its cgroup (v1 hierarchies, a systemd scope made around
+	 * it): moved in before it may go on, unless it moves itself first
+	 * thing after GO (cgroup_self).
+	 */
+	if (p->has_cgroup && p->cgroup_fd < 0 && p->cgroup_self.n == 0 && adopt_init(p, err) < 0)
+		return -1;
 	/* Cgroup ownership: only with a cgroup namespace of its own (runtime-spec). */
 	if (p->has_cgroup && p->ns.present[NS_USER] && p->ns.present[NS_CGROUP] &&
 	    p->ns.join_fd[NS_CGROUP] < 0 && cgroup_wants_delegation(p->config) &&
 	    cgroup_delegate(&p->cgroup, p->pid, p->config->process->user.uid, err) < 0)
-		return -1;
-	/*
-	 * Not born in its cgroup (v1 hierarchies): moved before it may go on,
-	 * or moving itself first thing after GO (cgroup_self).
-	 */
-	if (p->has_cgroup && p->cgroup_fd < 0 && p->cgroup_self.n == 0 &&
-	    cgroup_enter(&p->cgroup, -1, NULL, p->pid, err) < 0)
 		return -1;
 	if (!create_plan_has_runtime_step(p->config)) {
 		cleanup_free char *state = state_json_for(&p->st, STATE_CREATED);
@@ -292,11 +304,15 @@ static int plan_cgroup(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	if (name == NULL)
 		return 0;
-	p->st.cgroup_path = cgroup_resolve_path(p->config->linux_->cgroups_path, p->o->id, err);
+	if (cgroup_manager_load(name, NULL, &p->cgroup, err) < 0)
+		return -1;
+	p->st.cgroup_path =
+	    cgroup_manager_resolve(&p->cgroup, p->config->linux_->cgroups_path, p->o->id, err);
 	if (p->st.cgroup_path == NULL)
 		return -1;
 	p->st.cgroup_manager = xstrdup(name);
-	return cgroup_manager_load(name, p->st.cgroup_path, &p->cgroup, err);
+	p->cgroup.path = p->st.cgroup_path;
+	return 0;
 }
 
 /* Rootless without a writable cgroup: the state stops naming the one it planned. */
@@ -337,6 +353,15 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 		            "uses it?)",
 		            p->st.cgroup_path, npids);
 	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
+	/*
+	 * As runc 1.1 (1.2 refuses): the other container's processes share the
+	 * limits.  Once create accepted it: a driver that cannot share (a
+	 * systemd scope is one unit) has said so instead.
+	 */
+	if (ret == 0 && cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
+		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
+		            "uses it?)",
+		            p->st.cgroup_path, npids);
 	if (ret == 0) {
 		p->st.cgroup_mount = steal_ptr(&made.mount);
 		p->cgroup_fd = steal_fd(&made.clone_fd);
@@ -473,7 +498,7 @@ static void undo_create(struct create_plan *p)
 	}
 	/* Out of fds (EMFILE) is a reason to be here: removing takes a few. */
 	plan_close_fds(p);
-	cgroup_unmake(steal_ptr(&p->cgroup_made));
+	cgroup_unmake(&p->cgroup, steal_ptr(&p->cgroup_made));
 	error_free(&ignored);
 	intelrdt_remove(&p->st);
 	if (p->dirfd >= 0)
@@ -1107,8 +1132,9 @@ static int delete_unreadable(const struct skiff_context *ctx, const char *id,
 	cfg = container_saved_config(&c, NULL);
 	if (cfg && cfg->linux_ &&
 	    cgroup_manager_choose(ctx->cgroup_manager, ctx->systemd_cgroup, &name, NULL) == 0 &&
-	    name && (path = cgroup_resolve_path(cfg->linux_->cgroups_path, id, NULL)) &&
-	    cgroup_manager_load(name, path, &m, NULL) == 0 && cgroup_destroy(&m, true, err) < 0)
+	    name && cgroup_manager_load(name, NULL, &m, NULL) == 0 &&
+	    (path = cgroup_manager_resolve(&m, cfg->linux_->cgroups_path, id, NULL)) &&
+	    (m.path = path, cgroup_destroy(&m, true, err) < 0))
 		goto out;
 	r = status_remove(c.rootfd, &c.dirfd, id, err);
 out:

@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #include "hostcheck_internal.h"
+#ifdef HAVE_SYSTEMD
+#include "sdbus.h"
+#endif
 #include "utils.h"
 
 enum layout { LAYOUT_NONE, LAYOUT_UNIFIED, LAYOUT_HYBRID, LAYOUT_LEGACY };
@@ -261,11 +264,34 @@ void hostcheck_systemd(struct hostcheck_report *r)
 	bool priv = socket_answers("/run/systemd/private");
 	struct hostcheck_row *row;
 
+#ifndef HAVE_SYSTEMD
 	if (booted && (bus || priv)) {
-		hc_add(r, "systemd", HOSTCHECK_OK, "systemd is PID 1 and answers on %s",
-		       bus ? "the system bus" : "/run/systemd/private");
+		row = hc_add(r, "systemd", HOSTCHECK_UNAVAILABLE,
+		             "systemd is PID 1, but this skiff was built without the systemd "
+		             "cgroup driver (configure --disable-systemd)");
+		hc_advise(row, "build skiff with libsystemd-dev installed for --systemd-cgroup");
 		return;
 	}
+#else
+	if (booted && (bus || priv)) {
+		struct skiff_error *err = NULL;
+		enum sd_bus_kind kind = geteuid() == 0 ? SD_SYSTEM : SD_USER;
+
+		/* Asked for real: what --systemd-cgroup would meet. */
+		if (sdbus_connect(kind, &err) == 0) {
+			hc_add(r, "systemd", HOSTCHECK_OK,
+			       "systemd %d is PID 1 and answers on %s: --systemd-cgroup makes "
+			       "transient scopes",
+			       sdbus_systemd_version(), sdbus_endpoint());
+			return;
+		}
+		row = hc_add(r, "systemd", HOSTCHECK_UNAVAILABLE, "%s", err->msg);
+		error_free(&err);
+		hc_advise(row, "--systemd-cgroup needs a bus systemd answers on; use the "
+		               "cgroupfs manager here");
+		return;
+	}
+#endif
 	row = hc_add(r, "systemd", HOSTCHECK_UNAVAILABLE, "%s%s%s; %s", booted ? "" : "PID 1 is ",
 	             booted ? "systemd is PID 1" : (init ? init : "unknown"),
 	             booted ? "" : ", not systemd",
