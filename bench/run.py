@@ -38,8 +38,8 @@ UNIFIED_CONTROLLERS = "/sys/fs/cgroup/unified/cgroup.controllers"
 INNER_ENV = "SKIFF_BENCH_INNER"
 PR_SET_CHILD_SUBREAPER = 36
 
-SCENARIOS = ["run", "cgroupns", "limits", "seccomp", "lifecycle", "exec", "throughput", "rss", "binary",
-             "syscalls", "floor", "rootless", "scale", "checkpoint"]
+SCENARIOS = ["run", "cgroupns", "limits", "limits_systemd", "seccomp", "lifecycle", "exec",
+             "throughput", "rss", "binary", "syscalls", "floor", "rootless", "scale", "checkpoint"]
 # The scale scenario runs --scale containers per runtime (minutes), and checkpoint needs a
 # kernel CRIU works on (the VM: `--vm --only checkpoint`): only when asked for.
 DEFAULT_SCENARIOS = [s for s in SCENARIOS if s not in ("scale", "checkpoint")]
@@ -266,13 +266,14 @@ class Bench:
 
     # ---------------------------------------------------------- scenarios
 
-    def measure_run(self, label, bundle, names=ORDER, before=None):
+    def measure_run(self, label, bundle, names=ORDER, before=None, flags=()):
         vals = {n: [] for n in names}
         for r in range(self.rounds):
             for n in self.rotate(r, list(names)):
                 if before:
                     before(n)
-                vals[n].append(self.timed(self.rt(n, "run", "--bundle", bundle, self.new_id(n))))
+                vals[n].append(self.timed(self.rt(n, *flags, "run", "--bundle", bundle,
+                                                  self.new_id(n))))
                 reap_strays()
         self.add(label, vals)
 
@@ -350,13 +351,31 @@ class Bench:
         b = self.bundle("cgroupns", lambda c: c["linux"]["namespaces"].append({"type": "cgroup"}))
         self.measure_run("run /bin/true, + cgroup namespace", b)
 
+    @staticmethod
+    def limits_edit(cfg):
+        cfg["linux"].setdefault("resources", {})
+        cfg["linux"]["resources"]["memory"] = {"limit": 256 << 20}
+        cfg["linux"]["resources"]["pids"] = {"limit": 512}
+        cfg["linux"]["resources"]["cpu"] = {"shares": 512}
+
+    def sc_limits_systemd(self):
+        """The limits row through each runtime's systemd driver: a transient scope per run."""
+        name = "run, memory+pids+cpu limits, --systemd-cgroup"
+        if not os.path.isdir("/run/systemd/system") or not cgroup_v2_unified():
+            self.add(name, {n: "n/a" for n in ORDER},
+                     note="skipped here: needs systemd as PID 1 on a unified host; run "
+                          "`bench/run.py --vm-systemd` for this row in the qemu VM")
+            return
+
+        def empty_path(cfg):
+            self.limits_edit(cfg)
+            # Each runtime's default unit: <runtime>-<id>.scope in system.slice.
+            cfg["linux"].pop("cgroupsPath", None)
+        b = self.bundle("limits-systemd", empty_path)
+        self.measure_run(name, b, flags=("--systemd-cgroup",))
+
     def sc_limits(self):
-        def edit(cfg):
-            cfg["linux"].setdefault("resources", {})
-            cfg["linux"]["resources"]["memory"] = {"limit": 256 << 20}
-            cfg["linux"]["resources"]["pids"] = {"limit": 512}
-            cfg["linux"]["resources"]["cpu"] = {"shares": 512}
-        b = self.bundle("limits", edit)
+        b = self.bundle("limits", self.limits_edit)
         name = "run, memory+pids+cpu limits"
         v2 = "/sys/fs/cgroup/cgroup.controllers"
         ctl = open(v2).read().split() if os.path.exists(v2) else []
@@ -789,13 +808,21 @@ def table(rows):
     return "\n".join(out)
 
 
+def cgroup_v2_unified():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
 def run_in_vm(args):
     """Runs the limits row inside tests/vm (a pure cgroup v2 kernel under qemu), with the
     plain run row beside it: what the limits cost over it under each runtime; or the
-    --only scenarios (checkpoint needs the VM's kernel)."""
-    only = [a for sc in (args.only or ["run", "limits"]) for a in ("--only", sc)]
-    cmd = [os.path.join(TOP, "tests", "vm", "run-in-vm.sh"), "--timeout", "1200", "--",
-           sys.executable, os.path.abspath(__file__), *only, "--rounds", str(args.rounds)]
+    --only scenarios (checkpoint needs the VM's kernel).  With --vm-systemd, systemd is
+    PID 1 there and the row through each runtime's systemd driver runs next to them."""
+    default = ["run", "limits"] + (["limits_systemd"] if args.vm_systemd else [])
+    only = [a for sc in (args.only or default) for a in ("--only", sc)]
+    cmd = [os.path.join(TOP, "tests", "vm", "run-in-vm.sh"), "--timeout", "1800"]
+    if args.vm_systemd:
+        cmd.append("--systemd")
+    cmd += ["--", sys.executable, os.path.abspath(__file__), *only, "--rounds", str(args.rounds)]
     return subprocess.run(cmd).returncode
 
 
@@ -812,12 +839,15 @@ def main():
     ap.add_argument("--vm", action="store_true",
                     help="run the memory+pids+cpu row (and plain run), or the --only rows, in the "
                          "qemu VM (tests/vm)")
+    ap.add_argument("--vm-systemd", action="store_true",
+                    help="the same in the VM booted with systemd, plus the row through "
+                         "each runtime's systemd cgroup driver")
     args = ap.parse_args()
     if args.quick:
         args.rounds = 3
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
-    if args.vm and not os.environ.get("SKIFF_IN_VM"):
+    if (args.vm or args.vm_systemd) and not os.environ.get("SKIFF_IN_VM"):
         sys.exit(run_in_vm(args))
     for n, p in RUNTIMES.items():
         if not os.access(p, os.X_OK):
