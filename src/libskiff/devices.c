@@ -265,3 +265,26 @@ int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns
 			return error_wrap(err, "linux.devices[%zu]", i);
 	return create_symlinks(rootfd, c, err);
 }
+
+static bool is_dev_null(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 1 && minor(st->st_rdev) == 3;
+}
+
+int devices_reopen_null(const struct oci_config *c, struct skiff_error **err)
+{
+	cleanup_close int null = -1;
+	struct stat st;
+
+	if (dev_is_bind_mounted(c))
+		return 0;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (null < 0)
+		return error_errno(err, "open the container's /dev/null");
+	if (fstat(null, &st) < 0 || !is_dev_null(&st))
+		return error_set(err, 0, "the container's /dev/null is not char 1:3");
+	for (int fd = 0; fd < 3; fd++)
+		if (fstat(fd, &st) == 0 && is_dev_null(&st) && dup3(null, fd, 0) < 0)
+			return error_errno(err, "reopen fd %d on the container's /dev/null", fd);
+	return 0;
+}

@@ -44,4 +44,12 @@ int devices_setup(const struct oci_config *c, const char *rootfs, bool in_userns
  */
 int devices_make_nodes(const struct oci_config *c, int **out, struct skiff_error **err);
 
+/*
+ * After pivot_root, in the init: stdio that is the caller's /dev/null
+ * (char 1:3) becomes the container's own /dev/null, as runc does, so no fd
+ * of the container points at the host's /dev (CRIU cannot dump one that
+ * does).  Nothing to do when the config binds /dev.
+ */
+int devices_reopen_null(const struct oci_config *c, struct skiff_error **err);
+
 #endif

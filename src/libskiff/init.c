@@ -194,7 +194,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 	home_set_default(p->config->process);
 	if (sysctl_apply(c, err) < 0)
 		return -1;
-	if (rootfs_finalize(c, err) < 0)
+	if (rootfs_finalize(c, err) < 0 || devices_reopen_null(c, err) < 0)
 		return -1;
 	log_debug("init: root is %s (%s), sysctls applied", p->rootfs,
 	          p->o->no_pivot ? "chroot" : "pivot_root");

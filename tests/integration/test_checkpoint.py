@@ -112,6 +112,21 @@ def test_restore_refuses_images_that_are_not_skiffs():
     assert r.returncode == 1 and "not a checkpoint skiff made" in r.stderr, r.stderr
 
 
+def test_stdio_on_the_hosts_dev_null_is_reopened_inside():
+    """runc's rule: stdio that is the caller's /dev/null becomes the container's own, so no
+    fd of the container is on a host mount (CRIU cannot dump one: podman's detached
+    containers get /dev/null as stdin)."""
+    b = lib.Bundle(["sh", "-c", "grep mnt_id /proc/self/fdinfo/0; cat /proc/self/mountinfo"])
+    cid = lib.new_id("dn")
+    with open(os.devnull) as null:
+        r = lib.skiff("run", "--bundle", b.path, cid, stdin=null)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    mnt_id = lines[0].split()[1]
+    mounts = {line.split()[0]: line.split()[4] for line in lines[1:] if line.strip()}
+    assert mounts.get(mnt_id) == "/dev", (mnt_id, mounts)
+
+
 def test_checkpoint_in_vm():
     """Runs test_checkpoint_vm.py inside the VM, where CRIU works."""
     import vm

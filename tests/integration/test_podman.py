@@ -265,9 +265,10 @@ def test_podman_default_and_given_pids_limit_reach_the_cgroup():
 
 def test_podman_cgroup_v2_limits():
     """--memory (OOM kill, 137) and --pids-limit through podman, in tests/vm's pure cgroup v2
-    VM (this host has no v2 memory/pids controllers): runs test_clients_vm's test_podman_*."""
+    VM (this host has no v2 memory/pids controllers), and podman's checkpoint/restore (CRIU
+    works on the VM's kernel): runs test_clients_vm's test_podman_*."""
     clients.require_tools("podman", "conmon", "script")
-    clients.run_tests_in_vm("test_clients_vm.test_podman_")
+    clients.run_tests_in_vm("test_clients_vm.test_podman_", timeout=600)  # with checkpoint
 
 
 def test_podman_detached_logs_top_stop():
