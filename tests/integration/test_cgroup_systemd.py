@@ -119,6 +119,9 @@ def test_scope_holds_the_init_with_its_limits_as_properties():
 
 
 def test_first_process_runs_inside_its_scope():
+    """The scope holds the init before GO: the user process starts in it, and a cgroup
+    namespace the init makes after GO is rooted at it (made before, it would be rooted at
+    skiff's own cgroup: "0::/../../machine.slice/..." and the host's pids.max)."""
     _need_systemd()
     cid = lib.new_id("sd")
     b = _bundle(["cat", "/proc/self/cgroup"], f"machine.slice:skifftest:{cid}")
@@ -267,7 +270,8 @@ def test_same_scope_as_runc():
 
 
 def test_rootless_scope_of_the_users_own_manager():
-    """An unprivileged user: the scope is its own manager's (the user bus), under user.slice."""
+    """An unprivileged user: the scope is its own manager's (the user bus), under user.slice.
+    The system manager would refuse it ("Interactive authentication required")."""
     _need_systemd()
     import test_rootless
     u = test_rootless.User()
