@@ -350,6 +350,7 @@ const struct cgroup_driver cgroup_systemd_driver = {
     .update = sd_update,
     .freeze = fs2_freeze,
     .is_frozen = fs2_is_frozen,
+    .freezer_dir = cgroup_dir,
     .kill_all = fs2_kill_all,
     .pids = fs2_pids,
     .stats = fs2_stats,
