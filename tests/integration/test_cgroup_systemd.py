@@ -118,6 +118,18 @@ def test_scope_holds_the_init_with_its_limits_as_properties():
     assert "Operation not permitted" in r.stderr, r
 
 
+def test_check_reports_the_driver_and_features_claim_it():
+    _need_systemd()
+    r = lib.skiff_ok("check", "--format", "json")
+    row = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["systemd"]
+    version = subprocess.run(["systemctl", "--version"], capture_output=True, text=True,
+                             timeout=60).stdout.split()[1]
+    assert row["status"] == "ok", row
+    assert f"systemd {version} is PID 1 and answers on /run/systemd/private" in row["detail"]
+    cg = json.loads(lib.skiff_ok("features").stdout)["linux"]["cgroup"]
+    assert cg["systemd"] is True and cg["systemdUser"] is True, cg
+
+
 def test_first_process_runs_inside_its_scope():
     """The scope holds the init before GO: the user process starts in it, and a cgroup
     namespace the init makes after GO is rooted at it (made before, it would be rooted at
@@ -321,4 +333,4 @@ def test_systemd_driver_in_vm():
     m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
     assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-5000:]}"
     # Inside, only this launcher skips.
-    assert int(m.group(1)) >= 7 and m.group(3) == "1", f"tests skipped in the VM:\n{out[-3000:]}"
+    assert int(m.group(1)) >= 8 and m.group(3) == "1", f"tests skipped in the VM:\n{out[-3000:]}"
