@@ -112,7 +112,10 @@ def oci_archive(path, image=IMAGE, cmd=("sh",)):
 
 
 def run(cmd, timeout=60, input=None, env=None, check=False):
-    """Runs a client command; output through files so a daemon it starts cannot hold a pipe."""
+    """Runs a client command; output through files so a daemon it starts cannot hold a pipe.
+    In tests/vm's VM (TCG, often beside other VMs) the timeout is three times longer."""
+    if os.environ.get("SKIFF_IN_VM") == "1":
+        timeout *= 3
     with open(os.devnull, "rb") as null:
         import tempfile
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -145,6 +148,8 @@ def _quote(s):
 
 
 def wait_for(pred, timeout=20, what="condition"):
+    if os.environ.get("SKIFF_IN_VM") == "1":
+        timeout *= 3  # as in run()
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         v = pred()
@@ -203,8 +208,9 @@ def need_vm_controllers(driver, *controllers):
 
 def run_tests_in_vm(only, timeout=240):
     """Boots tests/vm's VM (pure cgroup v2) and runs the integration tests whose names
-    contain ONLY there, with this runtime (SKIFF_* variables reach the guest); asserts
-    that some ran and all passed.  A VM that fails to boot (125) gets one more try."""
+    contain ONLY (a string, or a list of them, all in one boot) there, with this
+    runtime (SKIFF_* variables reach the guest); asserts that some ran and all passed.
+    A VM that fails to boot (125) gets one more try."""
     import vm
     passed, skipped, out = vm.run_tests(only, timeout, {"SKIFF_CLIENT_RUNTIME": RUNTIME})
     if skipped:

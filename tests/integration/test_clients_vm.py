@@ -1,12 +1,14 @@
 """cgroup limits set by the real callers (containerd, podman), enforced by the runtime.
 
 These tests run inside tests/vm's VM (pure cgroup v2, every controller enabled
-at the root); on the host they skip, and the host-side drivers boot the VM and
-run them there: test_containerd.test_ctr_cgroup_v2_limits_in_vm runs the
-test_ctr_* ones, test_podman.test_podman_cgroup_v2_limits the test_podman_*
-ones.  Each group starts its client exactly as its host module does (private
-containerd; podman with private vfs storage), through that module's helpers,
-and ends with a test that tears it down and checks nothing is left.
+at the root); on the host they skip, and test_clients_in_vm boots one VM and
+runs them all there.  Each group starts its client as its host module does
+(private containerd; podman with private vfs storage), through that module's
+helpers, and ends with a test that tears it down and checks nothing is left.
+Both clients keep their stock settings in the VM: ctr's 1024 cpu shares, and
+podman's bridge network, ulimits, pids limit, log driver and cgroup manager
+(cgroupfs, since no systemd runs there); test_podman pins some of those only
+on this host, for reasons given there.
 
 Inside the VM, /tmp and /run are fresh tmpfs and the rest of the host's
 filesystem is a read-only lower layer under a tmpfs overlay, so the clients'
@@ -29,12 +31,23 @@ import test_podman as pm
 MiB = 1024 * 1024
 
 
+def test_clients_in_vm():
+    """On this host (no v2 memory/pids controllers): boots tests/vm's pure cgroup v2 VM
+    once and runs every test_ctr_* and test_podman_* test below there."""
+    if os.environ.get("SKIFF_IN_VM") == "1":
+        raise lib.Skip("the host-side driver of the tests below")
+    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "podman", "conmon",
+                          "script")
+    clients.run_tests_in_vm(["test_clients_vm.test_ctr_", "test_clients_vm.test_podman_"],
+                            timeout=1200)  # with podman's checkpoint/restore
+
+
 def _need_ctr_vm():
-    clients.need_vm_controllers("test_containerd.test_ctr_cgroup_v2_limits_in_vm", "memory")
+    clients.need_vm_controllers("test_clients_vm.test_clients_in_vm", "memory")
 
 
 def _need_podman_vm():
-    clients.need_vm_controllers("test_podman.test_podman_cgroup_v2_limits", "memory", "pids")
+    clients.need_vm_controllers("test_clients_vm.test_clients_in_vm", "memory", "pids")
 
 
 def _cgroup_of(pid):
@@ -54,6 +67,31 @@ def _read(path):
 def _progress(out):
     """The MiB counts `probe memhog` reported before it was stopped."""
     return [json.loads(line)["mb"] for line in out.splitlines() if line.startswith('{"mb"')]
+
+
+# Run inside a podman container (in a podman exec): what the container's own
+# cgroup says, through podman's cgroup namespace and /sys/fs/cgroup mount.  ctr's
+# spec mounts no cgroup file system, so its containers are read from outside.
+INSIDE = ('cg=/sys/fs/cgroup; test -e $cg/memory.max || echo "no memory.max in $cg"; '
+          'echo "$(cat $cg/memory.max) $(cat $cg/pids.max) $(cat $cg/cpu.max) '
+          '$(cat $cg/cpu.weight)"')
+
+
+def _inside(out):
+    """memory.max, pids.max, cpu.max (quota period) and cpu.weight from INSIDE's output."""
+    f = out.split()
+    assert len(f) == 5, f"unexpected output from inside the container: {out!r}"
+    return {"memory": f[0], "pids": f[1], "cpu": f"{f[2]} {f[3]}", "weight": f[4]}
+
+
+def _outside(cg):
+    """The same four values, read from the VM's side of the container's cgroup CG."""
+    return _inside(" ".join(_read(f"{cg}/{n}")
+                            for n in ("memory.max", "pids.max", "cpu.max", "cpu.weight")))
+
+
+def _frozen(cg):
+    return _read(f"{cg}/cgroup.events").split("frozen ")[1].split()[0] == "1"
 
 
 def _forkbomb_report(out):
@@ -111,6 +149,48 @@ def _oom_event(log, c):
     log.seek(0)
     return any("/tasks/oom" in line and f'"container_id":"{c}"' in line.replace(" ", "")
                for line in log.read().splitlines())
+
+
+def test_ctr_stock_lifecycle():
+    """ctr with its defaults (1024 cpu shares) on pure cgroup v2: limits in the
+    container's cgroup (ctr mounts no cgroup file system inside), pause/resume through
+    the v2 freezer, exec, kill, delete.  ctr 1.6 has no `task update`."""
+    _need_ctr_vm()
+    ctd.daemon()
+    c = ctd.cid("stock")
+    p = ctd.start_detached(c, "probe", "sleep", "inf",
+                           flags=("--memory-limit", str(32 * MiB), "--cpus", "0.5"))
+    try:
+        pid = ctd.task_status(c)[1]
+        cg = _cgroup_of(pid)
+        assert cg == f"/sys/fs/cgroup/{ctd.NS}/{c}", cg
+        # 1024 shares is weight 39, as runc converts it; no pids limit asked, none set.
+        assert _outside(cg) == {"memory": str(32 * MiB), "pids": "max",
+                                "cpu": "50000 100000", "weight": "39"}
+        r = ctd.ctr("task", "exec", "--exec-id", "in1", c, "sh", "-c",
+                    "grep ^0:: /proc/self/cgroup")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == f"0::/{ctd.NS}/{c}", "the exec is not in the container's cgroup"
+        r = ctd.ctr("task", "pause", c)
+        assert r.returncode == 0, r.stderr
+        ctd.wait_status(c, "PAUSED")
+        assert _frozen(cg), _read(f"{cg}/cgroup.events")
+        before = ctd.wakeups(pid)
+        time.sleep(0.5)
+        assert ctd.wakeups(pid) == before, "a paused task ran"
+        r = ctd.ctr("task", "resume", c)
+        assert r.returncode == 0, r.stderr
+        ctd.wait_status(c, "RUNNING")
+        assert not _frozen(cg)
+        r = ctd.ctr("task", "kill", c)
+        assert r.returncode == 0, r.stderr
+        status, _, err = ctd.finish(p, c)
+        assert status == 143, f"exit {status}: {err}"
+    finally:
+        ctd.remove(c)
+    assert c not in ctd.ctr("containers", "ls", "-q").stdout.split()
+    assert c not in ctd.runtime_state_ids(), "the runtime's state was not deleted"
+    assert not os.path.exists(cg), f"{cg} is left behind"
 
 
 def test_ctr_zz_teardown_leaves_nothing():
@@ -218,6 +298,68 @@ def test_podman_checkpoint_and_restore():
         assert count() > first >= 3, first
     finally:
         pm.remove(name)
+
+
+def test_podman_stock_defaults():
+    """podman's own defaults in the VM: its bridge network, its 1048576 open files and
+    32768 processes, its 2048 pids limit."""
+    _need_podman_vm()
+    pm.setup()
+    r = pm.podman("run", "--rm", clients.IMAGE, "sh", "-c",
+                  f"{INSIDE}; ulimit -n; ulimit -u; ip -o -4 addr show eth0 | wc -l")
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr}"
+    lines = r.stdout.splitlines()
+    assert _inside(lines[0])["pids"] == "2048", r.stdout
+    assert lines[1:] == ["1048576", "32768", "1"], r.stdout
+
+
+def _podman_inside(name):
+    r = pm.podman("exec", name, "sh", "-c", INSIDE)
+    assert r.returncode == 0, r.stderr
+    return _inside(r.stdout)
+
+
+def test_podman_stock_lifecycle():
+    """run with memory/pids/cpu limits seen from inside, pause/unpause through the v2
+    freezer, update seen from inside, exec, stop, rm (its cgroup goes too)."""
+    _need_podman_vm()
+    pm.setup()
+    name = pm.new_name("stock")
+    r = pm.podman("run", "-d", "--name", name, "--memory", "32m", "--pids-limit", "20",
+                  "--cpus", "0.5", clients.IMAGE, "probe", "sleep", "inf")
+    assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
+    cid = pm.full_id(name)
+    try:
+        cg = _cgroup_of(int(pm.inspect(name, "{{.State.Pid}}")))
+        # cgroupfs: podman's choice where no systemd runs (else machine.slice).
+        assert "/libpod_parent/libpod-" in cg, cg
+        # --cpus leaves the weight at podman's default: none asked, so 100.
+        assert _podman_inside(name) == {"memory": str(32 * MiB), "pids": "20",
+                                        "cpu": "50000 100000", "weight": "100"}
+        r = pm.podman("pause", name)
+        assert r.returncode == 0, r.stderr
+        assert pm.inspect(name, "{{.State.Status}}") == "paused"
+        assert pm.runtime_state(cid)["status"] == "paused"
+        assert _frozen(cg), _read(f"{cg}/cgroup.events")
+        r = pm.podman("unpause", name)
+        assert r.returncode == 0, r.stderr
+        assert pm.runtime_state(cid)["status"] == "running"
+        assert not _frozen(cg)
+        r = pm.podman("update", "--memory", "64m", "--cpus", "1.5", "--cpu-shares", "512",
+                      name)
+        assert r.returncode == 0, r.stderr
+        # 512 shares is weight 20 (runc's conversion); the pids limit is kept.
+        assert _podman_inside(name) == {"memory": str(64 * MiB), "pids": "20",
+                                        "cpu": "150000 100000", "weight": "20"}
+        r = pm.podman("stop", name)
+        assert r.returncode == 0, r.stderr
+        assert pm.inspect(name, "{{.State.ExitCode}}") == "143"
+        r = pm.podman("rm", name)
+        assert r.returncode == 0, r.stderr
+    finally:
+        pm.remove(name)
+    assert pm.runtime_state(cid) is None, "podman rm left the runtime's state"
+    assert not os.path.exists(cg), f"{cg} is left behind"
 
 
 def test_podman_zz_teardown_leaves_nothing():

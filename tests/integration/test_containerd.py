@@ -375,13 +375,6 @@ def test_ctr_run_tty():
     assert c not in runtime_state_ids()
 
 
-def test_ctr_cgroup_v2_limits_in_vm():
-    """Memory limit and OOM kill (137) through containerd, in tests/vm's pure cgroup v2 VM
-    (this host has no v2 memory controller): runs test_clients_vm's test_ctr_* there."""
-    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "script")
-    clients.run_tests_in_vm("test_clients_vm.test_ctr_")
-
-
 def teardown():
     """Stops the daemon by pid and removes what it and the runtime left; idempotent."""
     proc = _d.get("proc")

@@ -95,14 +95,15 @@ def sections(out):
 
 
 def run_tests(only, timeout=400, env=None):
-    """Runs the tests whose names contain `only` (tests/runner.py) in a fresh VM, with
-    one more try when the VM fails to boot (125); skips when no VM can run here.
+    """Runs the tests whose names contain `only` (tests/runner.py; a string, or a list
+    of them for one boot) in a fresh VM, with one more try when the VM fails to boot
+    (125); skips when no VM can run here.
     Asserts that the run passed; returns (passed, skipped lines, output)."""
     import re
     ok, reason = available()
     if not ok:
         raise lib.Skip(f"vm unavailable: {reason}")
-    cmd = ["/usr/bin/python3", "tests/runner.py", only]
+    cmd = ["/usr/bin/python3", "tests/runner.py", *([only] if isinstance(only, str) else only)]
     status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
     if status == 125:
         status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
