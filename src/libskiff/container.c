@@ -347,11 +347,6 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 		return error_set(
 		    err, 0, "cgroup %s is frozen (a paused container uses it): resume it first",
 		    p->st.cgroup_path);
-	/* As runc 1.1 (1.2 refuses): the other container's processes share the limits. */
-	if (cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
-		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
-		            "uses it?)",
-		            p->st.cgroup_path, npids);
 	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
 	/*
 	 * As runc 1.1 (1.2 refuses): the other container's processes share the
