@@ -206,13 +206,14 @@ def need_vm_controllers(driver, *controllers):
             raise lib.Skip(f"the {c} controller is not available in the VM")
 
 
-def run_tests_in_vm(only, timeout=240):
+def run_tests_in_vm(only, timeout=240, systemd=False):
     """Boots tests/vm's VM (pure cgroup v2) and runs the integration tests whose names
     contain ONLY (a string, or a list of them, all in one boot) there, with this
     runtime (SKIFF_* variables reach the guest); asserts that some ran and all passed.
-    A VM that fails to boot (125) gets one more try."""
+    A VM that fails to boot (125) gets one more try.  systemd=True boots systemd as PID 1."""
     import vm
-    passed, skipped, out = vm.run_tests(only, timeout, {"SKIFF_CLIENT_RUNTIME": RUNTIME})
+    passed, skipped, out = vm.run_tests(only, timeout, {"SKIFF_CLIENT_RUNTIME": RUNTIME},
+                                        systemd=systemd)
     if skipped:
         raise lib.Skip("in the VM: " + "; ".join(skipped))
     assert passed > 0, f"nothing ran in the VM:\n{out[-3000:]}"

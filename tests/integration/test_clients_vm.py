@@ -151,6 +151,14 @@ def _oom_event(log, c):
                for line in log.read().splitlines())
 
 
+def _ctr_term(p, c):
+    """SIGTERM to the task of the foreground `ctr run` P: it exits 143."""
+    r = ctd.ctr("task", "kill", c)
+    assert r.returncode == 0, r.stderr
+    status, _, err = ctd.finish(p, c)
+    assert status == 143, f"exit {status}: {err}"
+
+
 def test_ctr_stock_lifecycle():
     """ctr with its defaults (1024 cpu shares) on pure cgroup v2: limits in the
     container's cgroup (ctr mounts no cgroup file system inside), pause/resume through
@@ -182,10 +190,7 @@ def test_ctr_stock_lifecycle():
         assert r.returncode == 0, r.stderr
         ctd.wait_status(c, "RUNNING")
         assert not _frozen(cg)
-        r = ctd.ctr("task", "kill", c)
-        assert r.returncode == 0, r.stderr
-        status, _, err = ctd.finish(p, c)
-        assert status == 143, f"exit {status}: {err}"
+        _ctr_term(p, c)
     finally:
         ctd.remove(c)
     assert c not in ctd.ctr("containers", "ls", "-q").stdout.split()
@@ -319,16 +324,21 @@ def _podman_inside(name):
     return _inside(r.stdout)
 
 
+def _podman_run_limited(prefix):
+    """podman run -d with --memory 32m --pids-limit 20 --cpus 0.5; returns (name, id)."""
+    pm.setup()
+    name = pm.new_name(prefix)
+    r = pm.podman("run", "-d", "--name", name, "--memory", "32m", "--pids-limit", "20",
+                  "--cpus", "0.5", clients.IMAGE, "probe", "sleep", "inf")
+    assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
+    return name, pm.full_id(name)
+
+
 def test_podman_stock_lifecycle():
     """run with memory/pids/cpu limits seen from inside, pause/unpause through the v2
     freezer, update seen from inside, exec, stop, rm (its cgroup goes too)."""
     _need_podman_vm()
-    pm.setup()
-    name = pm.new_name("stock")
-    r = pm.podman("run", "-d", "--name", name, "--memory", "32m", "--pids-limit", "20",
-                  "--cpus", "0.5", clients.IMAGE, "probe", "sleep", "inf")
-    assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
-    cid = pm.full_id(name)
+    name, cid = _podman_run_limited("stock")
     try:
         cg = _cgroup_of(int(pm.inspect(name, "{{.State.Pid}}")))
         # cgroupfs: podman's choice where no systemd runs (else machine.slice).
@@ -367,4 +377,98 @@ def test_podman_zz_teardown_leaves_nothing():
     if "dir" not in pm._d:
         raise lib.Skip("podman was not used")
     left = pm.teardown()
+    assert not left, f"left behind: {left}"
+
+
+# ---- systemd as PID 1 (tests/vm --systemd): the clients' systemd cgroup settings ----
+
+def test_clients_in_systemd_vm():
+    """On this host: boots the VM with systemd as PID 1 once and runs the test_sd_* tests
+    there: podman with its default cgroup manager (systemd, since systemd runs) and
+    ctr with the runc shim's SystemdCgroup (--runc-systemd-cgroup)."""
+    if os.environ.get("SKIFF_IN_VM") == "1":
+        raise lib.Skip("the host-side driver of the tests below")
+    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "podman", "conmon",
+                          "script")
+    clients.run_tests_in_vm(["test_clients_vm.test_sd_"], timeout=900, systemd=True)
+
+
+def _need_systemd_vm():
+    clients.need_vm_controllers("test_clients_vm.test_clients_in_systemd_vm", "memory")
+    with open("/proc/1/comm") as f:
+        if f.read().strip() != "systemd":
+            raise lib.Skip("systemd is not PID 1 (test_clients_vm.test_clients_in_systemd_vm)")
+
+
+def _unit(name, *props):
+    r = subprocess.run(["systemctl", "show", *[f"-p{p}" for p in props], name],
+                       capture_output=True, text=True, timeout=180)
+    return dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+
+
+def test_sd_ctr_systemd_cgroup():
+    """ctr --runc-systemd-cgroup: the task runs in the scope system.slice/ctr-ID.scope with
+    the limits as unit properties, pauses, and the scope goes with the task."""
+    _need_systemd_vm()
+    ctd.daemon()
+    c = ctd.cid("sd")
+    p = ctd.start_detached(c, "probe", "sleep", "inf",
+                           flags=("--runc-systemd-cgroup", "--cgroup", f"system.slice:ctr:{c}",
+                                  "--memory-limit", str(32 * MiB), "--cpus", "0.5"))
+    try:
+        cg = _cgroup_of(ctd.task_status(c)[1])
+        assert cg == f"/sys/fs/cgroup/system.slice/ctr-{c}.scope", cg
+        u = _unit(f"ctr-{c}.scope", "ActiveState", "MemoryMax", "CPUQuotaPerSecUSec")
+        assert u == {"ActiveState": "active", "MemoryMax": str(32 * MiB),
+                     "CPUQuotaPerSecUSec": "500ms"}, u
+        assert _outside(cg)["memory"] == str(32 * MiB)
+        r = ctd.ctr("task", "pause", c)
+        assert r.returncode == 0, r.stderr
+        ctd.wait_status(c, "PAUSED")
+        assert _frozen(cg)
+        r = ctd.ctr("task", "resume", c)
+        assert r.returncode == 0, r.stderr
+        ctd.wait_status(c, "RUNNING")
+        _ctr_term(p, c)
+    finally:
+        ctd.remove(c)
+    assert not os.path.exists(cg), f"{cg} is left behind"
+    assert _unit(f"ctr-{c}.scope", "ActiveState")["ActiveState"] == "inactive"
+
+
+def test_sd_podman_default_cgroup_manager():
+    """podman's default config where systemd runs: cgroup_manager systemd, so the
+    container is machine.slice/libpod-ID.scope; limits from inside, pause, update,
+    stop, rm (the scope goes)."""
+    _need_systemd_vm()
+    name, cid = _podman_run_limited("sd")
+    try:
+        cg = _cgroup_of(int(pm.inspect(name, "{{.State.Pid}}")))
+        assert cg == f"/sys/fs/cgroup/machine.slice/libpod-{cid}.scope", cg
+        assert _unit(f"libpod-{cid}.scope", "ActiveState")["ActiveState"] == "active"
+        assert _podman_inside(name) == {"memory": str(32 * MiB), "pids": "20",
+                                        "cpu": "50000 100000", "weight": "100"}
+        r = pm.podman("pause", name)
+        assert r.returncode == 0, r.stderr
+        assert _frozen(cg)
+        r = pm.podman("unpause", name)
+        assert r.returncode == 0, r.stderr
+        r = pm.podman("update", "--memory", "64m", "--cpus", "1.5", name)
+        assert r.returncode == 0, r.stderr
+        got = _podman_inside(name)
+        assert (got["memory"], got["cpu"]) == (str(64 * MiB), "150000 100000"), got
+        r = pm.podman("stop", name)
+        assert r.returncode == 0, r.stderr
+        r = pm.podman("rm", name)
+        assert r.returncode == 0, r.stderr
+    finally:
+        pm.remove(name)
+    assert not os.path.exists(cg), f"{cg} is left behind"
+    assert _unit(f"libpod-{cid}.scope", "ActiveState")["ActiveState"] == "inactive"
+
+
+def test_sd_zz_teardown_leaves_nothing():
+    _need_systemd_vm()
+    left = (ctd.teardown() if "proc" in ctd._d else []) + \
+        (pm.teardown() if "dir" in pm._d else [])
     assert not left, f"left behind: {left}"

@@ -94,7 +94,7 @@ def sections(out):
     return found
 
 
-def run_tests(only, timeout=400, env=None):
+def run_tests(only, timeout=400, env=None, systemd=False):
     """Runs the tests whose names contain `only` (tests/runner.py; a string, or a list
     of them for one boot) in a fresh VM, with one more try when the VM fails to boot
     (125); skips when no VM can run here.
@@ -104,9 +104,9 @@ def run_tests(only, timeout=400, env=None):
     if not ok:
         raise lib.Skip(f"vm unavailable: {reason}")
     cmd = ["/usr/bin/python3", "tests/runner.py", *([only] if isinstance(only, str) else only)]
-    status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+    status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd)
     if status == 125:
-        status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP)
+        status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd)
     if status == UNAVAILABLE:
         raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
     lines = out.strip().splitlines()
