@@ -9,6 +9,35 @@
 #include "error.h"
 #include "utils.h"
 
+/*
+ * An error is printed as one line, and messages quote what callers gave
+ * (config strings, file contents): control characters become \n, \t or \xNN.
+ */
+static char *one_line(char *msg)
+{
+	size_t extra = 0;
+	char *out, *o;
+
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			extra += 3;
+	if (extra == 0)
+		return msg;
+	o = out = xcalloc(1, strlen(msg) + extra + 1);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++) {
+		if (*c == '\n')
+			o += sprintf(o, "\\n");
+		else if (*c == '\t')
+			o += sprintf(o, "\\t");
+		else if (*c < 0x20 || *c == 0x7f)
+			o += sprintf(o, "\\x%02x", *c);
+		else
+			*o++ = (char)*c;
+	}
+	free(msg);
+	return out;
+}
+
 int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
@@ -21,6 +50,7 @@ int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
 	if (vasprintf(&(*err)->msg, fmt, ap) < 0)
 		oom();
 	va_end(ap);
+	(*err)->msg = one_line((*err)->msg);
 	return -1;
 }
 
@@ -36,6 +66,7 @@ int error_wrap(struct skiff_error **err, const char *fmt, ...)
 	if (vasprintf(&prefix, fmt, ap) < 0)
 		oom();
 	va_end(ap);
+	prefix = one_line(prefix);
 	msg = xasprintf("%s: %s", prefix, (*err)->msg);
 	free((*err)->msg);
 	(*err)->msg = msg;
