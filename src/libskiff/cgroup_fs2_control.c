@@ -236,8 +236,17 @@ static int remove_children(int dfd, const char *shown, struct skiff_error **err)
 
 int cgroup_remove_tree(const char *dir, struct skiff_error **err)
 {
-	cleanup_close int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	cleanup_close int dfd = -1;
 
+	/*
+	 * Usually nothing is left below it and its processes are gone: one
+	 * rmdir, not a listing first (a `run` removes one per hierarchy, ten
+	 * on a hybrid host).  EBUSY (a child cgroup, a process still
+	 * exiting) takes the way below.
+	 */
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)
 		return errno == ENOENT ? 0 : error_errno(err, "cgroup: open %s", dir);
 	if (remove_children(dfd, dir, err) < 0)
