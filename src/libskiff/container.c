@@ -167,7 +167,6 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 static int clone_init(struct create_plan *p, struct skiff_error **err)
 {
 	struct clone_args args = {
-	    .flags = (uint64_t)p->ns.clone_flags | CLONE_PIDFD,
 	    .pidfd = (uint64_t)(uintptr_t)&p->pidfd,
 	    .exit_signal = SIGCHLD,
 	};
@@ -185,6 +184,8 @@ static int clone_init(struct create_plan *p, struct skiff_error **err)
 		 */
 		ns_plan_defer(&p->ns, CLONE_NEWCGROUP);
 	}
+	/* After the defer: a cgroup namespace made here too would be one more, unused. */
+	args.flags |= (uint64_t)p->ns.clone_flags | CLONE_PIDFD;
 	/* Before the clone: the init inherits it, and memfd_create runs under no filter. */
 	process_exec_prepare();
 	if (ns_plan_before_clone(&p->ns, p->config->linux_, err) < 0) {
