@@ -514,6 +514,7 @@ static int fill_status(struct create_plan *p)
 	p->st.created = rfc3339_now();
 	p->st.creating = true;
 	p->st.has_new_pidns = p->ns.present[NS_PID];
+	p->st.no_keyring = p->o->no_new_keyring;
 	p->st.has_poststart = p->config->hooks && p->config->hooks->poststart.len;
 	p->st.has_poststop = p->config->hooks && p->config->hooks->poststop.len;
 	p->st.annotations.len = a->len;

@@ -71,6 +71,7 @@
 #include "foreground.h"
 #include "home.h"
 #include "intelrdt.h"
+#include "keyring.h"
 #include "log.h"
 #include "signals.h"
 #include "label.h"
@@ -519,6 +520,9 @@ static int child_setup(struct exec_plan *p, struct skiff_error **err)
 	/* One call, user namespace first: the kernel commits all or nothing. */
 	if (p->join_flags && setns(p->init_pidfd, p->join_flags) < 0)
 		return error_errno(err, "join the namespaces of the container's init");
+	/* In its user namespace, where the init's keyring is named (runc's rule). */
+	if (!p->c.st.no_keyring && keyring_join_session(p->c.st.id, err) < 0)
+		return -1;
 	if (p->pidns_by_child && clone_into_pidns(p, err) < 0)
 		return -1;
 	close_fd(&p->init_pidfd);

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "create_plan.h"
 #include "devices.h"
 #include "home.h"
 #include "hooks.h"
+#include "keyring.h"
 #include "label.h"
 #include "launch.h"
 #include "log.h"
@@ -45,15 +45,6 @@ static int send_console(struct create_plan *p, int master, struct skiff_error **
 	}
 	if (sync_send(p->sync[1], SYNC_PTY, 0, NULL, master) < 0)
 		return error_errno(err, "send the pty to skiff");
-	return 0;
-}
-
-static int join_session_keyring(const char *id, struct skiff_error **err)
-{
-	/* KEYCTL_JOIN_SESSION_KEYRING = 1; no key of the host's session is reachable. */
-	cleanup_free char *name = xasprintf("_ses.%s", id);
-	if (syscall(SYS_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM)
-		return error_errno(err, "join a new session keyring");
 	return 0;
 }
 
@@ -158,7 +149,8 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
 			return error_errno(err, "domainname: set `%s`", c->domainname);
 	}
-	if (!p->o->no_new_keyring && join_session_keyring(p->o->id, err) < 0)
+	if (!p->o->no_new_keyring &&
+	    keyring_make_session(p->o->id, p->ns.present[NS_USER], err) < 0)
 		return -1;
 	label_mount_context(p->config);
 	if (rootfs_prepare(c, p->rootfs, p->bundle, p->bind_fds,

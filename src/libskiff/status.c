@@ -179,6 +179,7 @@ int status_parse(const char *id, const char *data, struct container_status *st,
 	st->pid_start = (unsigned long long)tree_int(root, "pidStart");
 	st->pid_ino = (unsigned long long)tree_int(root, "pidInode");
 	st->has_new_pidns = tree_int(root, "newPidNamespace") != 0;
+	st->no_keyring = tree_int(root, "noNewKeyring") != 0;
 	st->has_poststart = tree_int(root, "poststartHooks") != 0;
 	st->has_poststop = tree_int(root, "poststopHooks") != 0;
 	st->creating = tree_int(root, "creating") != 0;
@@ -326,6 +327,8 @@ int status_write(int dirfd, const struct container_status *st, struct skiff_erro
 	gen_str(g, "cgroupMount", st->cgroup_mount);
 	gen_str(g, "cgroupManager", st->cgroup_manager);
 	gen_int(g, "newPidNamespace", st->has_new_pidns);
+	if (st->no_keyring)
+		gen_int(g, "noNewKeyring", 1);
 	gen_int(g, "poststartHooks", st->has_poststart);
 	gen_int(g, "poststopHooks", st->has_poststop);
 	if (st->creating)

@@ -29,6 +29,8 @@ struct container_status {
 	char *cgroup_manager; /* the driver that made it (cgroup.h); NULL: fs2 */
 	char *cgroup_mount;
 	bool has_new_pidns;
+	/* Made with --no-new-keyring: `exec` keeps its caller's session keyring too. */
+	bool no_keyring;
 	/* Whether start/delete must read the saved config for hooks at all. */
 	bool has_poststart, has_poststop;
 	/*

@@ -187,6 +187,60 @@ def test_exec_joins_every_namespace_of_the_init():
     assert got["ppid"] == 0, got
 
 
+def _own_session_keyring():
+    import ctypes
+    buf = ctypes.create_string_buffer(512)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    n = libc.syscall(250, 6, -3, buf, ctypes.c_size_t(512), 0)  # keyctl DESCRIBE @s
+    assert n > 0, ctypes.get_errno()
+    return buf.value.decode()
+
+
+def test_session_keyring_of_init_and_exec_is_the_containers_as_runc():
+    """The init joins a keyring named `_ses.<id>` that its owner may search, and `exec`
+    joins the same one, so no key of the caller's session is reachable from either (runc's
+    rule; exec used to keep the caller's). With --no-new-keyring both keep the caller's."""
+    runc = "/usr/sbin/runc"
+    if not os.access(runc, os.X_OK):
+        raise lib.Skip("runc is not installed")
+    rroot = os.path.join(lib.WORK, "runc-root")
+    caller = _own_session_keyring()
+    seen = {}
+    for rt in ("skiff", "runc"):
+        for opts in ((), ("--no-new-keyring",)):
+            cid = new_id("k")
+
+            def edit(name):
+                return lambda c: c["linux"].__setitem__("cgroupsPath", f"/{rt}-{name}")
+            argv = [lib.SKIFF, "--root", ROOT] if rt == "skiff" else [runc, "--root", rroot]
+
+            def call(*a, argv=argv):
+                return subprocess.run([*argv, *a], capture_output=True, text=True,
+                                      stdin=subprocess.DEVNULL, timeout=60)
+            b = Bundle(["probe", "keyring"], edit=edit(cid))
+            r = call("run", *opts, "--bundle", b.path, cid)
+            assert r.returncode == 0, (rt, r.stderr)
+            init = json.loads(r.stdout)["keyring"]
+            # Detached: the container keeps its stdio, so not the pipes of call().
+            b = Bundle(["probe", "sleep", "1000"], edit=edit(cid + "x"))
+            subprocess.run([*argv, "run", "-d", *opts, "--bundle", b.path, cid + "x"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60, check=True)
+            try:
+                ex = [call("exec", cid + "x", "probe", "keyring") for _ in range(2)]
+            finally:
+                call("delete", "--force", cid + "x")
+            assert all(e.returncode == 0 for e in ex), (rt, ex)
+            execs = [json.loads(e.stdout)["keyring"] for e in ex]
+            seen[rt, opts] = [init.replace(cid, "ID"), *(e.replace(cid + "x", "ID") for e in execs)]
+    assert seen["skiff", ()] == seen["runc", ()], seen
+    assert seen["skiff", ()][0].endswith(";_ses.ID") and ";3f1b0000;" in seen["skiff", ()][0]
+    assert seen["skiff", ()][0] == seen["skiff", ()][1], seen
+    for rt in ("skiff", "runc"):
+        assert seen[rt, ("--no-new-keyring",)] == [caller] * 3, (rt, seen)
+
+
 def test_exec_is_born_in_the_container_cgroup():
     cid, _, pid = running()
     with open(f"/proc/{pid}/cgroup") as f:

@@ -581,6 +581,20 @@ static void s_oom_score_adj(void)
 	free(v);
 }
 
+/* The session keyring: KEYCTL_DESCRIBE of @s ("type;uid;gid;perm;name"), null without one. */
+static void s_keyring(void)
+{
+	char buf[512];
+	long n = syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, -3 /* @s */, buf, sizeof(buf), 0);
+
+	if (n < 0) {
+		j_null();
+		return;
+	}
+	buf[sizeof(buf) - 1] = '\0';
+	j_str(buf);
+}
+
 /* Every open fd -> its target, except the directory used to list them. */
 static void s_fds(void)
 {
@@ -923,6 +937,7 @@ static const struct section sections[] = {
     {"cgroup", s_cgroup, 1},
     {"label", s_label, 1},
     {"apparmor", s_apparmor, 1},
+    {"keyring", s_keyring, 0},     /* names the container id: not in `all` */
     {"mountinfo", s_mountinfo, 0}, /* large: only on its own */
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
