@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
+#include <limits.h>
 #include "criu_options.h"
 
 int criu_option(void *data, int id, const char *value, struct skiff_error **err)
@@ -45,6 +46,22 @@ int criu_option(void *data, int id, const char *value, struct skiff_error **err)
 		return cli_bool(value, &o->auto_dedup, "auto-dedup", err);
 	case CO_LAZY_PAGES:
 		return cli_bool(value, &o->lazy_pages, "lazy-pages", err);
+	case CO_STATUS_FD: {
+		unsigned long long fd;
+		if (cli_uint(value, &fd, "status-fd", err) < 0)
+			return -1;
+		if (fd > INT_MAX)
+			return error_set(err, 0, "--status-fd: `%s`: not a file descriptor", value);
+		o->status_fd = (int)fd;
+		o->status_fd_set = true;
+		return 0;
+	}
+	case CO_LSM_PROFILE:
+		o->lsm_profile = value;
+		return 0;
+	case CO_LSM_MOUNT_CONTEXT:
+		o->lsm_mount_context = value;
+		return 0;
 	}
 	return 0;
 }

@@ -23,6 +23,9 @@ enum {
 	CO_PRE_DUMP,
 	CO_AUTO_DEDUP,
 	CO_LAZY_PAGES,
+	CO_STATUS_FD,
+	CO_LSM_PROFILE,
+	CO_LSM_MOUNT_CONTEXT,
 };
 
 #define CRIU_COMMON_OPTIONS                                                                        \
@@ -40,8 +43,7 @@ enum {
 	    {"auto-dedup", 0, false, CO_AUTO_DEDUP, "deduplicate memory images"},                  \
 	{                                                                                          \
 		"lazy-pages", 0, false, CO_LAZY_PAGES,                                             \
-		    "restore memory lazily (refused: libcriu "                                     \
-		    "cannot ask for it)"                                                           \
+		    "memory pages move lazily, through userfaultfd and a page server"              \
 	}
 
 int criu_option(void *data, int id, const char *value, struct skiff_error **err);

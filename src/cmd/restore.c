@@ -15,6 +15,10 @@ static const struct cli_option options[] = {
     {"no-pivot", 0, false, LO_NO_PIVOT, "accepted for runc compatibility (criu makes the root)"},
     {"detach", 'd', false, LO_DETACH, "return once the container is restored"},
     {"no-subreaper", 0, false, LO_NO_SUBREAPER, "accepted for runc compatibility"},
+    {"lsm-profile", 0, true, CO_LSM_PROFILE,
+     "restore the processes under this LSM profile (apparmor:NAME or selinux:LABEL)"},
+    {"lsm-mount-context", 0, true, CO_LSM_MOUNT_CONTEXT,
+     "replace the SELinux context= of the restored mounts"},
     CLI_HELP_OPTION,
     {0},
 };

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,15 @@
 
 static const char *const cg_modes[] = {"soft", "full", "strict", "ignore"};
 
+/* CRIU's form: apparmor:PROFILE, selinux:LABEL, or none: (no profile). */
+static bool lsm_profile_ok(const char *p)
+{
+	if (str_has_prefix(p, "none:"))
+		return true;
+	return (str_has_prefix(p, "apparmor:") || str_has_prefix(p, "selinux:")) &&
+	       strchr(p, ':')[1] != '\0';
+}
+
 int criu_options_validate(const struct criu_options *o, bool restore, struct skiff_error **err)
 {
 	bool mode_ok = o->manage_cgroups_mode == NULL;
@@ -35,15 +45,23 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 	if (o->empty_ns && strcmp(o->empty_ns, "network") != 0)
 		return error_set(err, 0, "--empty-ns: `%s`: only network is supported",
 		                 o->empty_ns);
-#if !HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
-	if (o->empty_ns)
+	if (o->lsm_profile && !lsm_profile_ok(o->lsm_profile))
 		return error_set(err, 0,
-		                 "--empty-ns: this libcriu has no empty-namespace option "
-		                 "(libcriu 3.18 or later has it)");
-#endif
-	/* libcriu has no lazy-pages request field, nor a status fd to say the server is up. */
-	if (o->lazy_pages)
-		return error_set(err, 0, "--lazy-pages: libcriu cannot ask criu for lazy pages");
+		                 "--lsm-profile: `%s`: expected apparmor:PROFILE, "
+		                 "selinux:LABEL or none:",
+		                 o->lsm_profile);
+	if (o->lsm_mount_context && o->lsm_mount_context[0] == '\0')
+		return error_set(err, 0, "--lsm-mount-context: empty");
+	/* runc looks at the status fd only for lazy pages, where criu says it is serving. */
+	if (o->lazy_pages && o->status_fd_set) {
+		int fl = fcntl(o->status_fd, F_GETFL);
+		if (fl < 0)
+			return error_errno(err, "--status-fd: %d", o->status_fd);
+		/* runc's test, which refuses a read-write fd too */
+		if ((fl & O_ACCMODE) != O_WRONLY)
+			return error_set(err, 0, "--status-fd: %d is not open write-only",
+			                 o->status_fd);
+	}
 	if (o->page_server) {
 		const char *colon = strrchr(o->page_server, ':');
 		long long port;
@@ -68,12 +86,8 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
  * is then one clear line.
  */
 #define LIBCRIU_SONAME "libcriu.so.2"
-#if HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
-#define LIBCRIU_OPTIONAL(X) X(criu_local_set_empty_ns)
-#else
-#define LIBCRIU_OPTIONAL(X)
-#endif
 #define LIBCRIU_FUNCS(X)                                                                           \
+	X(criu_opts__descriptor)                                                                   \
 	X(criu_get_orphan_pts_master_fd)                                                           \
 	X(criu_local_add_cg_root)                                                                  \
 	X(criu_local_add_ext_mount)                                                                \
@@ -112,8 +126,7 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 	X(criu_local_set_tcp_skip_in_flight)                                                       \
 	X(criu_local_set_track_mem)                                                                \
 	X(criu_local_set_work_dir_fd)                                                              \
-	X(criu_notify_pid)                                                                         \
-	LIBCRIU_OPTIONAL(X)
+	X(criu_notify_pid)
 
 static struct {
 #define LIBCRIU_PTR(f) __typeof__(f) *f;
@@ -149,7 +162,8 @@ struct criu_req {
 	int version;
 	int work_fd;
 	char *log;
-	bool pre_dump;
+	bool pre_dump, lazy_pages;
+	int status_fd; /* told when the lazy-pages server is up; -1: none */
 };
 
 static enum criu_cg_mode cg_mode(const char *name)
@@ -163,7 +177,88 @@ static enum criu_cg_mode cg_mode(const char *name)
 	return CRIU_CG_MODE_DEFAULT;
 }
 
-static void apply_options(struct criu_req *r, const struct criu_options *o)
+/*
+ * Request fields libcriu 3.17 has no setter for (lazy_pages, empty_ns) go
+ * straight into the CriuOpts message (rpc.pb-c.h) that libcriu sends.
+ * criu_opts is opaque, but since libcriu's first release its first member
+ * has been that message: its descriptor, which libcriu exports, proves it
+ * before anything is written, and a field is found by name in the
+ * descriptor (protobuf-c's reflection), at the offset the loaded libcriu
+ * uses.  Returns -1 when this libcriu's message cannot be reached or lacks
+ * the field.
+ */
+static int set_rpc_field(struct criu_req *r, const char *name, ProtobufCType type,
+                         const void *value, size_t size)
+{
+	ProtobufCMessage *m = *(ProtobufCMessage **)r->opts;
+	const ProtobufCMessageDescriptor *d = lib.criu_opts__descriptor;
+
+	if (m == NULL || m->descriptor != d)
+		return -1;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (strcmp(f->name, name) != 0)
+			continue;
+		if (f->type != type || f->label != PROTOBUF_C_LABEL_OPTIONAL)
+			return -1;
+		memcpy((char *)m + f->offset, value, size);
+		if (f->quantifier_offset) /* scalars have a has_ flag, strings none */
+			*(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static int set_rpc_bool(struct criu_req *r, const char *name, bool v)
+{
+	protobuf_c_boolean b = v;
+	return set_rpc_field(r, name, PROTOBUF_C_TYPE_BOOL, &b, sizeof(b));
+}
+
+static int set_rpc_uint32(struct criu_req *r, const char *name, uint32_t v)
+{
+	return set_rpc_field(r, name, PROTOBUF_C_TYPE_UINT32, &v, sizeof(v));
+}
+
+static int set_rpc_int32(struct criu_req *r, const char *name, int32_t v)
+{
+	return set_rpc_field(r, name, PROTOBUF_C_TYPE_INT32, &v, sizeof(v));
+}
+
+static int set_rpc_string(struct criu_req *r, const char *name, const char *v)
+{
+	char *copy = xstrdup(v); /* libcriu may free the message's strings */
+
+	if (set_rpc_field(r, name, PROTOBUF_C_TYPE_STRING, &copy, sizeof(copy)) == 0)
+		return 0;
+	free(copy);
+	return -1;
+}
+
+static int rpc_refused(const char *option, const char *field, struct skiff_error **err)
+{
+	return error_set(err, 0,
+	                 "%s: this libcriu does not let skiff set criu's `%s` request "
+	                 "field",
+	                 option, field);
+}
+
+/* LSM settings on restore; criu before 3.16 ignores them (runc's rule). */
+static int apply_lsm(struct criu_req *r, const struct criu_options *o, struct skiff_error **err)
+{
+	if ((o->lsm_profile || o->lsm_mount_context) && r->version < 31600)
+		return error_set(err, 0, "%s: needs criu 3.16 or later (this is %d.%d)",
+		                 o->lsm_profile ? "--lsm-profile" : "--lsm-mount-context",
+		                 r->version / 10000, r->version / 100 % 100);
+	if (o->lsm_profile && set_rpc_string(r, "lsm_profile", o->lsm_profile) < 0)
+		return rpc_refused("--lsm-profile", "lsm_profile", err);
+	if (o->lsm_mount_context &&
+	    set_rpc_string(r, "lsm_mount_context", o->lsm_mount_context) < 0)
+		return rpc_refused("--lsm-mount-context", "lsm_mount_context", err);
+	return 0;
+}
+
+static int apply_options(struct criu_req *r, const struct criu_options *o, struct skiff_error **err)
 {
 	criu_opts *c = r->opts;
 
@@ -179,10 +274,23 @@ static void apply_options(struct criu_req *r, const struct criu_options *o)
 	lib.criu_local_set_manage_cgroups_mode(c, cg_mode(o->manage_cgroups_mode));
 	/* A terminal's slave whose master is outside: CRIU makes a new pair on restore. */
 	lib.criu_local_set_orphan_pts_master(c, true);
-#if HAVE_DECL_CRIU_LOCAL_SET_EMPTY_NS
-	if (o->empty_ns)
-		lib.criu_local_set_empty_ns(c, CLONE_NEWNET);
-#endif
+	/*
+	 * runc always leaves the network namespace to its creator (CNI, podman's
+	 * namespace by path): criu dumps none of its links, addresses, routes or
+	 * firewall and restores it empty; --empty-ns network asks the same.
+	 */
+	if (set_rpc_uint32(r, "empty_ns", CLONE_NEWNET) < 0 && o->empty_ns)
+		return rpc_refused("--empty-ns", "empty_ns", err);
+	if (o->lazy_pages && set_rpc_bool(r, "lazy_pages", true) < 0)
+		return rpc_refused("--lazy-pages", "lazy_pages", err);
+	r->lazy_pages = o->lazy_pages;
+	r->status_fd = o->lazy_pages && o->status_fd_set ? o->status_fd : -1;
+	/* criu 3.15 and later say it in a notification; older ones write to the fd. */
+	if (r->status_fd >= 0 && r->version < 31500 &&
+	    set_rpc_int32(r, "status_fd", r->status_fd) < 0)
+		return rpc_refused("--status-fd", "status_fd", err);
+	if (apply_lsm(r, o, err) < 0)
+		return -1;
 	if (o->parent_path) {
 		lib.criu_local_set_parent_images(c, o->parent_path);
 		lib.criu_local_set_track_mem(c, true);
@@ -196,6 +304,7 @@ static void apply_options(struct criu_req *r, const struct criu_options *o)
 		lib.criu_local_set_page_server_address_port(c, addr, atoi(colon + 1));
 	}
 	r->pre_dump = o->pre_dump;
+	return 0;
 }
 
 int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const char *log,
@@ -204,6 +313,7 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	struct criu_req *r = xcalloc(1, sizeof(*r));
 
 	*out = NULL;
+	r->status_fd = -1;
 	if (libcriu_load(err) < 0) {
 		free(r);
 		return -1;
@@ -238,9 +348,28 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	lib.criu_local_set_work_dir_fd(r->opts, work_fd);
 	lib.criu_local_set_log_file(r->opts, log);
 	lib.criu_local_set_log_level(r->opts, CRIU_LOG_DEBUG);
-	apply_options(r, o);
+	if (apply_options(r, o, err) < 0) {
+		criu_req_free(r);
+		return -1;
+	}
 	*out = r;
 	return 0;
+}
+
+int criu_service_version(void)
+{
+	struct criu_options none = {0};
+	struct criu_req *r;
+	struct skiff_error *err = NULL;
+	int v;
+
+	if (criu_req_new(&none, -1, -1, "check.log", &r, &err) < 0) {
+		error_free(&err);
+		return -1;
+	}
+	v = r->version;
+	criu_req_free(r);
+	return v;
 }
 
 void criu_req_free(struct criu_req *r)
@@ -292,6 +421,13 @@ void criu_req_join_ns(struct criu_req *r, const char *ns, const char *file)
 		oom();
 }
 
+/* libcriu's notify callback takes no argument: the request in progress. */
+static struct criu_req *notifying;
+static const struct criu_restore_calls *restore_calls;
+static struct skiff_error *restore_error;
+
+static int on_notify(char *action, criu_notify_arg_t na);
+
 int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *freezer,
                   struct skiff_error **err)
 {
@@ -301,14 +437,24 @@ int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *f
 	if (lib.criu_local_set_root(r->opts, root) < 0 ||
 	    (freezer && lib.criu_local_set_freeze_cgroup(r->opts, freezer) < 0))
 		oom();
-	if (r->pre_dump) {
-		struct criu_feature_check f = {.mem_track = true};
-		if (lib.criu_local_feature_check(r->opts, &f, sizeof(f)) == 0 && !f.mem_track)
+	/* One feature request for what the options need; a criu that cannot answer goes on. */
+	struct criu_feature_check f = {.mem_track = r->pre_dump, .lazy_pages = r->lazy_pages};
+	if ((r->pre_dump || r->lazy_pages) &&
+	    lib.criu_local_feature_check(r->opts, &f, sizeof(f)) == 0) {
+		if (r->pre_dump && !f.mem_track)
 			return error_set(err, 0,
 			                 "--pre-dump: criu or the kernel cannot track memory "
 			                 "changes (soft-dirty bits)");
+		if (r->lazy_pages && !f.lazy_pages)
+			return error_set(err, 0,
+			                 "--lazy-pages: criu or the kernel cannot restore memory "
+			                 "lazily (userfaultfd)");
 	}
+	if (r->status_fd >= 0 && r->version >= 31500)
+		lib.criu_local_set_notify_cb(r->opts, on_notify);
+	notifying = r;
 	ret = r->pre_dump ? lib.criu_local_pre_dump(r->opts) : lib.criu_local_dump(r->opts);
+	notifying = NULL;
 	if (ret < 0) {
 		cleanup_free char *why = criu_req_explain(r);
 		return error_set(err, 0, "criu %s failed: %s", r->pre_dump ? "pre-dump" : "dump",
@@ -317,15 +463,24 @@ int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *f
 	return 0;
 }
 
-/* libcriu's notify callback takes no argument: the restore in progress. */
-static const struct criu_restore_calls *restore_calls;
-static struct skiff_error *restore_error;
+/* The lazy-pages server is up: runc's status fd gets one \0 byte and is closed. */
+static void status_ready(struct criu_req *r)
+{
+	if (r == NULL || r->status_fd < 0)
+		return;
+	if (write(r->status_fd, "", 1) != 1)
+		log_warning("--status-fd %d: write: %s", r->status_fd, strerror(errno));
+	close(r->status_fd);
+	r->status_fd = -1;
+}
 
 static int on_notify(char *action, criu_notify_arg_t na)
 {
 	const struct criu_restore_calls *c = restore_calls;
 
 	log_debug("criu: notify %s", action);
+	if (strcmp(action, "status-ready") == 0)
+		status_ready(notifying);
 	if (c == NULL || restore_error)
 		return 0;
 	if (strcmp(action, "setup-namespaces") == 0 && c->namespaces_ready)
@@ -351,6 +506,7 @@ int criu_req_restore(struct criu_req *r, const char *root, const struct criu_res
 	lib.criu_local_set_notify_cb(r->opts, on_notify);
 	restore_calls = calls;
 	restore_error = NULL;
+	notifying = r;
 	/* libcriu wants SIGCHLD blocked while the restored tree may already exit. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -358,6 +514,7 @@ int criu_req_restore(struct criu_req *r, const char *root, const struct criu_res
 	ret = lib.criu_local_restore_child(r->opts);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	restore_calls = NULL;
+	notifying = NULL;
 	if (restore_error) {
 		if (err)
 			*err = restore_error;
@@ -425,6 +582,10 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	                 "no libcriu at build time)");
 }
 
+int criu_service_version(void)
+{
+	return -1;
+}
 void criu_req_free(struct criu_req *r)
 {
 }

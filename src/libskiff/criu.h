@@ -24,6 +24,10 @@ struct criu_options {
 	const char *page_server;         /* ADDRESS:PORT */
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore */
 	const char *empty_ns;            /* "network" */
+	const char *lsm_profile;         /* TYPE:NAME, restore */
+	const char *lsm_mount_context;   /* restore */
+	int status_fd;                   /* --status-fd, with status_fd_set */
+	bool status_fd_set;
 	bool leave_running, tcp_established, tcp_skip_in_flight, link_remap, ext_unix_sk, shell_job,
 	    file_locks, pre_dump, auto_dedup, lazy_pages;
 };
@@ -80,7 +84,13 @@ int criu_req_restore(struct criu_req *r, const char *root, const struct criu_res
  */
 char *criu_req_explain(struct criu_req *r);
 
-/* criu's first error line in text, without its source location (hostcheck_state.c). */
+/* criu's version through libcriu (its RPC), or -1 when criu does not answer. */
+int criu_service_version(void);
+
+/*
+ * criu's first error line in text, without its source location
+ * (hostcheck_state.c): quoted for the user, never used to decide anything.
+ */
 char *criu_first_error(const char *text);
 /* Why a criu of this version cannot work on this kernel, when skiff knows; else NULL. */
 const char *criu_kernel_refusal(int version);

@@ -78,7 +78,7 @@ def test_checkpoint_refuses_a_created_container_and_bad_options():
         (("--page-server", "nohost", cid), "--page-server"),
         (("--parent-path", "/abs", cid), "--parent-path"),
         (("--empty-ns", "pid", cid), "--empty-ns"),
-        (("--lazy-pages", cid), "--lazy-pages"),
+        (("--lazy-pages", "--status-fd", "4000", cid), "--status-fd"),
     ]
     for args, want in cases:
         r = lib.skiff("checkpoint", "--image-path", images, *args)
