@@ -446,7 +446,13 @@ static int join_external_ns(struct criu_req *req, const struct oci_config *cfg, 
 	return 0;
 }
 
-/* CRIU's root must be a mount point whose parent is not overmounted: a bind of the rootfs. */
+/*
+ * CRIU's root must be a mount point whose parent is not overmounted: a bind
+ * of the rootfs.  Its propagation stays the rootfs's: where the host's /
+ * is shared (systemd makes it so) the dumped root was a slave of it, and
+ * CRIU copies that from this mount (MOVE_MOUNT_SET_GROUP), which a private
+ * one refuses (EINVAL).  runc leaves it as bound, too.
+ */
 static char *mount_criu_root(const char *state_dir, const char *rootfs, struct skiff_error **err)
 {
 	char *root = xasprintf("%s/criu-root", state_dir);
@@ -456,8 +462,7 @@ static char *mount_criu_root(const char *state_dir, const char *rootfs, struct s
 		free(root);
 		return NULL;
 	}
-	if (mount(rootfs, root, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    mount(NULL, root, NULL, MS_PRIVATE | MS_REC, NULL) < 0) {
+	if (mount(rootfs, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		error_errno(err, "bind %s on %s", rootfs, root);
 		umount2(root, MNT_DETACH);
 		rmdir(root);

@@ -419,7 +419,7 @@ static void plan_init(struct create_plan *p, const struct skiff_context *ctx,
 	p->rootfd = p->dirfd = p->fifo_fd = p->console_fd = p->cgroup_fd = p->fd_dir = -1;
 	p->listener_fd = -1;
 	p->sync[0] = p->sync[1] = -1;
-	p->pidfd = p->pty_master = -1;
+	p->pidfd = p->pty_master = p->holder_fd = -1;
 	for (int k = 0; k < NS_COUNT; k++)
 		p->ns.join_fd[k] = -1;
 	p->ns.saved_pid_fd = p->ns.saved_time_fd = -1;
@@ -661,13 +661,22 @@ static int remove_after_run(const struct skiff_context *ctx, const char *id,
 
 /* ---- restore: the init comes back from CRIU's images instead of a clone ---- */
 
-/* CRIU made the namespaces: the runtime's hooks run as at create (runc does the same). */
+/*
+ * CRIU made the namespaces; the restored init has forked nothing yet.  It
+ * goes into the container's cgroup now, so whatever it forks is born there
+ * whatever --manage-cgroups-mode says (runc gets the same by running criu
+ * itself in that cgroup; libcriu forks criu, in ours).  Then the runtime's
+ * hooks run, as at create.
+ */
 static int restore_namespaces_ready(void *data, pid_t pid, struct skiff_error **err)
 {
 	struct create_plan *p = data;
 	const struct oci_hooks *h = p->config->hooks;
 	cleanup_free char *state = NULL;
 
+	if (p->has_cgroup &&
+	    cgroup_enter(&p->cgroup, p->cgroup_self.n ? -1 : p->cgroup_fd, NULL, pid, err) < 0)
+		return -1;
 	if (h == NULL || (h->prestart.len == 0 && h->create_runtime.len == 0))
 		return 0;
 	p->st.pid = pid;
@@ -694,6 +703,54 @@ static int restore_pty_master(void *data, int fd, struct skiff_error **err)
 	return r;
 }
 
+/*
+ * A cgroup the driver makes only around a process (a systemd scope) is
+ * made around a holder, a child that waits: CRIU needs the cgroup before
+ * it forks the restored tree (runc starts the scope around criu itself).
+ * The holder leaves once CRIU has put the restored processes in.
+ */
+static int restore_hold_cgroup(struct create_plan *p, struct skiff_error **err)
+{
+	struct cgroup_adoptee a = {
+	    .id = p->o->id,
+	    .r = p->config->linux_->resources,
+	    .annotations = &p->config->annotations,
+	};
+	int fds[2];
+	char c;
+
+	if (!p->has_cgroup || p->cgroup_fd >= 0 || p->cgroup_self.n > 0)
+		return 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return error_errno(err, "pipe");
+	p->holder = fork();
+	if (p->holder == 0) {
+		close(fds[1]);
+		/* EOF once restore is done, or gone. */
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(fds[0]);
+	if (p->holder < 0) {
+		p->holder = 0;
+		close(fds[1]);
+		return error_errno(err, "fork the cgroup's first process");
+	}
+	p->holder_fd = fds[1];
+	a.pid = p->holder;
+	return cgroup_adopt(&p->cgroup, &a, err);
+}
+
+static void restore_release_cgroup(struct create_plan *p)
+{
+	close_fd(&p->holder_fd);
+	if (p->holder > 0)
+		while (waitpid(p->holder, NULL, 0) < 0 && errno == EINTR)
+			;
+	p->holder = 0;
+}
+
 static int restore_steps(struct create_plan *p, struct skiff_error **err)
 {
 	const struct create_options *o = p->o;
@@ -709,7 +766,7 @@ static int restore_steps(struct create_plan *p, struct skiff_error **err)
 	if (write_file_replace(p->dirfd, SAVED_CONFIG, p->config_data, p->config_len, 0600, err) <
 	        0 ||
 	    plan_cgroup(p, err) < 0 || status_write(p->dirfd, &p->st, err) < 0 ||
-	    make_cgroup(p, err) < 0)
+	    make_cgroup(p, err) < 0 || restore_hold_cgroup(p, err) < 0)
 		return -1;
 	if (o->console_socket && terminal_connect(o->console_socket, &p->console_fd, err) < 0)
 		return -1;
@@ -730,6 +787,7 @@ static int restore_steps(struct create_plan *p, struct skiff_error **err)
 	};
 	if (checkpoint_restore_run(&rq, &p->pid, err) < 0)
 		return -1;
+	restore_release_cgroup(p);
 	close_fd(&p->console_fd);
 	p->pidfd = sys_pidfd_open(p->pid);
 	p->st.pid = p->pid;
@@ -763,6 +821,7 @@ int container_restore(const struct skiff_context *ctx, const struct restore_opti
 	foreground_block(&fg);
 	ret = restore_steps(&p, err);
 	if (ret < 0) {
+		restore_release_cgroup(&p);
 		undo_create(&p);
 		error_wrap(err, "restore `%s`", r->o.id);
 	}

@@ -48,6 +48,8 @@ struct create_plan {
 	pid_t pid;
 	int pidfd;
 	int pty_master;
+	pid_t holder;  /* restore: the child that keeps a systemd scope alive until CRIU is done */
+	int holder_fd; /* its pipe: closed, it exits */
 	struct process_launch launch;  /* the init's program, resolved before `create` returns */
 	struct process_caps held_caps; /* kept back for the seccomp load (no no_new_privs) */
 };
