@@ -33,13 +33,7 @@
 
 /* ---- planning ---- */
 
-struct fs1_plan {
-	struct cgroup_plan res, dev;
-	struct oci_resources v2; /* what the cgroup2 part drives (borrows r's arrays) */
-	bool v2_devices;         /* no v1 devices controller: the eBPF filter there */
-};
-
-static void fs1_plan_free(struct fs1_plan *p)
+void fs1_plan_free(struct fs1_plan *p)
 {
 	cgroup_plan_free(&p->res);
 	cgroup_plan_free(&p->dev);
@@ -89,8 +83,8 @@ static int plan_devices(const struct fs1_host *h, const struct oci_resources *r,
 	return 0;
 }
 
-static int plan_all(const struct fs1_host *h, const struct oci_resources *r, bool devices,
-                    struct fs1_plan *p, struct skiff_error **err)
+int fs1_plan_all(const struct fs1_host *h, const struct oci_resources *r, bool devices,
+                 struct fs1_plan *p, struct skiff_error **err)
 {
 	bool hugetlb_v1 = fs1_mount_of(h, "hugetlb") != NULL;
 
@@ -290,7 +284,7 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 	if ((h = fs1_host_get(err)) == NULL)
 		goto out;
 	/* Everything that can be checked before touching a hierarchy is. */
-	if (plan_all(h, r, true, &p, err) < 0)
+	if (fs1_plan_all(h, r, true, &p, err) < 0)
 		goto out;
 	if (h->v2) {
 		v2dir = xasprintf("%s%s", h->v2, path);
@@ -424,16 +418,21 @@ static int fs1_delegate(const char *path, pid_t pid, uint32_t uid, struct skiff_
 
 /* ---- update ---- */
 
-/* checkBeforeUpdate: refuse a memory limit below what the cgroup already uses. */
-static int check_memory_usage(const struct fs1_host *h, const char *path,
-                              const struct oci_memory *m, struct skiff_error **err)
+int fs1_check_memory_usage(const char *path, const struct oci_resources *r,
+                           struct skiff_error **err)
 {
+	const struct oci_memory *m = r ? r->memory : NULL;
+	const struct fs1_host *h;
 	cleanup_free char *data = NULL;
-	const char *mnt = fs1_mount_of(h, "memory");
+	const char *mnt;
 	unsigned long long current;
 
 	if (!m || !m->has_check_before_update || !m->check_before_update || !m->has_limit ||
-	    m->limit <= 0 || mnt == NULL)
+	    m->limit <= 0)
+		return 0;
+	if ((h = fs1_host_get(err)) == NULL)
+		return -1;
+	if ((mnt = fs1_mount_of(h, "memory")) == NULL)
 		return 0;
 	if (fs1_read(mnt, path, "memory.usage_in_bytes", &data) < 0)
 		return error_errno(err, "cgroup: read %s%s/memory.usage_in_bytes", mnt, path);
@@ -446,6 +445,19 @@ static int check_memory_usage(const struct fs1_host *h, const char *path,
 	return 0;
 }
 
+int fs1_apply(const char *path, const struct fs1_plan *p, struct skiff_error **err)
+{
+	const struct fs1_host *h;
+
+	if ((h = fs1_host_get(err)) == NULL)
+		return -1;
+	if (write_plan(h, path, &p->res, err) < 0 || write_plan(h, path, &p->dev, err) < 0)
+		return -1;
+	if (h->v2 && (p->v2.hugepage_limits_len || (p->v2_devices && p->v2.devices_len)))
+		return cgroup_fs2_driver.update(path, &p->v2, err);
+	return 0;
+}
+
 static int fs1_update(const char *path, const struct oci_resources *r, struct skiff_error **err)
 {
 	const struct fs1_host *h;
@@ -454,12 +466,9 @@ static int fs1_update(const char *path, const struct oci_resources *r, struct sk
 
 	if ((h = fs1_host_get(err)) == NULL)
 		return -1;
-	if (plan_all(h, r, r && r->devices_len > 0, &p, err) == 0 &&
-	    check_memory_usage(h, path, r ? r->memory : NULL, err) == 0 &&
-	    write_plan(h, path, &p.res, err) == 0 && write_plan(h, path, &p.dev, err) == 0)
+	if (fs1_plan_all(h, r, r && r->devices_len > 0, &p, err) == 0 &&
+	    fs1_check_memory_usage(path, r, err) == 0 && fs1_apply(path, &p, err) == 0)
 		ret = 0;
-	if (ret == 0 && h->v2 && (p.v2.hugepage_limits_len || (p.v2_devices && p.v2.devices_len)))
-		ret = cgroup_fs2_driver.update(path, &p.v2, err);
 	fs1_plan_free(&p);
 	return ret;
 }
@@ -729,6 +738,22 @@ static int fs1_destroy(const char *path, bool kill, struct skiff_error **err)
 	return ret;
 }
 
+int fs1_join(const char *path, const struct fs1_plan *p, pid_t pid, struct skiff_error **err)
+{
+	const struct fs1_host *h;
+	struct made m = {0};
+	cleanup_close int v2fd = -1;
+
+	if ((h = fs1_host_get(err)) == NULL)
+		return -1;
+	if (make_all(h, path, p, &m, &v2fd, err) < 0 || enter_all(path, NULL, pid, err) < 0) {
+		undo_made(&m);
+		return -1;
+	}
+	forget_made(&m);
+	return 0;
+}
+
 /* Not born in its cgroup: moved in before it may go on. */
 static int fs1_adopt(const char *path, const struct cgroup_adoptee *a, struct skiff_error **err)
 {
@@ -756,3 +781,32 @@ const struct cgroup_driver cgroup_fs1_driver = {
     .oom_watch = fs1_oom_watch,
     .destroy = fs1_destroy,
 };
+
+#ifdef HAVE_SYSTEMD
+/*
+ * The systemd driver on a legacy or hybrid host: systemd makes and removes
+ * the scope (cgroup_systemd_v1.c), and the scope is then a v1 cgroup like
+ * any other, in every hierarchy.
+ */
+const struct cgroup_driver cgroup_systemd_v1_driver = {
+    .name = "systemd",
+    .resolve = sd1_resolve,
+    .create = sd1_create,
+    .enter = fs1_enter,
+    .adopt = sd1_adopt,
+    .unmake = sd1_unmake,
+    .exec_target = fs1_exec_target,
+    .exec_self = fs1_exec_self,
+    .delegate = fs1_delegate,
+    .update = sd1_update,
+    .freeze = fs1_freeze,
+    .is_frozen = fs1_is_frozen,
+    .freezer_dir = fs1_freezer_dir,
+    .kill_all = fs1_kill_all,
+    .pids = fs1_pids,
+    .stats = fs1_stats,
+    .oom_kills = fs1_oom_kills,
+    .oom_watch = fs1_oom_watch,
+    .destroy = sd1_destroy,
+};
+#endif

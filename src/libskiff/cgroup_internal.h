@@ -166,7 +166,14 @@ struct cgroup_driver {
 extern const struct cgroup_driver cgroup_fs2_driver;
 extern const struct cgroup_driver cgroup_fs1_driver;
 #ifdef HAVE_SYSTEMD
+/*
+ * One name ("systemd") in the state, two tables: the scope's cgroup driven
+ * as cgroup v2 (unified hosts), or as v1 hierarchies (legacy and hybrid
+ * hosts, cgroup_systemd_v1.c).  A host's layout only changes with a reboot,
+ * which also empties the state root.
+ */
 extern const struct cgroup_driver cgroup_systemd_driver;
+extern const struct cgroup_driver cgroup_systemd_v1_driver;
 #endif
 
 /* The fs drivers' unmake: the directories in made, deepest first, once empty. */
@@ -326,6 +333,33 @@ int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error 
 /* Reads mnt + path + "/" + file; -1 with errno, no error object. */
 int fs1_read(const char *mnt, const char *path, const char *file, char **out);
 
+/* What a v1 container's cgroup gets written (cgroup_fs1.c). */
+struct fs1_plan {
+	struct cgroup_plan res, dev;
+	struct oci_resources v2; /* what the cgroup2 part drives (borrows r's arrays) */
+	bool v2_devices;         /* no v1 devices controller: the eBPF filter there */
+};
+
+/*
+ * r's writes for the hierarchies h has, checked against what is mounted;
+ * the device rules (skiff's defaults included) only when devices is set.
+ * p is set even on failure: fs1_plan_free it.
+ */
+int fs1_plan_all(const struct fs1_host *h, const struct oci_resources *r, bool devices,
+                 struct fs1_plan *p, struct skiff_error **err);
+void fs1_plan_free(struct fs1_plan *p);
+/*
+ * For a cgroup systemd made in some hierarchies (a scope around pid): makes
+ * path in every other hierarchy, writes p and moves pid into all of them.
+ * On failure the directories it made are removed again.
+ */
+int fs1_join(const char *path, const struct fs1_plan *p, pid_t pid, struct skiff_error **err);
+/* Writes p (`update`). */
+int fs1_apply(const char *path, const struct fs1_plan *p, struct skiff_error **err);
+/* checkBeforeUpdate: a memory limit below the cgroup's current usage is refused. */
+int fs1_check_memory_usage(const char *path, const struct oci_resources *r,
+                           struct skiff_error **err);
+
 /*
  * linux.resources -> v1 writes (pure).  hugetlb: plan the hugepage limits
  * (false when the hugetlb controller lives in the cgroup2 part instead).
@@ -362,11 +396,59 @@ int sd_cpuset_bits(const char *list, struct sd_value *out);
  * not a whole percent is rounded up in the plan too, so file and unit agree.
  */
 void sd_props_from_plan(struct cgroup_plan *plan, int version, struct sd_props *ps);
-/* The device rules (defaults included) as DevicePolicy and DeviceAllow. */
-void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, struct sd_props *ps);
+/*
+ * The same for a v1 plan (cgroup_fs1_resources.c's files), with systemd's
+ * v1 names: MemoryLimit, CPUShares, CPUQuotaPerSecUSec and
+ * CPUQuotaPeriodUSec (cpu.cfs_quota_us rounded up in the plan too),
+ * BlockIOWeight, TasksMax, AllowedCPUs and AllowedMemoryNodes.
+ */
+void sd_props_from_plan_v1(struct cgroup_plan *plan, int version, struct sd_props *ps);
+/*
+ * The device rules (defaults included) as DevicePolicy and DeviceAllow; v1:
+ * for a cgroup v1 host, where rules systemd cannot express are deny-all.
+ */
+void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, bool v1, struct sd_props *ps);
 /* org.systemd.property.NAME annotations (GVariant text values) as properties. */
 int sd_props_annotations(const struct oci_map *a, struct sd_props *ps, struct skiff_error **err);
 /* One GVariant text value; *why says what is wrong. */
 int sd_gvariant_parse(const char *text, struct sd_value *out, const char **why);
+
+/* ---- the steps both systemd drivers share (cgroup_systemd.c) ---- */
+
+/* Connects to the manager the caller's scopes belong to (system as root, else the user's). */
+int sd_connect(struct skiff_error **err);
+/* linux.cgroupsPath ("slice:prefix:name") -> the scope's cgroup path (the manager's). */
+char *sd_resolve(const char *cgroups_path, const char *id, struct skiff_error **err);
+/* The unit (and its slice) a scope's cgroup path names; errors name the path. */
+int sd_unit_of(const char *path, char **unit, char **slice, struct skiff_error **err);
+/* A loaded unit whose cgroup (read through fs) holds processes is another container's. */
+int sd_unit_unused(const struct cgroup_driver *fs, const char *path, const char *unit,
+                   struct skiff_error **err);
+/* systemd's version when the plan holds one of the gated files (NULL-ended), else 0. */
+int sd_version_for(const struct cgroup_plan *plan, const char *const *gated);
+/* Description, Slice, Delegate, PIDs=[a->pid], accounting, DefaultDependencies=no. */
+void sd_props_scope(const char *slice, const struct cgroup_adoptee *a, bool v1,
+                    struct sd_props *ps);
+/* r's device rules (skiff's defaults included) as properties; nothing when rootless. */
+int sd_props_rules(const struct oci_resources *r, bool v1, struct sd_props *ps,
+                   struct skiff_error **err);
+void sd_log_props(const char *what, const char *unit, const struct sd_props *ps);
+/* delete: kills (kill) through fs, stops the unit, removes what systemd left through fs. */
+int sd_destroy_with(const struct cgroup_driver *fs, const char *path, bool kill,
+                    struct skiff_error **err);
+/* After a failed create: stops the scope unless another container's, then as above. */
+void sd_unmake_with(const struct cgroup_driver *fs, const char *path, char **made);
+
+/*
+ * The systemd driver's own steps on a v1 host (cgroup_systemd_v1.c); the
+ * rest of its table is the fs1 driver's (cgroup_fs1.c).
+ */
+char *sd1_resolve(const char *cgroups_path, const char *id, struct skiff_error **err);
+int sd1_create(const char *path, const struct oci_resources *r, struct cgroup_created *out,
+               struct skiff_error **err);
+int sd1_adopt(const char *path, const struct cgroup_adoptee *a, struct skiff_error **err);
+void sd1_unmake(const char *path, char **made);
+int sd1_update(const char *path, const struct oci_resources *r, struct skiff_error **err);
+int sd1_destroy(const char *path, bool kill, struct skiff_error **err);
 
 #endif

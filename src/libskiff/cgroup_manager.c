@@ -61,6 +61,12 @@ int cgroup_manager_load(const char *name, const char *path, struct cgroup_manage
 	for (size_t i = 0; i < ARRAY_SIZE(drivers); i++) {
 		if (strcmp(drivers[i]->name, name) == 0) {
 			m->drv = drivers[i];
+#ifdef HAVE_SYSTEMD
+			/* The scope's cgroups are the host's: v1 hierarchies on a legacy or hybrid
+			 * one. */
+			if (m->drv == &cgroup_systemd_driver && !cgroup_manager_is_unified())
+				m->drv = &cgroup_systemd_v1_driver;
+#endif
 			m->name = drivers[i]->name;
 			m->path = path;
 			return 0;

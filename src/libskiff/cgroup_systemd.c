@@ -13,6 +13,8 @@
  * Only then is the init let go, so nothing of the container runs outside
  * its scope.  Everything that reads or signals the cgroup (pause, ps,
  * kill --all, stats, exec) is the fs2 driver's, on the scope's directory.
+ * On a legacy or hybrid host the scope's cgroups are v1 hierarchies
+ * instead (cgroup_systemd_v1.c, which shares the steps exported here).
  *
  * The system manager is asked as root; the caller's own manager (the user
  * bus) otherwise.
@@ -37,7 +39,7 @@ static enum sd_bus_kind bus_kind(void)
 	return geteuid() == 0 ? SD_SYSTEM : SD_USER;
 }
 
-static int connect_bus(struct skiff_error **err)
+int sd_connect(struct skiff_error **err)
 {
 	return sdbus_connect(bus_kind(), err);
 }
@@ -47,7 +49,7 @@ static int connect_bus(struct skiff_error **err)
  * ("/user.slice/user-1000.slice/user@1000.service"), the system manager's
  * at the root.
  */
-static char *sd_resolve(const char *cgroups_path, const char *id, struct skiff_error **err)
+char *sd_resolve(const char *cgroups_path, const char *id, struct skiff_error **err)
 {
 	cleanup_free char *rel = NULL, *root = NULL;
 	bool user = bus_kind() == SD_USER;
@@ -56,12 +58,12 @@ static char *sd_resolve(const char *cgroups_path, const char *id, struct skiff_e
 		return NULL;
 	if (!user)
 		return steal_ptr(&rel);
-	if (connect_bus(err) < 0 || sdbus_manager_cgroup(&root, err) < 0)
+	if (sd_connect(err) < 0 || sdbus_manager_cgroup(&root, err) < 0)
 		return NULL;
 	return xasprintf("%s%s", strcmp(root, "/") == 0 ? "" : root, rel);
 }
 
-static int unit_of(const char *path, char **unit, char **slice, struct skiff_error **err)
+int sd_unit_of(const char *path, char **unit, char **slice, struct skiff_error **err)
 {
 	if (path == NULL || sd_unit_of_path(path, unit, slice) < 0)
 		return error_set(err, 0, "systemd cgroup driver: \"%s\" is not a scope's cgroup",
@@ -79,7 +81,8 @@ static int unit_of(const char *path, char **unit, char **slice, struct skiff_err
  * cgroupfs directory.  Said before the init exists; a loaded unit with no
  * process left (failed, stopping) is reset and replaced by the start.
  */
-static int unit_in_use(const char *path, const char *unit, struct skiff_error **err)
+int sd_unit_unused(const struct cgroup_driver *fs, const char *path, const char *unit,
+                   struct skiff_error **err)
 {
 	pid_t *pids = NULL;
 	size_t n = 0;
@@ -87,7 +90,7 @@ static int unit_in_use(const char *path, const char *unit, struct skiff_error **
 
 	if (!sdbus_unit_loaded(unit))
 		return 0;
-	if (fs2_pids(path, &pids, &n, &ignored) < 0)
+	if (fs->pids(path, &pids, &n, &ignored) < 0)
 		n = 0;
 	free(pids);
 	error_free(&ignored);
@@ -110,14 +113,9 @@ static int sd_create(const char *path, const struct oci_resources *r, struct cgr
 	cleanup_free char *unit = NULL;
 
 	/* No systemd, no driver: said first, whatever else the host lacks. */
-	if (connect_bus(err) < 0)
+	if (sd_connect(err) < 0)
 		return -1;
-	if (!cgroup_manager_is_unified())
-		return error_set(err, 0,
-		                 "systemd cgroup driver: needs a unified cgroup v2 host "
-		                 "(/sys/fs/cgroup is not cgroup2 here; use --cgroup-manager "
-		                 "cgroupfs)");
-	if (unit_of(path, &unit, NULL, err) < 0 || cgroup_mountpoint(&mnt, err) < 0)
+	if (sd_unit_of(path, &unit, NULL, err) < 0 || cgroup_mountpoint(&mnt, err) < 0)
 		return -1;
 	if (cgroup_plan_resources(r, &plan, err) < 0)
 		return -1;
@@ -126,31 +124,34 @@ static int sd_create(const char *path, const struct oci_resources *r, struct cgr
 	                         &nrules, err) < 0)
 		return -1;
 	free(rules);
-	if (unit_in_use(path, unit, err) < 0)
+	if (sd_unit_unused(&cgroup_fs2_driver, path, unit, err) < 0)
 		return -1;
 	out->mount = xstrdup(mnt);
 	return 0;
 }
 
-/* systemd's version matters only for properties newer systemds added: asked only then. */
-static int version_for(const struct cgroup_plan *plan)
+int sd_version_for(const struct cgroup_plan *plan, const char *const *gated)
 {
-	static const char *const gated[] = {"cpu.max", "cpu.idle", "cpuset.cpus", "cpuset.mems"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(gated); i++)
-		if (cgroup_plan_get(plan, gated[i]))
+	for (; *gated; gated++)
+		if (cgroup_plan_get(plan, *gated))
 			return sdbus_systemd_version();
 	return 0;
 }
 
-/* What the scope is started with: its place, Delegate, the init, accounting, the limits. */
-static int start_props(const char *slice, const struct cgroup_adoptee *a, struct cgroup_plan *plan,
-                       struct sd_props *ps, struct skiff_error **err)
+static int version_for(const struct cgroup_plan *plan)
 {
-	static const char *const accounting[] = {"MemoryAccounting", "CPUAccounting",
-	                                         "IOAccounting", "TasksAccounting"};
+	static const char *const gated[] = {"cpu.max", "cpu.idle", "cpuset.cpus", "cpuset.mems",
+	                                    NULL};
+	return sd_version_for(plan, gated);
+}
+
+void sd_props_scope(const char *slice, const struct cgroup_adoptee *a, bool v1, struct sd_props *ps)
+{
+	/* v1 counts block I/O as BlockIOAccounting (the blkio controller), as runc asks there. */
+	const char *const accounting[] = {"MemoryAccounting", "CPUAccounting",
+	                                  v1 ? "BlockIOAccounting" : "IOAccounting",
+	                                  "TasksAccounting"};
 	cleanup_free char *desc = xasprintf("skiff container %s", a->id);
-	const struct oci_resources *r = a->r;
 	struct sd_value *pids;
 
 	sd_props_add_str(ps, "Description", desc);
@@ -162,24 +163,40 @@ static int start_props(const char *slice, const struct cgroup_adoptee *a, struct
 	for (size_t i = 0; i < ARRAY_SIZE(accounting); i++)
 		sd_props_add_bool(ps, accounting[i], true);
 	sd_props_add_bool(ps, "DefaultDependencies", false);
-	sd_props_from_plan(plan, version_for(plan), ps);
-	if (geteuid() == 0) {
-		struct cgroup_dev_rule *rules = NULL;
-		size_t n = 0;
+}
 
-		if (cgroup_devices_rules(r ? r->devices : NULL, r ? r->devices_len : 0, true,
-		                         &rules, &n, err) < 0)
-			return -1;
-		sd_props_devices(rules, n, ps);
-		free(rules);
-	}
+int sd_props_rules(const struct oci_resources *r, bool v1, struct sd_props *ps,
+                   struct skiff_error **err)
+{
+	struct cgroup_dev_rule *rules = NULL;
+	size_t n = 0;
+
+	/* Rootless: no device filter is loaded (the user namespace limits devices). */
+	if (geteuid() != 0)
+		return 0;
+	if (cgroup_devices_rules(r ? r->devices : NULL, r ? r->devices_len : 0, true, &rules, &n,
+	                         err) < 0)
+		return -1;
+	sd_props_devices(rules, n, v1, ps);
+	free(rules);
+	return 0;
+}
+
+/* What the scope is started with: its place, Delegate, the init, accounting, the limits. */
+static int start_props(const char *slice, const struct cgroup_adoptee *a, struct cgroup_plan *plan,
+                       struct sd_props *ps, struct skiff_error **err)
+{
+	sd_props_scope(slice, a, false, ps);
+	sd_props_from_plan(plan, version_for(plan), ps);
+	if (sd_props_rules(a->r, false, ps, err) < 0)
+		return -1;
 	/* Last: an annotation overrides what skiff would set. */
 	if (a->annotations && sd_props_annotations(a->annotations, ps, err) < 0)
 		return -1;
 	return 0;
 }
 
-static void log_props(const char *what, const char *unit, const struct sd_props *ps)
+void sd_log_props(const char *what, const char *unit, const struct sd_props *ps)
 {
 	if (!log_debug_enabled)
 		return;
@@ -196,13 +213,13 @@ static int sd_adopt(const char *path, const struct cgroup_adoptee *a, struct ski
 	struct sd_props ps = {0};
 	int fd = -1, ret = -1;
 
-	if (unit_of(path, &unit, &slice, err) < 0 || connect_bus(err) < 0)
+	if (sd_unit_of(path, &unit, &slice, err) < 0 || sd_connect(err) < 0)
 		return -1;
 	if (cgroup_plan_resources(a->r, &plan, err) < 0)
 		return -1;
 	if (start_props(slice, a, &plan, &ps, err) < 0)
 		goto out;
-	log_props("start", unit, &ps);
+	sd_log_props("start", unit, &ps);
 	if (sdbus_start_unit(unit, &ps, err) < 0)
 		goto out;
 	log_debug("systemd: unit %s started around pid %d", unit, (int)a->pid);
@@ -225,7 +242,7 @@ static int sd_update(const char *path, const struct oci_resources *r, struct ski
 	struct sd_props ps = {0};
 	int ret = -1;
 
-	if (unit_of(path, &unit, NULL, err) < 0)
+	if (sd_unit_of(path, &unit, NULL, err) < 0)
 		return -1;
 	dir = cgroup_dir(path, err);
 	if (dir == NULL)
@@ -236,19 +253,12 @@ static int sd_update(const char *path, const struct oci_resources *r, struct ski
 	if (cgroup_plan_resources(r, &plan, err) < 0)
 		return -1;
 	/* Before systemd sets a limit below what is used, and the kernel kills the container. */
-	if (fs2_check_memory_usage(dfd, r, err) < 0 || connect_bus(err) < 0)
+	if (fs2_check_memory_usage(dfd, r, err) < 0 || sd_connect(err) < 0)
 		goto out;
 	sd_props_from_plan(&plan, version_for(&plan), &ps);
-	if (r && r->devices_len > 0 && geteuid() == 0) {
-		struct cgroup_dev_rule *rules = NULL;
-		size_t n = 0;
-
-		if (cgroup_devices_rules(r->devices, r->devices_len, true, &rules, &n, err) < 0)
-			goto out;
-		sd_props_devices(rules, n, &ps);
-		free(rules);
-	}
-	log_props("update", unit, &ps);
+	if (r && r->devices_len > 0 && sd_props_rules(r, false, &ps, err) < 0)
+		goto out;
+	sd_log_props("update", unit, &ps);
 	if (sdbus_set_properties(unit, &ps, err) < 0 || fs2_enable_controllers(path, r, err) < 0 ||
 	    fs2_apply_plan(dfd, &plan, r, err) < 0)
 		goto out;
@@ -263,51 +273,69 @@ out:
  * StopUnit kills what is left with the unit's KillSignal and waits up to
  * its stop timeout: killing first (kill) makes the stop immediate.  The
  * scope's cgroup and its children go with the unit; what a container made
- * that systemd left (older systemds keep sub-cgroups) is removed after.
+ * that systemd left (older systemds keep sub-cgroups, and on v1 the
+ * hierarchies systemd does not manage) is removed after.
  */
-static int sd_destroy(const char *path, bool kill, struct skiff_error **err)
+int sd_destroy_with(const struct cgroup_driver *fs, const char *path, bool kill,
+                    struct skiff_error **err)
 {
 	cleanup_free char *unit = NULL;
 
-	if (unit_of(path, &unit, NULL, err) < 0)
+	if (sd_unit_of(path, &unit, NULL, err) < 0)
 		return -1;
-	if (kill && fs2_kill_all(path, SIGKILL, err) < 0) {
+	if (kill && fs->kill_all(path, SIGKILL, err) < 0) {
 		if ((*err)->errnum != ENOENT)
 			return -1;
 		error_free(err);
 	}
-	if (connect_bus(err) < 0 || sdbus_stop_unit(unit, err) < 0)
+	if (sd_connect(err) < 0 || sdbus_stop_unit(unit, err) < 0)
 		return -1;
 	log_debug("systemd: unit %s stopped", unit);
-	return fs2_destroy(path, kill, err);
+	return fs->destroy(path, kill, err);
 }
 
-/* After a failed create: the init is dead, and the scope goes if adopt started it. */
-static void sd_unmake(const char *path, char **made)
+static int sd_destroy(const char *path, bool kill, struct skiff_error **err)
 {
-	cleanup_free char *unit = NULL, *dir = NULL;
+	return sd_destroy_with(&cgroup_fs2_driver, path, kill, err);
+}
+
+void sd_unmake_with(const struct cgroup_driver *fs, const char *path, char **made)
+{
+	cleanup_free char *unit = NULL;
 	struct skiff_error *err = NULL;
 	pid_t *pids = NULL;
 	size_t n = 0;
 
 	strv_free(made);
-	if (unit_of(path, &unit, NULL, &err) < 0 || connect_bus(&err) < 0) {
+	if (sd_unit_of(path, &unit, NULL, &err) < 0 || sd_connect(&err) < 0) {
 		error_free(&err);
 		return;
 	}
 	/* A unit of that name with processes is another container's, never ours to stop. */
-	if (!sdbus_unit_loaded(unit) || (fs2_pids(path, &pids, &n, &err) == 0 && n > 0)) {
+	if (fs->pids(path, &pids, &n, &err) == 0 && n > 0) {
 		free(pids);
-		error_free(&err);
 		return;
 	}
 	free(pids);
 	error_free(&err);
-	if (sdbus_stop_unit(unit, &err) < 0) {
+	if (sdbus_unit_loaded(unit) && sdbus_stop_unit(unit, &err) < 0) {
+		cleanup_free char *text = error_text(err);
+		log_warning("cgroup: after a failed create: %s", text);
+		error_free(&err);
+		return;
+	}
+	/* What systemd does not manage (v1 hierarchies), made around the init. */
+	if (fs->destroy(path, false, &err) < 0) {
 		cleanup_free char *text = error_text(err);
 		log_warning("cgroup: after a failed create: %s", text);
 		error_free(&err);
 	}
+}
+
+/* After a failed create: the init is dead, and the scope goes if adopt started it. */
+static void sd_unmake(const char *path, char **made)
+{
+	sd_unmake_with(&cgroup_fs2_driver, path, made);
 }
 
 /* ---- the rest is the scope's cgroup, driven as cgroup v2 ---- */

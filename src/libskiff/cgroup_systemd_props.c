@@ -217,35 +217,49 @@ static void add_max(struct sd_props *ps, const char *prop, const char *value)
 }
 
 /*
- * cpu.max "QUOTA PERIOD": systemd keeps CPU time per second, in whole
- * percent, so a quota that is not a whole percent of the period is
- * rounded up, and the file gets the rounded quota too (as runc does), so
- * that the file and the unit agree.
+ * A CPU quota (negative: none) per period: systemd keeps CPU time per
+ * second, in whole percent, so a quota that is not a whole percent of the
+ * period is rounded up.  Returns the quota the file gets (the rounded one,
+ * as runc writes), so that the file and the unit agree.
  */
+static int64_t add_cpu_quota(struct sd_props *ps, int64_t quota, uint64_t period, bool has_period,
+                             int version)
+{
+	uint64_t per_sec;
+
+	if (has_period && version >= 242)
+		sd_props_add_u64(ps, "CPUQuotaPeriodUSec", period);
+	if (period == 0)
+		period = 100000;
+	if (quota < 0) {
+		sd_props_add_u64(ps, "CPUQuotaPerSecUSec", USEC_INFINITY);
+		return quota;
+	}
+	per_sec = (uint64_t)quota * 1000000ULL / period;
+	if (per_sec % 10000) {
+		per_sec = (per_sec / 10000 + 1) * 10000;
+		quota = (int64_t)(per_sec * period / 1000000ULL);
+	}
+	sd_props_add_u64(ps, "CPUQuotaPerSecUSec", per_sec);
+	return quota;
+}
+
+/* cpu.max "QUOTA PERIOD" ("max" for none). */
 static void add_cpu_max(struct sd_props *ps, struct cgroup_write *w, int version)
 {
 	char quota[32];
-	unsigned long long period = 100000, q;
-	uint64_t per_sec;
+	unsigned long long period = 100000;
+	int64_t q, rounded;
 	int n = sscanf(w->value, "%31s %llu", quota, &period);
 
 	if (n < 1 || period == 0)
 		return;
-	if (version >= 242)
-		sd_props_add_u64(ps, "CPUQuotaPeriodUSec", period);
-	if (strcmp(quota, "max") == 0) {
-		sd_props_add_u64(ps, "CPUQuotaPerSecUSec", USEC_INFINITY);
-		return;
-	}
-	q = strtoull(quota, NULL, 10);
-	per_sec = q * 1000000ULL / period;
-	if (per_sec % 10000) {
-		per_sec = (per_sec / 10000 + 1) * 10000;
-		q = per_sec * period / 1000000ULL;
+	q = strcmp(quota, "max") == 0 ? -1 : (int64_t)strtoull(quota, NULL, 10);
+	rounded = add_cpu_quota(ps, q, period, true, version);
+	if (rounded != q) {
 		free(w->value);
-		w->value = xasprintf("%llu %llu", q, period);
+		w->value = xasprintf("%" PRId64 " %llu", rounded, period);
 	}
-	sd_props_add_u64(ps, "CPUQuotaPerSecUSec", per_sec);
 }
 
 static struct cgroup_write *plan_last(struct cgroup_plan *plan, const char *file)
@@ -254,6 +268,19 @@ static struct cgroup_write *plan_last(struct cgroup_plan *plan, const char *file
 		if (strcmp(plan->w[i].file, file) == 0)
 			return &plan->w[i];
 	return NULL;
+}
+
+/* A list the kernel will refuse is left to the file write, which says so. */
+static void add_cpusets(struct cgroup_plan *plan, int version, struct sd_props *ps)
+{
+	struct cgroup_write *w;
+
+	if (version < 244)
+		return;
+	if ((w = plan_last(plan, "cpuset.cpus")))
+		add_cpuset(ps, "AllowedCPUs", w->value);
+	if ((w = plan_last(plan, "cpuset.mems")))
+		add_cpuset(ps, "AllowedMemoryNodes", w->value);
 }
 
 void sd_props_from_plan(struct cgroup_plan *plan, int version, struct sd_props *ps)
@@ -281,13 +308,7 @@ void sd_props_from_plan(struct cgroup_plan *plan, int version, struct sd_props *
 		add_max(ps, "CPUWeight", w->value);
 	if ((w = plan_last(plan, "cpu.max")))
 		add_cpu_max(ps, w, version);
-	/* A list the kernel will refuse is left to the file write, which says so. */
-	if (version >= 244) {
-		if ((w = plan_last(plan, "cpuset.cpus")))
-			add_cpuset(ps, "AllowedCPUs", w->value);
-		if ((w = plan_last(plan, "cpuset.mems")))
-			add_cpuset(ps, "AllowedMemoryNodes", w->value);
-	}
+	add_cpusets(plan, version, ps);
 	/* "default N" or "N"; per-device weights need a device path: files only. */
 	if ((w = plan_last(plan, "io.weight"))) {
 		const char *v = str_has_prefix(w->value, "default ") ? w->value + 8 : w->value;
@@ -295,6 +316,45 @@ void sd_props_from_plan(struct cgroup_plan *plan, int version, struct sd_props *
 		if (parse_max(v, &weight) && weight != UINT64_MAX)
 			sd_props_add_u64(ps, "IOWeight", weight);
 	}
+}
+
+/* A v1 value: -1 (or "max", pids.max) is systemd's infinity. */
+static void add_v1(struct sd_props *ps, const char *prop, const char *value)
+{
+	if (strcmp(value, "-1") == 0)
+		sd_props_add_u64(ps, prop, UINT64_MAX);
+	else
+		add_max(ps, prop, value);
+}
+
+void sd_props_from_plan_v1(struct cgroup_plan *plan, int version, struct sd_props *ps)
+{
+	/* systemd's cgroup v1 names (MemoryLimit, CPUShares...), as runc sets on v1 hosts. */
+	static const struct {
+		const char *file, *prop;
+	} simple[] = {
+	    {"memory.limit_in_bytes", "MemoryLimit"},
+	    {"cpu.shares", "CPUShares"},
+	    {"blkio.weight", "BlockIOWeight"},
+	    {"pids.max", "TasksMax"},
+	};
+	struct cgroup_write *w, *quota = plan_last(plan, "cpu.cfs_quota_us");
+	struct cgroup_write *period = plan_last(plan, "cpu.cfs_period_us");
+
+	for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
+		if ((w = plan_last(plan, simple[i].file)))
+			add_v1(ps, simple[i].prop, w->value);
+	if (quota || period) {
+		int64_t q = quota ? strtoll(quota->value, NULL, 10) : -1;
+		uint64_t p = period ? strtoull(period->value, NULL, 10) : 0;
+		int64_t rounded = add_cpu_quota(ps, q, p, period != NULL, version);
+
+		if (quota && rounded != q) {
+			free(quota->value);
+			quota->value = xasprintf("%" PRId64, rounded);
+		}
+	}
+	add_cpusets(plan, version, ps);
 }
 
 /* ---- devices ---- */
@@ -340,30 +400,36 @@ static void add_allow(struct sd_value *list, char type, const struct cgroup_dev_
 /*
  * The rules, last one winning and nothing matching denied, as systemd's
  * allow list: rules that end up as a list of allowed devices become
- * DevicePolicy=strict with DeviceAllow; anything else (an "allow all"
- * with exceptions, a rule for "any major, minor N") is left to skiff's
- * own device filter, with DevicePolicy=auto and no list, since systemd
- * cannot express it.  Both filters apply, so both must allow.
+ * DevicePolicy=strict with DeviceAllow.  Allowing everything is
+ * DevicePolicy=auto with no list.  Anything else (an "allow all" with
+ * exceptions, a rule for "any major, minor N") systemd cannot express:
+ * on cgroup v2 it is left to skiff's own device filter, with
+ * DevicePolicy=auto and no list, since both filters apply and both must
+ * allow.  On v1 a cgroup has one devices list, which systemd rewrites from
+ * the unit whenever it realizes it again (a daemon-reload): there it is
+ * DevicePolicy=strict with no list, deny-all until skiff writes the rules,
+ * as runc does, so a reload can take devices away but never grant them.
  */
-void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, struct sd_props *ps)
+void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, bool v1, struct sd_props *ps)
 {
 	struct cgroup_dev_rule *allowed = xcalloc(n + 1, sizeof(*allowed));
 	size_t na = 0;
-	bool ok = true;
+	bool ok = true, allow_all = false;
 	struct sd_value *list;
 
-	for (size_t i = 0; i < n && ok; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct cgroup_dev_rule *r = &rules[i];
 		bool all = r->type == 'a' && r->major < 0 && r->minor < 0;
 
 		if (r->allow) {
-			/* Allowing everything: nothing left for systemd to filter. */
-			ok = !(all && r->access == (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE |
-			                            BPF_DEVCG_ACC_MKNOD));
+			if (all && r->access == (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE |
+			                         BPF_DEVCG_ACC_MKNOD))
+				ok = false, allow_all = true;
 			ok = ok && !(r->major < 0 && r->minor >= 0);
 			allowed[na++] = *r;
 			continue;
 		}
+		allow_all = false;
 		/* A deny takes access away from the entries it covers, and may not cut one. */
 		for (size_t j = 0; j < na && ok; j++) {
 			if (dev_covers(r, &allowed[j]))
@@ -374,7 +440,7 @@ void sd_props_devices(const struct cgroup_dev_rule *rules, size_t n, struct sd_p
 	}
 	sd_props_add(ps, "DeviceAllow", "a(ss)");
 	if (!ok) {
-		sd_props_add_str(ps, "DevicePolicy", "auto");
+		sd_props_add_str(ps, "DevicePolicy", v1 && !allow_all ? "strict" : "auto");
 		free(allowed);
 		return;
 	}

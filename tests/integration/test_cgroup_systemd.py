@@ -18,9 +18,9 @@ MiB = 1024 * 1024
 RUNC = "/usr/sbin/runc"
 
 
-def _need_systemd():
+def _need_systemd(launcher="test_systemd_driver_in_vm"):
     if os.environ.get("SKIFF_IN_VM") != "1":
-        raise lib.Skip("runs inside the VM with systemd (test_systemd_driver_in_vm)")
+        raise lib.Skip(f"runs inside the VM with systemd ({launcher})")
     if not os.path.isdir("/run/systemd/system"):
         raise lib.Skip("systemd is not PID 1 in this VM")
 
@@ -231,7 +231,9 @@ def test_failed_create_after_the_scope_stops_it():
     assert not os.path.exists(f"{MNT}/machine.slice/skifftest-{cid}.scope")
 
 
-def _runc_props(b, name, props):
+def runc_start(b, name):
+    """runc --systemd-cgroup run -d of bundle b as machine.slice:runctest:NAME; returns its
+    init's pid and a function that deletes it (also called after the test)."""
     root = lib.private_root()
     cid = lib.new_id("rc")
 
@@ -251,6 +253,14 @@ def _runc_props(b, name, props):
                             b.path, cid], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=f, timeout=120)
     assert r.returncode == 0, _read(err)
+    st = subprocess.run([RUNC, "--root", root, "state", cid], capture_output=True, text=True,
+                        timeout=60)
+    assert st.returncode == 0, st.stderr
+    return json.loads(st.stdout)["pid"], gone
+
+
+def _runc_props(b, name, props):
+    _, gone = runc_start(b, name)
     unit = f"runctest-{name}.scope"
     shown = _show(unit, *props)
     files = {f: _read(f"{MNT}/machine.slice/{unit}/{f}") for f in FILES}

@@ -3,6 +3,7 @@
     ok, reason = vm.available()
     rc, output = vm.run(["cat", "/sys/fs/cgroup/cgroup.controllers"])
     rc, output = vm.run(["systemctl", "is-system-running"], systemd=True)
+    rc, output = vm.run(["cat", "/proc/self/cgroup"], systemd=True, cgroups="hybrid")
 
 The VM sees the host's root filesystem read-only under a tmpfs overlay, so
 the built skiff and the tests are there at the same paths; the command runs
@@ -45,17 +46,21 @@ def available():
     return _available
 
 
-def run(cmd_list, timeout=300, env=None, cwd=None, systemd=False):
+def run(cmd_list, timeout=300, env=None, cwd=None, systemd=False, cgroups="unified"):
     """Runs cmd_list in a fresh VM; returns (returncode, output).
 
     output is the command's stdout and stderr together (plus any "vm: ..."
     diagnostics); returncode is the command's exit status, 124 on timeout,
     125 when the VM failed, 77 when no VM can run here.  env is a dict of
-    extra variables to set inside.  systemd=True boots systemd as PID 1.
+    extra variables to set inside.  systemd=True boots systemd as PID 1;
+    with it, cgroups="hybrid" or "legacy" has systemd mount cgroup v1
+    hierarchies instead of the pure cgroup v2 tree.
     """
+    if cgroups != "unified" and not systemd:
+        raise ValueError(f"cgroups={cgroups!r} needs systemd=True")
     args = [RUN_IN_VM, "--timeout", str(int(timeout))]
     if systemd:
-        args.append("--systemd")
+        args += ["--systemd", "--cgroup-layout", cgroups]
     for k, v in (env or {}).items():
         args += ["--env", f"{k}={v}"]
     args += ["--", *map(str, cmd_list)]
@@ -94,7 +99,7 @@ def sections(out):
     return found
 
 
-def run_tests(only, timeout=400, env=None, systemd=False):
+def run_tests(only, timeout=400, env=None, systemd=False, cgroups="unified"):
     """Runs the tests whose names contain `only` (tests/runner.py; a string, or a list
     of them for one boot) in a fresh VM, with one more try when the VM fails to boot
     (125); skips when no VM can run here.
@@ -104,9 +109,11 @@ def run_tests(only, timeout=400, env=None, systemd=False):
     if not ok:
         raise lib.Skip(f"vm unavailable: {reason}")
     cmd = ["/usr/bin/python3", "tests/runner.py", *([only] if isinstance(only, str) else only)]
-    status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd)
+    status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd,
+                      cgroups=cgroups)
     if status == 125:
-        status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd)
+        status, out = run(cmd, timeout=timeout, env=env, cwd=lib.TOP, systemd=systemd,
+                          cgroups=cgroups)
     if status == UNAVAILABLE:
         raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
     lines = out.strip().splitlines()

@@ -192,6 +192,74 @@ static void test_resources(void)
 	ok(strstr(got, "TasksMax=uint64 1"), "pids.limit 0 -> TasksMax 1 (as runc)");
 }
 
+/* The v1 plan's properties, and the cpu.cfs_quota_us the file gets. */
+static const char *from_plan_v1(const struct oci_resources *r, int version, char *quota_out,
+                                size_t size)
+{
+	static char out[4096];
+	struct skiff_error *err = NULL;
+	struct cgroup_plan plan;
+	struct sd_props ps = {0};
+	const char *q;
+
+	if (fs1_plan_resources(r, true, &plan, &err) < 0) {
+		snprintf(out, sizeof(out), "error: %s", errmsg(&err));
+		return out;
+	}
+	sd_props_from_plan_v1(&plan, version, &ps);
+	snprintf(out, sizeof(out), "%s", props_str(&ps));
+	q = cgroup_plan_get(&plan, "cpu.cfs_quota_us");
+	if (quota_out)
+		snprintf(quota_out, size, "%s", q ? q : "");
+	sd_props_free(&ps);
+	cgroup_plan_free(&plan);
+	return out;
+}
+
+static void test_resources_v1(void)
+{
+	struct oci_memory mem = {
+	    .has_limit = true, .limit = 1 << 26, .has_reservation = true, .reservation = 1 << 25};
+	struct oci_pids pids = {.has_limit = true, .limit = 0};
+	struct oci_cpu cpu = {.has_shares = true,
+	                      .shares = 512,
+	                      .has_quota = true,
+	                      .quota = 12345,
+	                      .has_period = true,
+	                      .period = 100000,
+	                      .cpus = "0"};
+	struct oci_block_io bio = {.has_weight = true, .weight = 300};
+	struct oci_resources r = {.memory = &mem, .pids = &pids, .cpu = &cpu, .block_io = &bio};
+	char quota[64];
+	const char *got = from_plan_v1(&r, 252, quota, sizeof(quota));
+
+	ok_str(got,
+	       "MemoryLimit=uint64 67108864;CPUShares=uint64 512;BlockIOWeight=uint64 300;"
+	       "TasksMax=uint64 1;CPUQuotaPeriodUSec=uint64 100000;"
+	       "CPUQuotaPerSecUSec=uint64 130000;AllowedCPUs=[byte 1]",
+	       "v1 names, as runc sets them on v1 hosts; pids 0 -> TasksMax 1");
+	ok_str(quota, "13000", "cpu.cfs_quota_us gets the rounded quota, as the unit");
+	got = from_plan_v1(&r, 241, NULL, 0);
+	ok(!strstr(got, "CPUQuotaPeriodUSec") && !strstr(got, "AllowedCPUs"),
+	   "systemd 241: neither CPUQuotaPeriodUSec nor AllowedCPUs: %s", got);
+	mem.limit = -1;
+	pids.limit = -1;
+	cpu.quota = -1;
+	got = from_plan_v1(&r, 252, quota, sizeof(quota));
+	ok(strstr(got, "MemoryLimit=uint64 18446744073709551615") &&
+	       strstr(got, "TasksMax=uint64 18446744073709551615") &&
+	       strstr(got, "CPUQuotaPerSecUSec=uint64 18446744073709551615"),
+	   "-1 -> infinity: %s", got);
+	ok_str(quota, "-1", "an unlimited quota is written as asked");
+	cpu.has_quota = false;
+	got = from_plan_v1(&r, 252, NULL, 0);
+	ok(strstr(got, "CPUQuotaPeriodUSec=uint64 100000;CPUQuotaPerSecUSec=uint64 "
+	               "18446744073709551615"),
+	   "a period alone: quota infinity");
+	ok(!strstr(got, "MemoryLow") && !strstr(got, "soft_limit"),
+	   "the reservation is a file only on v1 (no property)");
+}
+
 static void test_unified(void)
 {
 	char *keys[] = {"memory.high",      "cpu.idle", "cpu.weight", "io.weight",
@@ -211,7 +279,7 @@ static void test_unified(void)
 	   "systemd 251: no CPUWeight=0 for idle");
 }
 
-static const char *devices(const char *const *spec)
+static const char *devices_for(const char *const *spec, bool v1)
 {
 	static char out[4096];
 	struct oci_device_cgroup d[16];
@@ -236,7 +304,7 @@ static const char *devices(const char *const *spec)
 	if (cgroup_devices_rules(d, n, false, &rules, &nr, &err) < 0) {
 		snprintf(out, sizeof(out), "error: %s", errmsg(&err));
 	} else {
-		sd_props_devices(rules, nr, &ps);
+		sd_props_devices(rules, nr, v1, &ps);
 		snprintf(out, sizeof(out), "%s", props_str(&ps));
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -246,6 +314,11 @@ static const char *devices(const char *const *spec)
 	free(rules);
 	sd_props_free(&ps);
 	return out;
+}
+
+static const char *devices(const char *const *spec)
+{
+	return devices_for(spec, false);
 }
 
 static void test_devices(void)
@@ -278,6 +351,18 @@ static void test_devices(void)
 	       "DeviceAllow=[];DevicePolicy='strict';DeviceAllow=[('char-7', 'r'), ('block-7', "
 	       "'r')]",
 	       "type a: a char and a block entry");
+
+	/* cgroup v1: one devices list, which systemd rewrites on a reload. */
+	ok_str(devices_for(deny_then_allow, true),
+	       "DeviceAllow=[];DevicePolicy='strict';DeviceAllow=[('/dev/char/1:3', 'rwm'), "
+	       "('char-136', 'rw'), ('block-*', 'm')]",
+	       "v1: a list is the same list");
+	ok_str(devices_for(allow_all, true), "DeviceAllow=[];DevicePolicy='auto'",
+	       "v1: allow all is auto");
+	ok_str(devices_for(allow_except, true), "DeviceAllow=[];DevicePolicy='strict'",
+	       "v1: allow all but some is deny-all until skiff writes the rules (as runc)");
+	ok_str(devices_for(any_major, true), "DeviceAllow=[];DevicePolicy='strict'",
+	       "v1: what systemd cannot express is deny-all");
 }
 
 static const char *annotation(const char *key, const char *value)
@@ -359,6 +444,7 @@ int main(void)
 	test_paths();
 	test_resources();
 	test_unified();
+	test_resources_v1();
 	test_devices();
 	test_annotations();
 	test_cpuset_bits();

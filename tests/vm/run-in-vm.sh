@@ -3,7 +3,7 @@
 # pure cgroup v2 hierarchy (every controller enabled) and sees the host's root
 # filesystem read-only under a tmpfs overlay.  See tests/vm/README.md.
 #
-# usage: tests/vm/run-in-vm.sh [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd] -- CMD [ARGS...]
+# usage: tests/vm/run-in-vm.sh [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd [--cgroup-layout unified|hybrid|legacy]] -- CMD [ARGS...]
 #        tests/vm/run-in-vm.sh --check    (exit 0 if a VM can run, else 77; builds the cache)
 #
 # CMD runs as root in the caller's working directory with SKIFF_IN_VM=1 (plus
@@ -16,6 +16,9 @@
 # to calibrate the TSC against the PIT.
 # --systemd boots Debian's systemd as PID 1 (skiff-vm.target, system bus,
 # logind) and runs CMD as the service skiff-vm-job.service instead.
+# --cgroup-layout hybrid|legacy (with --systemd) boots the kernel with its v1
+# controllers and lets systemd mount them (systemd.unified_cgroup_hierarchy=0):
+# hybrid adds cgroup2 at /sys/fs/cgroup/unified, legacy has no cgroup2.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SKIFF_VM_CACHE:-/var/tmp/skiff-vm}
@@ -26,9 +29,10 @@ SMP=${SKIFF_VM_SMP:-2}
 ENVS=()
 CHECK=
 SYSTEMD=
+LAYOUT=unified
 
 usage() {
-	echo "usage: $0 [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd] -- CMD [ARGS...]" >&2
+	echo "usage: $0 [--timeout SECS] [--env NAME=VALUE]... [--machine q35|pc|microvm] [--systemd [--cgroup-layout unified|hybrid|legacy]] -- CMD [ARGS...]" >&2
 	exit 2
 }
 unavailable() {
@@ -49,6 +53,8 @@ while [ $# -gt 0 ]; do
 	--machine) [ $# -ge 2 ] || usage; MACHINE=$2; shift 2 ;;
 	--machine=*) MACHINE=${1#*=}; shift ;;
 	--systemd) SYSTEMD=1; shift ;;
+	--cgroup-layout) [ $# -ge 2 ] || usage; LAYOUT=$2; shift 2 ;;
+	--cgroup-layout=*) LAYOUT=${1#*=}; shift ;;
 	--check) CHECK=1; shift ;;
 	--) shift; break ;;
 	*) usage ;;
@@ -57,6 +63,7 @@ done
 [ $# -gt 0 ] || [ -n "$CHECK" ] || usage
 case "$TIMEOUT" in '' | *[!0-9]*) usage ;; esac
 case "$MACHINE" in microvm | q35 | pc) ;; *) usage ;; esac
+case "$LAYOUT" in unified) ;; hybrid | legacy) [ -n "$SYSTEMD" ] || usage ;; *) usage ;; esac
 for e in "${ENVS[@]}"; do
 	case "$e" in [A-Za-z_]*=*) ;; *) usage ;; esac
 done
@@ -196,7 +203,14 @@ printf '%s' "$cwd" >"$JOB/cwd"
 : >"$JOB/status"
 
 APPEND="console=ttyS0 quiet rdinit=/init panic=-1 reboot=t mitigations=off random.trust_cpu=on"
-APPEND="$APPEND cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 ${SKIFF_VM_APPEND:-} skiffvm.job=$JOB/job.sh"
+# unified_cgroup_hierarchy=0 alone is what hosts set, and systemd 252 mounts a
+# hybrid tree for it; legacy_systemd_cgroup_controller=1 drops the cgroup2 part.
+case "$LAYOUT" in
+unified) APPEND="$APPEND cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1" ;;
+hybrid) APPEND="$APPEND systemd.unified_cgroup_hierarchy=0" ;;
+legacy) APPEND="$APPEND systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+esac
+APPEND="$APPEND skiffvm.cgroups=$LAYOUT ${SKIFF_VM_APPEND:-} skiffvm.job=$JOB/job.sh"
 [ -n "$SYSTEMD" ] && APPEND="$APPEND skiffvm.systemd=1 systemd.unit=skiff-vm.target"
 if [ "$MACHINE" = microvm ]; then
 	MACH=(-machine microvm,isa-serial=on,rtc=on,pit=on,pic=on)
