@@ -13,7 +13,11 @@
 
 #include "config_tables.h"
 
-#define DESC(name, type) static const struct jw_struct name##_desc = {sizeof(type), name##_fields}
+#define DESC(name, type, ...)                                                                      \
+	static const struct jw_struct name##_desc = {.fields = name##_fields,                      \
+	                                             .nfields = JW_COUNT(name##_fields),           \
+	                                             .size = sizeof(type),                         \
+	                                             __VA_ARGS__}
 
 /* ---- value checks ---- */
 
@@ -66,7 +70,6 @@ static int check_hook_timeout(struct jw_ctx *ctx, const void *field)
 static const struct jw_field box_fields[] = {
     JW_F("height", JW_UINT64, height),
     JW_F("width", JW_UINT64, width),
-    JW_END,
 };
 #undef JW_T
 DESC(box, struct oci_box);
@@ -78,7 +81,6 @@ static const struct jw_field user_fields[] = {
     JW_OPT("umask", JW_UINT32, umask),
     JW_ARR("additionalGids", JW_UINT32_ARRAY, additional_gids),
     JW_F("username", JW_STRING, username),
-    JW_END,
 };
 #undef JW_T
 DESC(user, struct oci_user);
@@ -90,7 +92,6 @@ static const struct jw_field capabilities_fields[] = {
     JW_F("inheritable", JW_STRING_ARRAY, inheritable),
     JW_F("permitted", JW_STRING_ARRAY, permitted),
     JW_F("ambient", JW_STRING_ARRAY, ambient),
-    JW_END,
 };
 #undef JW_T
 DESC(capabilities, struct oci_capabilities);
@@ -100,7 +101,6 @@ static const struct jw_field rlimit_fields[] = {
     JW_F("type", JW_STRING, type, .flags = JW_REQUIRED),
     JW_F("soft", JW_UINT64, soft, .flags = JW_REQUIRED),
     JW_F("hard", JW_UINT64, hard, .flags = JW_REQUIRED),
-    JW_END,
 };
 #undef JW_T
 DESC(rlimit, struct oci_rlimit);
@@ -110,7 +110,7 @@ static const struct jw_field scheduler_fields[] = {
     JW_F("policy", JW_STRING, policy),      JW_OPT("nice", JW_INT32, nice),
     JW_OPT("priority", JW_INT32, priority), JW_F("flags", JW_STRING_ARRAY, flags),
     JW_OPT("runtime", JW_UINT64, runtime),  JW_OPT("deadline", JW_UINT64, deadline),
-    JW_OPT("period", JW_UINT64, period),    JW_END,
+    JW_OPT("period", JW_UINT64, period),
 };
 #undef JW_T
 DESC(scheduler, struct oci_scheduler);
@@ -119,7 +119,6 @@ DESC(scheduler, struct oci_scheduler);
 static const struct jw_field io_priority_fields[] = {
     JW_F("class", JW_STRING, class),
     JW_F("priority", JW_INT32, priority),
-    JW_END,
 };
 #undef JW_T
 DESC(io_priority, struct oci_io_priority);
@@ -128,7 +127,6 @@ DESC(io_priority, struct oci_io_priority);
 static const struct jw_field exec_cpu_affinity_fields[] = {
     JW_F("initial", JW_STRING, initial),
     JW_F("final", JW_STRING, final),
-    JW_END,
 };
 #undef JW_T
 DESC(exec_cpu_affinity, struct oci_exec_cpu_affinity);
@@ -151,10 +149,11 @@ static const struct jw_field process_fields[] = {
     JW_F("selinuxLabel", JW_STRING, selinux_label),
     JW_F("ioPriority", JW_STRUCT, io_priority, .sub = &io_priority_desc),
     JW_F("execCPUAffinity", JW_STRUCT, exec_cpu_affinity, .sub = &exec_cpu_affinity_desc),
-    JW_END,
 };
 #undef JW_T
-const struct jw_struct oci_process_desc = {sizeof(struct oci_process), process_fields};
+const struct jw_struct oci_process_desc = {.fields = process_fields,
+                                           .nfields = JW_COUNT(process_fields),
+                                           .size = sizeof(struct oci_process)};
 
 /* ---- root, mounts, hooks ---- */
 
@@ -162,7 +161,6 @@ const struct jw_struct oci_process_desc = {sizeof(struct oci_process), process_f
 static const struct jw_field root_fields[] = {
     JW_F("path", JW_STRING, path, .flags = JW_REQUIRED),
     JW_F("readonly", JW_BOOL, readonly),
-    JW_END,
 };
 #undef JW_T
 DESC(root, struct oci_root);
@@ -172,7 +170,6 @@ static const struct jw_field id_mapping_fields[] = {
     JW_F("containerID", JW_UINT32, container_id, .flags = JW_REQUIRED),
     JW_F("hostID", JW_UINT32, host_id, .flags = JW_REQUIRED),
     JW_F("size", JW_UINT32, size, .flags = JW_REQUIRED),
-    JW_END,
 };
 #undef JW_T
 DESC(id_mapping, struct oci_id_mapping);
@@ -185,7 +182,6 @@ static const struct jw_field mount_fields[] = {
     JW_F("options", JW_STRING_ARRAY, options),
     JW_ARR("uidMappings", JW_STRUCT_ARRAY, uid_mappings, .sub = &id_mapping_desc),
     JW_ARR("gidMappings", JW_STRUCT_ARRAY, gid_mappings, .sub = &id_mapping_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(mount, struct oci_mount);
@@ -196,14 +192,14 @@ static const struct jw_field hook_fields[] = {
     JW_F("args", JW_STRING_ARRAY, args),
     JW_F("env", JW_STRING_ARRAY, env),
     JW_OPT("timeout", JW_INT64, timeout, .check = check_hook_timeout),
-    JW_END,
 };
 #undef JW_T
 DESC(hook, struct oci_hook);
 
 #define JW_T struct oci_hooks
 #define HOOKS(json, m)                                                                             \
-	JW_F(json, JW_STRUCT_ARRAY, m.hooks, .len_off = offsetof(JW_T, m.len), .sub = &hook_desc)
+	JW_F(json, JW_STRUCT_ARRAY, m.hooks, .len_off = JW_OFF16(offsetof(JW_T, m.len)),           \
+	     .sub = &hook_desc)
 static const struct jw_field hooks_fields[] = {
     HOOKS("prestart", prestart),
     HOOKS("createRuntime", create_runtime),
@@ -211,7 +207,6 @@ static const struct jw_field hooks_fields[] = {
     HOOKS("startContainer", start_container),
     HOOKS("poststart", poststart),
     HOOKS("poststop", poststop),
-    JW_END,
 };
 #undef HOOKS
 #undef JW_T
@@ -226,7 +221,6 @@ static const struct jw_field device_cgroup_fields[] = {
     JW_OPT("major", JW_INT64, major),
     JW_OPT("minor", JW_INT64, minor),
     JW_F("access", JW_STRING, access),
-    JW_END,
 };
 #undef JW_T
 DESC(device_cgroup, struct oci_device_cgroup);
@@ -242,7 +236,6 @@ static const struct jw_field memory_fields[] = {
     JW_OPT("disableOOMKiller", JW_BOOL, disable_oom_killer),
     JW_OPT("useHierarchy", JW_BOOL, use_hierarchy),
     JW_OPT("checkBeforeUpdate", JW_BOOL, check_before_update),
-    JW_END,
 };
 #undef JW_T
 DESC(memory, struct oci_memory);
@@ -258,7 +251,6 @@ static const struct jw_field cpu_fields[] = {
     JW_F("cpus", JW_STRING, cpus),
     JW_F("mems", JW_STRING, mems),
     JW_OPT("idle", JW_INT64, idle),
-    JW_END,
 };
 #undef JW_T
 DESC(cpu, struct oci_cpu);
@@ -266,7 +258,6 @@ DESC(cpu, struct oci_cpu);
 #define JW_T struct oci_pids
 static const struct jw_field pids_fields[] = {
     JW_OPT("limit", JW_INT64, limit),
-    JW_END,
 };
 #undef JW_T
 DESC(pids, struct oci_pids);
@@ -277,7 +268,6 @@ static const struct jw_field weight_device_fields[] = {
     JW_F("minor", JW_INT64, minor),
     JW_OPT("weight", JW_UINT16, weight),
     JW_OPT("leafWeight", JW_UINT16, leaf_weight),
-    JW_END,
 };
 #undef JW_T
 DESC(weight_device, struct oci_weight_device);
@@ -287,7 +277,6 @@ static const struct jw_field throttle_device_fields[] = {
     JW_F("major", JW_INT64, major),
     JW_F("minor", JW_INT64, minor),
     JW_F("rate", JW_UINT64, rate),
-    JW_END,
 };
 #undef JW_T
 DESC(throttle_device, struct oci_throttle_device);
@@ -302,7 +291,6 @@ static const struct jw_field block_io_fields[] = {
     THROTTLE("throttleWriteBpsDevice", throttle_write_bps_device),
     THROTTLE("throttleReadIOPSDevice", throttle_read_iops_device),
     THROTTLE("throttleWriteIOPSDevice", throttle_write_iops_device),
-    JW_END,
 };
 #undef THROTTLE
 #undef JW_T
@@ -312,7 +300,6 @@ DESC(block_io, struct oci_block_io);
 static const struct jw_field hugepage_limit_fields[] = {
     JW_F("pageSize", JW_STRING, page_size),
     JW_F("limit", JW_UINT64, limit),
-    JW_END,
 };
 #undef JW_T
 DESC(hugepage_limit, struct oci_hugepage_limit);
@@ -321,7 +308,6 @@ DESC(hugepage_limit, struct oci_hugepage_limit);
 static const struct jw_field network_priority_fields[] = {
     JW_F("name", JW_STRING, name),
     JW_F("priority", JW_UINT32, priority),
-    JW_END,
 };
 #undef JW_T
 DESC(network_priority, struct oci_network_priority);
@@ -330,7 +316,6 @@ DESC(network_priority, struct oci_network_priority);
 static const struct jw_field network_fields[] = {
     JW_OPT("classID", JW_UINT32, class_id),
     JW_ARR("priorities", JW_STRUCT_ARRAY, priorities, .sub = &network_priority_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(network, struct oci_network);
@@ -340,10 +325,9 @@ DESC(network, struct oci_network);
 static const struct jw_field rdma_fields[] = {
     JW_OPT("hcaHandles", JW_UINT32, hca_handles),
     JW_OPT("hcaObjects", JW_UINT32, hca_objects),
-    JW_END,
 };
 #undef JW_T
-DESC(rdma, struct oci_rdma);
+DESC(rdma, struct oci_rdma, .key_off = JW_OFF16(offsetof(struct oci_rdma, device)));
 
 #define JW_T struct oci_resources
 static const struct jw_field resources_fields[] = {
@@ -354,13 +338,13 @@ static const struct jw_field resources_fields[] = {
     JW_F("blockIO", JW_STRUCT, block_io, .sub = &block_io_desc),
     JW_ARR("hugepageLimits", JW_STRUCT_ARRAY, hugepage_limits, .sub = &hugepage_limit_desc),
     JW_F("network", JW_STRUCT, network, .sub = &network_desc),
-    JW_ARR("rdma", JW_STRUCT_MAP, rdma, .sub = &rdma_desc,
-           .key_off = offsetof(struct oci_rdma, device)),
+    JW_ARR("rdma", JW_STRUCT_MAP, rdma, .sub = &rdma_desc),
     JW_F("unified", JW_STRING_MAP, unified),
-    JW_END,
 };
 #undef JW_T
-const struct jw_struct oci_resources_desc = {sizeof(struct oci_resources), resources_fields};
+const struct jw_struct oci_resources_desc = {.fields = resources_fields,
+                                             .nfields = JW_COUNT(resources_fields),
+                                             .size = sizeof(struct oci_resources)};
 
 /* ---- linux ---- */
 
@@ -368,7 +352,6 @@ const struct jw_struct oci_resources_desc = {sizeof(struct oci_resources), resou
 static const struct jw_field namespace_fields[] = {
     JW_F("type", JW_STRING, type, .flags = JW_REQUIRED, .check = check_namespace_type),
     JW_F("path", JW_STRING, path),
-    JW_END,
 };
 #undef JW_T
 DESC(namespace, struct oci_namespace);
@@ -377,7 +360,6 @@ DESC(namespace, struct oci_namespace);
 static const struct jw_field time_offset_fields[] = {
     JW_F("secs", JW_INT64, secs),
     JW_F("nanosecs", JW_UINT32, nanosecs),
-    JW_END,
 };
 #undef JW_T
 DESC(time_offset, struct oci_time_offset);
@@ -386,7 +368,6 @@ DESC(time_offset, struct oci_time_offset);
 static const struct jw_field time_offsets_fields[] = {
     JW_OPT("boottime", JW_INLINE, boottime, .sub = &time_offset_desc),
     JW_OPT("monotonic", JW_INLINE, monotonic, .sub = &time_offset_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(time_offsets, struct oci_time_offsets);
@@ -400,7 +381,6 @@ static const struct jw_field device_fields[] = {
     JW_OPT("fileMode", JW_UINT32, file_mode),
     JW_OPT("uid", JW_UINT32, uid),
     JW_OPT("gid", JW_UINT32, gid),
-    JW_END,
 };
 #undef JW_T
 DESC(device, struct oci_device);
@@ -411,7 +391,6 @@ static const struct jw_field seccomp_arg_fields[] = {
     JW_F("value", JW_UINT64, value),
     JW_F("valueTwo", JW_UINT64, value_two),
     JW_F("op", JW_STRING, op),
-    JW_END,
 };
 #undef JW_T
 DESC(seccomp_arg, struct oci_seccomp_arg);
@@ -422,7 +401,6 @@ static const struct jw_field seccomp_syscall_fields[] = {
     JW_F("action", JW_STRING, action, .flags = JW_REQUIRED),
     JW_OPT("errnoRet", JW_UINT32, errno_ret),
     JW_ARR("args", JW_STRUCT_ARRAY, args, .sub = &seccomp_arg_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(seccomp_syscall, struct oci_seccomp_syscall);
@@ -436,7 +414,6 @@ static const struct jw_field seccomp_fields[] = {
     JW_F("listenerPath", JW_STRING, listener_path),
     JW_F("listenerMetadata", JW_STRING, listener_metadata),
     JW_ARR("syscalls", JW_STRUCT_ARRAY, syscalls, .sub = &seccomp_syscall_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(seccomp, struct oci_seccomp);
@@ -450,7 +427,6 @@ static const struct jw_field intel_rdt_fields[] = {
     JW_F("enableCMT", JW_BOOL, enable_cmt),
     JW_F("enableMBM", JW_BOOL, enable_mbm),
     JW_F("enableMonitoring", JW_BOOL, enable_monitoring),
-    JW_END,
 };
 #undef JW_T
 DESC(intel_rdt, struct oci_intel_rdt);
@@ -459,7 +435,6 @@ DESC(intel_rdt, struct oci_intel_rdt);
 static const struct jw_field personality_fields[] = {
     JW_F("domain", JW_STRING, domain),
     JW_F("flags", JW_STRING_ARRAY, flags),
-    JW_END,
 };
 #undef JW_T
 DESC(personality, struct oci_personality);
@@ -468,17 +443,16 @@ DESC(personality, struct oci_personality);
 #define JW_T struct oci_net_device
 static const struct jw_field net_device_fields[] = {
     JW_F("name", JW_STRING, name),
-    JW_END,
 };
 #undef JW_T
-DESC(net_device, struct oci_net_device);
+DESC(net_device, struct oci_net_device,
+     .key_off = JW_OFF16(offsetof(struct oci_net_device, host_name)));
 
 #define JW_T struct oci_memory_policy
 static const struct jw_field memory_policy_fields[] = {
     JW_F("mode", JW_STRING, mode),
     JW_F("nodes", JW_STRING, nodes),
     JW_F("flags", JW_STRING_ARRAY, flags),
-    JW_END,
 };
 #undef JW_T
 DESC(memory_policy, struct oci_memory_policy);
@@ -500,10 +474,8 @@ static const struct jw_field linux_fields[] = {
     JW_F("mountLabel", JW_STRING, mount_label),
     JW_F("intelRdt", JW_STRUCT, intel_rdt, .sub = &intel_rdt_desc),
     JW_F("personality", JW_STRUCT, personality, .sub = &personality_desc),
-    JW_ARR("netDevices", JW_STRUCT_MAP, net_devices, .sub = &net_device_desc,
-           .key_off = offsetof(struct oci_net_device, host_name)),
+    JW_ARR("netDevices", JW_STRUCT_MAP, net_devices, .sub = &net_device_desc),
     JW_F("memoryPolicy", JW_STRUCT, memory_policy, .sub = &memory_policy_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(linux, struct oci_linux);
@@ -521,7 +493,7 @@ static const struct jw_field config_fields[] = {
     JW_F("hooks", JW_STRUCT, hooks, .sub = &hooks_desc),
     JW_F("annotations", JW_STRING_MAP, annotations),
     JW_F("linux", JW_STRUCT, linux_, .sub = &linux_desc),
-    JW_END,
 };
 #undef JW_T
-const struct jw_struct oci_config_desc = {sizeof(struct oci_config), config_fields};
+const struct jw_struct oci_config_desc = {
+    .fields = config_fields, .nfields = JW_COUNT(config_fields), .size = sizeof(struct oci_config)};

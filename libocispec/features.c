@@ -5,12 +5,15 @@
 #include "config_tables.h"
 #include "runtime_spec.h"
 
-#define DESC(name, type) static const struct jw_struct name##_desc = {sizeof(type), name##_fields}
+#define DESC(name, type, ...)                                                                      \
+	static const struct jw_struct name##_desc = {.fields = name##_fields,                      \
+	                                             .nfields = JW_COUNT(name##_fields),           \
+	                                             .size = sizeof(type),                         \
+	                                             __VA_ARGS__}
 
 #define JW_T struct oci_features_enabled
 static const struct jw_field enabled_fields[] = {
     JW_OPT("enabled", JW_BOOL, enabled),
-    JW_END,
 };
 #undef JW_T
 DESC(enabled, struct oci_features_enabled);
@@ -20,7 +23,6 @@ static const struct jw_field intel_rdt_fields[] = {
     JW_OPT("enabled", JW_BOOL, enabled),
     JW_OPT("schemata", JW_BOOL, schemata),
     JW_OPT("monitoring", JW_BOOL, monitoring),
-    JW_END,
 };
 #undef JW_T
 DESC(intel_rdt, struct oci_features_intel_rdt);
@@ -29,7 +31,7 @@ DESC(intel_rdt, struct oci_features_intel_rdt);
 static const struct jw_field cgroup_fields[] = {
     JW_OPT("v1", JW_BOOL, v1),           JW_OPT("v2", JW_BOOL, v2),
     JW_OPT("systemd", JW_BOOL, systemd), JW_OPT("systemdUser", JW_BOOL, systemd_user),
-    JW_OPT("rdma", JW_BOOL, rdma),       JW_END,
+    JW_OPT("rdma", JW_BOOL, rdma),
 };
 #undef JW_T
 DESC(cgroup, struct oci_features_cgroup);
@@ -42,7 +44,6 @@ static const struct jw_field seccomp_fields[] = {
     JW_F("archs", JW_STRING_ARRAY, archs),
     JW_F("knownFlags", JW_STRING_ARRAY, known_flags),
     JW_F("supportedFlags", JW_STRING_ARRAY, supported_flags),
-    JW_END,
 };
 #undef JW_T
 DESC(seccomp, struct oci_features_seccomp);
@@ -50,7 +51,6 @@ DESC(seccomp, struct oci_features_seccomp);
 #define JW_T struct oci_features_mount_extensions
 static const struct jw_field mount_extensions_fields[] = {
     JW_F("idmap", JW_STRUCT, idmap, .sub = &enabled_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(mount_extensions, struct oci_features_mount_extensions);
@@ -59,7 +59,6 @@ DESC(mount_extensions, struct oci_features_mount_extensions);
 static const struct jw_field memory_policy_fields[] = {
     JW_F("modes", JW_STRING_ARRAY, modes),
     JW_F("flags", JW_STRING_ARRAY, flags),
-    JW_END,
 };
 #undef JW_T
 DESC(memory_policy, struct oci_features_memory_policy);
@@ -76,7 +75,6 @@ static const struct jw_field linux_fields[] = {
     JW_F("mountExtensions", JW_STRUCT, mount_extensions, .sub = &mount_extensions_desc),
     JW_F("netDevices", JW_STRUCT, net_devices, .sub = &enabled_desc),
     JW_F("memoryPolicy", JW_STRUCT, memory_policy, .sub = &memory_policy_desc),
-    JW_END,
 };
 #undef JW_T
 DESC(linux, struct oci_features_linux);
@@ -91,10 +89,11 @@ static const struct jw_field features_fields[] = {
     JW_F("potentiallyUnsafeConfigAnnotations", JW_STRING_ARRAY,
          potentially_unsafe_config_annotations),
     JW_F("linux", JW_STRUCT, linux_, .sub = &linux_desc),
-    JW_END,
 };
 #undef JW_T
-const struct jw_struct oci_features_desc = {sizeof(struct oci_features), features_fields};
+const struct jw_struct oci_features_desc = {.fields = features_fields,
+                                            .nfields = JW_COUNT(features_fields),
+                                            .size = sizeof(struct oci_features)};
 
 struct oci_features *oci_features_parse_data(const char *data, size_t len, const char *name,
                                              char **err)

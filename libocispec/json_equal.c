@@ -83,8 +83,9 @@ static bool field_eq(const struct jw_field *f, const void *pa, const void *pb)
 		for (i = 0; i < la; i++) {
 			const char *ex = x + i * f->sub->size, *ey = y + i * f->sub->size;
 
-			if (f->kind == JW_STRUCT_MAP && !str_eq(*(char *const *)(ex + f->key_off),
-			                                        *(char *const *)(ey + f->key_off)))
+			if (f->kind == JW_STRUCT_MAP &&
+			    !str_eq(*(char *const *)(ex + f->sub->key_off),
+			            *(char *const *)(ey + f->sub->key_off)))
 				return false;
 			if (!jw_equal(f->sub, ex, ey))
 				return false;
@@ -99,7 +100,7 @@ bool jw_equal(const struct jw_struct *st, const void *a, const void *b)
 {
 	const struct jw_field *f;
 
-	for (f = st->fields; f->name != NULL; f++)
+	for (f = st->fields; f < st->fields + st->nfields; f++)
 		if (!field_eq(f, a, b))
 			return false;
 	return true;

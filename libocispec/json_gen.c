@@ -127,7 +127,7 @@ static int gen_struct_seq(struct jw_ctx *ctx, yajl_gen g, const struct jw_field 
 		return -1;
 	for (i = 0; i < len; i++) {
 		const char *elem = a + i * f->sub->size;
-		const char *key = map ? *(char *const *)(elem + f->key_off) : NULL;
+		const char *key = map ? *(char *const *)(elem + f->sub->key_off) : NULL;
 		int old, r = 0;
 
 		if (map) {
@@ -196,7 +196,7 @@ static int gen_struct(struct jw_ctx *ctx, yajl_gen g, const struct jw_struct *st
 
 	if (gen_check(ctx, yajl_gen_map_open(g)) < 0)
 		return -1;
-	for (f = st->fields; f->name != NULL; f++) {
+	for (f = st->fields; f < st->fields + st->nfields; f++) {
 		int old, r;
 
 		if (!jw_field_present(f, p))

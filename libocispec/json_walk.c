@@ -395,8 +395,8 @@ static int parse_struct_map(struct jw_ctx *ctx, const struct jw_field *f, yajl_v
 		jw_path_pop(ctx, old);
 		if (r < 0)
 			return -1;
-		*(char **)AT(elem, f->key_off) = strdup(v->u.object.keys[i]);
-		if (*(char **)AT(elem, f->key_off) == NULL)
+		*(char **)AT(elem, f->sub->key_off) = strdup(v->u.object.keys[i]);
+		if (*(char **)AT(elem, f->sub->key_off) == NULL)
 			return jw_fail(ctx, "out of memory");
 	}
 	return 0;
@@ -479,7 +479,7 @@ int jw_parse_struct(struct jw_ctx *ctx, const struct jw_struct *st, const void *
 		return jw_fail(ctx, "expected an object");
 	if (check_duplicates(ctx, obj) < 0)
 		return -1;
-	for (f = st->fields; f->name != NULL; f++) {
+	for (f = st->fields; f < st->fields + st->nfields; f++) {
 		/* null reads as absent, as Go's encoding/json (runc) reads it */
 		yajl_val v = object_get(obj, f->name);
 		int old, r = 0;
@@ -495,7 +495,7 @@ int jw_parse_struct(struct jw_ctx *ctx, const struct jw_struct *st, const void *
 			r = parse_field(ctx, f, v, out);
 		if (r == 0 && f->has_off)
 			*(bool *)AT(out, f->has_off - 1) = true;
-		if (r == 0 && f->check)
+		if (r == 0 && !JW_HAS_SUB(f->kind) && f->check)
 			r = f->check(ctx, CAT(out, f->off));
 		jw_path_pop(ctx, old);
 		if (r < 0)
@@ -559,7 +559,7 @@ static void free_field(const struct jw_field *f, void *parent)
 		len = *(size_t *)AT(parent, f->len_off);
 		for (i = 0; a && i < len; i++) {
 			if (f->kind == JW_STRUCT_MAP)
-				free(*(char **)(a + i * f->sub->size + f->key_off));
+				free(*(char **)(a + i * f->sub->size + f->sub->key_off));
 			jw_free_struct(f->sub, a + i * f->sub->size);
 		}
 		free(a);
@@ -573,7 +573,7 @@ void jw_free_struct(const struct jw_struct *st, void *p)
 {
 	const struct jw_field *f;
 
-	for (f = st->fields; f->name != NULL; f++)
+	for (f = st->fields; f < st->fields + st->nfields; f++)
 		free_field(f, p);
 }
 

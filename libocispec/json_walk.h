@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "runtime_spec.h"
 
@@ -36,8 +37,10 @@ enum jw_kind {
 	JW_STRUCT,       /* pointer to a struct (sub), NULL when absent */
 	JW_INLINE,       /* struct (sub) embedded in its parent */
 	JW_STRUCT_ARRAY, /* T * + size_t len (len_off) */
-	JW_STRUCT_MAP,   /* JSON object key -> struct: T * + len; key kept in T at key_off */
+	JW_STRUCT_MAP,   /* JSON object key -> struct: T * + len; key kept in T at sub->key_off */
 };
+/* The kinds from JW_STRUCT on describe their value with `sub`; the others may have a `check`. */
+#define JW_HAS_SUB(kind) ((kind) >= JW_STRUCT)
 
 /* Field flags. */
 #define JW_REQUIRED 0x1u /* absent (or null) is an error */
@@ -49,21 +52,30 @@ struct jw_struct;
 /* A value check run after a field parsed; returns 0, or jw_fail()'s -1. */
 typedef int (*jw_check_fn)(struct jw_ctx *ctx, const void *field);
 
+/*
+ * 24 bytes a field (there are about 260): offsets within one C struct fit
+ * in 16 bits (JW_OFF16 refuses to compile otherwise), and a field has
+ * either a sub-table or a value check, never both.
+ */
 struct jw_field {
-	const char *name; /* JSON key; NULL ends a table */
-	enum jw_kind kind;
-	size_t off;     /* offsetof the value in the parent struct */
-	size_t has_off; /* offsetof(has_x) + 1, or 0 when the field has no has_ flag */
-	size_t len_off; /* arrays and struct maps: offsetof the size_t length */
-	size_t key_off; /* JW_STRUCT_MAP: offsetof the char * key inside T */
-	const struct jw_struct *sub;
-	unsigned flags;
-	jw_check_fn check;
+	const char *name; /* JSON key */
+	union {
+		const struct jw_struct *sub; /* JW_HAS_SUB(kind) */
+		jw_check_fn check;           /* otherwise; NULL when none */
+	};
+	uint16_t off;     /* offsetof the value in the parent struct */
+	uint16_t has_off; /* offsetof(has_x) + 1, or 0 when the field has no has_ flag */
+	uint16_t len_off; /* arrays and struct maps: offsetof the size_t length */
+	enum jw_kind kind : 8;
+	unsigned flags : 8;
 };
 
+/* A table has no end marker (24 bytes each): its length is nfields. */
 struct jw_struct {
-	size_t size; /* sizeof the C struct */
 	const struct jw_field *fields;
+	uint32_t size;    /* sizeof the C struct */
+	uint16_t nfields; /* JW_COUNT(fields) */
+	uint16_t key_off; /* element of a JW_STRUCT_MAP: offsetof the char * map key */
 };
 
 /*
@@ -71,17 +83,16 @@ struct jw_struct {
  * described, e.g. `#define JW_T struct oci_user`, then lists fields.
  * JW_OPT pairs member m with its `has_m` flag; JW_ARR with its `m_len`.
  */
-#define JW_HAS(m) (offsetof(JW_T, has_##m) + 1)
+#define JW_OFF16(x) ((x) + 0 * sizeof(char[(x) < 65536 ? 1 : -1]))
+#define JW_HAS(m)   JW_OFF16(offsetof(JW_T, has_##m) + 1)
 #define JW_F(json, k, m, ...)                                                                      \
 	{                                                                                          \
-		.name = json, .kind = k, .off = offsetof(JW_T, m), __VA_ARGS__                     \
+		.name = json, .kind = k, .off = JW_OFF16(offsetof(JW_T, m)), __VA_ARGS__           \
 	}
 #define JW_OPT(json, k, m, ...) JW_F(json, k, m, .has_off = JW_HAS(m), __VA_ARGS__)
-#define JW_ARR(json, k, m, ...) JW_F(json, k, m, .len_off = offsetof(JW_T, m##_len), __VA_ARGS__)
-#define JW_END                                                                                     \
-	{                                                                                          \
-		.name = NULL                                                                       \
-	}
+#define JW_ARR(json, k, m, ...)                                                                    \
+	JW_F(json, k, m, .len_off = JW_OFF16(offsetof(JW_T, m##_len)), __VA_ARGS__)
+#define JW_COUNT(a) JW_OFF16(sizeof(a) / sizeof((a)[0]))
 
 /* ---- documents (json_doc.c) ---- */
 

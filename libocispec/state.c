@@ -13,10 +13,10 @@ static const struct jw_field state_fields[] = {
     JW_OPT("pid", JW_INT32, pid),
     JW_F("bundle", JW_STRING, bundle, .flags = JW_REQUIRED),
     JW_F("annotations", JW_STRING_MAP, annotations),
-    JW_END,
 };
 #undef JW_T
-const struct jw_struct oci_state_desc = {sizeof(struct oci_state), state_fields};
+const struct jw_struct oci_state_desc = {
+    .fields = state_fields, .nfields = JW_COUNT(state_fields), .size = sizeof(struct oci_state)};
 
 struct oci_state *oci_state_parse_data(const char *data, size_t len, const char *name, char **err)
 {

@@ -149,7 +149,7 @@ int fs2_kill_all(const char *path, int sig, struct skiff_error **err)
 	cleanup_free char *dir = NULL;
 	cleanup_close int dfd = open_dir(path, &dir, err), kfd = -1;
 	long deadline = cgroup_now_ms() + SETTLE_TIMEOUT_MS, delay = 1;
-	size_t n;
+	size_t n = 0;
 
 	if (dfd < 0)
 		return -1;

@@ -135,7 +135,13 @@ static struct {
 
 static int libcriu_load(struct skiff_error **err)
 {
+#define LIBCRIU_NAME(f) #f "\0"
+	static const char names[] = LIBCRIU_FUNCS(LIBCRIU_NAME);
+#define LIBCRIU_ONE(f) +1
+	_Static_assert(sizeof(lib) == (0 LIBCRIU_FUNCS(LIBCRIU_ONE)) * sizeof(void *),
+	               "lib: function pointers only");
 	static void *handle;
+	const char *missing;
 	void *h;
 
 	if (handle)
@@ -144,12 +150,11 @@ static int libcriu_load(struct skiff_error **err)
 	if (h == NULL)
 		return error_set(err, 0, "%s cannot be loaded (install criu): %s", LIBCRIU_SONAME,
 		                 dlerror());
-#define LIBCRIU_SYM(f)                                                                             \
-	if ((*(void **)&lib.f = dlsym(h, #f)) == NULL) {                                           \
-		dlclose(h);                                                                        \
-		return error_set(err, 0, "%s has no %s: criu too old", LIBCRIU_SONAME, #f);        \
+	missing = dl_resolve(h, names, &lib);
+	if (missing) {
+		dlclose(h);
+		return error_set(err, 0, "%s has no %s: criu too old", LIBCRIU_SONAME, missing);
 	}
-	LIBCRIU_FUNCS(LIBCRIU_SYM)
 	handle = h;
 	return 0;
 }

@@ -38,19 +38,36 @@ static char *one_line(char *msg)
 	return out;
 }
 
-int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
+static int error_vset(struct skiff_error **err, int errnum, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (err == NULL || *err != NULL)
 		return -1;
 	*err = xcalloc(1, sizeof(**err));
 	(*err)->errnum = errnum;
-	va_start(ap, fmt);
 	if (vasprintf(&(*err)->msg, fmt, ap) < 0)
 		oom();
-	va_end(ap);
 	(*err)->msg = one_line((*err)->msg);
+	return -1;
+}
+
+int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, errnum, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_set_errno(struct skiff_error **err, const char *fmt, ...)
+{
+	int errnum = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, errnum, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

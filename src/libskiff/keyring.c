@@ -63,7 +63,7 @@ static int permissions(long serial, unsigned *perm, struct skiff_error **err)
 int keyring_make_session(const char *id, bool user_ns, struct skiff_error **err)
 {
 	long serial = join(id, err);
-	unsigned perm;
+	unsigned perm = 0;
 
 	if (serial <= 0)
 		return (int)serial;

@@ -51,11 +51,12 @@ enum opt_kind {
 	OPT_IGNORE,  /* accepted, no effect (tmpcopyup, defaults, ...) */
 };
 
+/* 16 bytes an entry: every MS_* and MOUNT_ATTR_* value here fits in 32 bits. */
 struct mount_option {
 	const char *name;
-	enum opt_kind kind;
+	enum opt_kind kind : 8;
 	bool clear;
-	uint64_t flag;
+	uint32_t flag;
 };
 
 /* Sorted by name (strcmp order): looked up with bsearch. */
@@ -173,7 +174,7 @@ static void apply_option(struct mount_spec *s, const struct mount_option *o)
 		break;
 	case OPT_SB:
 		if (o->clear)
-			s->sb_flags &= ~o->flag;
+			s->sb_flags &= ~(unsigned long)o->flag;
 		else
 			s->sb_flags |= o->flag;
 		break;
@@ -870,7 +871,7 @@ static int cgroup_bind_create(const struct mount_spec *s, const char *what,
                               struct skiff_error **err)
 {
 	cleanup_free char *own = NULL, *src = NULL;
-	const char *mnt;
+	const char *mnt = NULL;
 
 	if (cgroup_mountpoint(&mnt, err) < 0 || cgroup_own_path(&own, err) < 0)
 		return error_wrap(err, "%s", what);

@@ -65,7 +65,15 @@ static bool bus_direct;
 
 static int load_libsystemd(struct skiff_error **err)
 {
+#define X(name) #name "\0"
+	static const char names[] = SD_FUNCS(X);
+#undef X
+#define X(name) +1
+	_Static_assert(sizeof(sd) == (0 SD_FUNCS(X)) * sizeof(void *),
+	               "sd: function pointers only");
+#undef X
 	static void *handle;
+	const char *missing;
 
 	if (handle)
 		return 0;
@@ -73,12 +81,10 @@ static int load_libsystemd(struct skiff_error **err)
 	if (handle == NULL)
 		return error_set(err, 0, "systemd cgroup driver: cannot load libsystemd.so.0: %s",
 		                 dlerror());
-#define X(name)                                                                                    \
-	sd.name = (__typeof__(name) *)dlsym(handle, #name);                                        \
-	if (sd.name == NULL)                                                                       \
-		return error_set(err, 0, "systemd cgroup driver: libsystemd.so.0 lacks %s", #name);
-	SD_FUNCS(X)
-#undef X
+	missing = dl_resolve(handle, names, &sd);
+	if (missing)
+		return error_set(err, 0, "systemd cgroup driver: libsystemd.so.0 lacks %s",
+		                 missing);
 	return 0;
 }
 

@@ -399,7 +399,7 @@ static int export_bpf(scmp_filter_ctx ctx, struct seccomp_program *p, struct ski
 {
 	cleanup_close int fd = memfd_create("skiff-seccomp", MFD_CLOEXEC);
 	cleanup_free char *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (fd < 0)

@@ -8,9 +8,10 @@
 #include "signals.h"
 #include "utils.h"
 
+/* 8 bytes an entry, the name inside: no pointer to relocate and keep. */
 struct sig_name {
-	const char *name;
-	int num;
+	char name[7];
+	unsigned char num;
 };
 
 /* Sorted by name for bsearch. */

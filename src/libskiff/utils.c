@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <config.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -292,6 +293,18 @@ char *find_program(const char *name)
 		if (access(p, X_OK) == 0)
 			return p;
 		free(p);
+	}
+	return NULL;
+}
+
+const char *dl_resolve(void *handle, const char *names, void *fns)
+{
+	for (char *slot = fns; *names; names += strlen(names) + 1, slot += sizeof(void *)) {
+		void *f = dlsym(handle, names);
+
+		if (f == NULL)
+			return names;
+		memcpy(slot, &f, sizeof(f));
 	}
 	return NULL;
 }

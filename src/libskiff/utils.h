@@ -75,5 +75,13 @@ int mkdir_p(const char *path, mode_t mode, struct skiff_error **err);
 int parse_int64(const char *s, long long *out);
 /* name's full path from PATH, then /usr/local/sbin, /usr/sbin, /sbin; NULL when missing. */
 char *find_program(const char *name);
+/*
+ * Resolves each name of `names` ("a\0" "b\0" ..., ended by an empty name)
+ * in the dlopen'd `handle`, storing the addresses one after the other at
+ * `fns` (a struct of function pointers in the same order).  Returns NULL,
+ * or the first name the library lacks.  One loop rather than a dlsym call
+ * and a check per function: about 30 bytes of code less for each.
+ */
+const char *dl_resolve(void *handle, const char *names, void *fns);
 
 #endif

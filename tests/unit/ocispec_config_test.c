@@ -38,7 +38,7 @@ static void mark(const struct jw_struct *st, const void *p)
 	const struct jw_field *f;
 	size_t i, j;
 
-	for (f = st->fields; f->name; f++) {
+	for (f = st->fields; f < st->fields + st->nfields; f++) {
 		const char *fp = (const char *)p + f->off;
 
 		if (!jw_field_present(f, p))
@@ -63,7 +63,7 @@ static int report(const struct jw_struct *st, const char *path, int depth)
 	int missing = 0;
 	size_t j;
 
-	for (f = st->fields; f->name && depth < 10; f++) {
+	for (f = st->fields; f < st->fields + st->nfields && depth < 10; f++) {
 		char sub[512];
 
 		snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
@@ -73,7 +73,7 @@ static int report(const struct jw_struct *st, const char *path, int depth)
 			printf("#   full config never sets %s\n", sub);
 			missing++;
 		}
-		if (f->sub)
+		if (JW_HAS_SUB(f->kind))
 			missing += report(f->sub, sub, depth + 1);
 	}
 	return missing;
