@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import lib
-from test_checkpoint_vm import _count, _counting
+from test_checkpoint_vm import COUNTER_SCRIPT, _count, _counting
 
 RUNC = "/usr/sbin/runc"
 CRIU = shutil.which("criu") or "/usr/sbin/criu"
@@ -101,7 +101,7 @@ RUNTIMES = ("skiff", "runc")
 
 def _counter(rt, edit=None):
     """A detached counter container under rt, counting; returns (bundle, id)."""
-    script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"
+    script = COUNTER_SCRIPT
 
     def change(cfg):
         cfg["root"]["readonly"] = False

@@ -24,7 +24,7 @@ import test_checkpoint_vm as ckvm  # its counter and cgroup helpers
 RUNC = "/usr/sbin/runc"
 MNT = "/sys/fs/cgroup"
 MiB = 1024 * 1024
-COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"
+COUNTER = ckvm.COUNTER_SCRIPT
 _held = []  # our ends of the containers' stdio pipes
 
 

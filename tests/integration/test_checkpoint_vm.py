@@ -62,8 +62,14 @@ def _skiff_piped(*args, timeout=300):
     return rc, err.decode(errors="replace")
 
 
+# The counter renames a whole file into place, so a dump taken between a
+# truncate and a write cannot leave /tmp/count empty for good.
+COUNTER_SCRIPT = ("i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
+                  "mv /tmp/count.new /tmp/count; sleep 0.2; done")
+
+
 def _counter_bundle(edit=None):
-    script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"
+    script = COUNTER_SCRIPT
 
     def change(cfg):
         cfg["root"]["readonly"] = False

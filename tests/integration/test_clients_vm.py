@@ -25,6 +25,7 @@ import time
 
 import clients
 import lib
+import test_checkpoint_vm
 import test_containerd as ctd
 import test_podman as pm
 
@@ -279,7 +280,7 @@ def test_podman_checkpoint_and_restore():
         raise lib.Skip("criu is not installed")
     pm.setup()
     name = pm.new_name("ckpt")
-    script = "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done"
+    script = test_checkpoint_vm.COUNTER_SCRIPT
     r = pm.podman("run", "-d", "--name", name, clients.IMAGE, "sh", "-c", script)
     assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
 
