@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import lib
 from test_cgroup_systemd import _need_systemd, _show, runc_start
@@ -341,6 +342,36 @@ def test_same_scope_as_runc():
         assert ours[k] == theirs[k], (k, ours[k], theirs[k])
 
 
+def test_checkpoint_restore_as_runc():
+    """CRIU on a v1 host: restore -d puts the tree back into a new scope in every hierarchy
+    and it goes on counting; delete leaves nothing.  runc the same on the same bundle
+    (Debian's runc 1.1.5 leaves the misc hierarchy at its root, as at create)."""
+    _need_v1_systemd()
+    if not os.path.exists("/usr/sbin/criu") or "checkpoint" not in lib.skiff_ok("--help").stdout:
+        raise lib.Skip("criu, or skiff's checkpoint (libcriu), is missing")
+    import test_checkpoint_systemd_vm as cks
+    for name in ("skiff", "runc"):
+        rt = cks.Runtime(name)
+        cid = rt.new_id("ck1")
+        path = f"/machine.slice/cktest-{cid}.scope"
+        b = lib.Bundle(["sh", "-c", cks.COUNTER], edit=lambda c: (
+            c["linux"].update(cgroupsPath=f"machine.slice:cktest:{cid}"),
+            c["root"].update(readonly=False)))
+        rt.piped("run", "-d", "--bundle", b.path, cid, systemd=True)
+        time.sleep(2)
+        before = int(rt.ok("exec", cid, "cat", "/tmp/count").stdout)
+        rt.checkpoint(cid, b.file("img"), systemd=True)
+        rt.restore(cid, b.file("img"), b, systemd=True)
+        cgs = _cgroups_of(rt.state(cid)["pid"])
+        if name == "runc" and cgs.get("misc") == "/":
+            del cgs["misc"]
+        assert set(cgs.values()) == {path}, (name, cgs)
+        time.sleep(1)
+        assert int(rt.ok("exec", cid, "cat", "/tmp/count").stdout) > before, name
+        rt.ok("delete", "--force", cid)
+        assert _dirs_of(path) == [], (name, _dirs_of(path))
+
+
 # ---- podman with its stock configuration: cgroup_manager systemd where systemd runs ----
 
 def test_podman_default_cgroup_manager():
@@ -409,7 +440,7 @@ def _in_vm(layout):
     # Inside, only the two launchers skip.
     assert len(skipped) == 2 and all("already in the VM" in s for s in skipped), \
         f"tests skipped in the VM:\n{out[-3000:]}"
-    assert passed == 8, out[-3000:]
+    assert passed == 9, out[-3000:]
 
 
 def test_in_vm_hybrid():
