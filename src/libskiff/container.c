@@ -433,6 +433,16 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Restore's cgroup holder (restore_hold_cgroup): told to leave, and reaped. */
+static void restore_release_cgroup(struct create_plan *p)
+{
+	close_fd(&p->holder_fd);
+	if (p->holder > 0)
+		while (waitpid(p->holder, NULL, 0) < 0 && errno == EINTR)
+			;
+	p->holder = 0;
+}
+
 /* Every fd but the state's (rootfd, dirfd: the lock). */
 static void plan_close_fds(struct create_plan *p)
 {
@@ -492,6 +502,7 @@ static void undo_create(struct create_plan *p)
 			;
 		p->pid = 0;
 	}
+	restore_release_cgroup(p);
 	/* Out of fds (EMFILE) is a reason to be here: removing takes a few. */
 	plan_close_fds(p);
 	cgroup_unmake(&p->cgroup, steal_ptr(&p->cgroup_made));
@@ -740,15 +751,6 @@ static int restore_hold_cgroup(struct create_plan *p, struct skiff_error **err)
 	p->holder_fd = fds[1];
 	a.pid = p->holder;
 	return cgroup_adopt(&p->cgroup, &a, err);
-}
-
-static void restore_release_cgroup(struct create_plan *p)
-{
-	close_fd(&p->holder_fd);
-	if (p->holder > 0)
-		while (waitpid(p->holder, NULL, 0) < 0 && errno == EINTR)
-			;
-	p->holder = 0;
 }
 
 static int restore_steps(struct create_plan *p, struct skiff_error **err)
