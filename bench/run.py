@@ -4,6 +4,8 @@
 Every runtime runs the SAME generated config.json per scenario, each with its
 own --root under one temporary directory; runtimes are interleaved in rounds
 (the order rotates every round) so drift on the machine hits all of them alike.
+The scale scenario instead gives each runtime a phase of its own (its N
+containers, and no other runtime's, up at once), the phase order rotating.
 The result is a markdown table of medians (min-max) and the ratios
 skiff/crun and skiff/runc.
 
@@ -168,10 +170,11 @@ def podman_seccomp(cfg):
 # ---------------------------------------------------------------- running
 
 class Bench:
-    def __init__(self, work, rounds, scale=1000):
+    def __init__(self, work, rounds, scale=1000, scale_rounds=3):
         self.work = work
         self.rounds = rounds
         self.scale = scale
+        self.scale_rounds = scale_rounds
         self.roots = {n: os.path.join(work, "root-" + n) for n in RUNTIMES}
         self.ids = {n: [] for n in RUNTIMES}
         self.seq = 0
@@ -183,6 +186,9 @@ class Bench:
         self.notes = []
         self.rows = []  # (scenario, {runtime: [values] or str}, unit)
         self.held = []  # our ends of containers' stdio pipes (checkpoint)
+        self.inflight = set()  # runtime commands spawned and not yet reaped
+        self.stop = threading.Event()  # set by cleanup: parallel lanes start nothing more
+        self.lanes = []  # their threads
 
     def new_id(self, rt):
         self.seq += 1
@@ -210,17 +216,23 @@ class Bench:
             # own (v1 memory) cgroup, which belongs to the host's process manager.
             args = list(args)
             i = args.index("--bundle") + 1
-            args[i] = self.container_bundle(args[i], args[-1])
+            args[i] = self.container_bundle(name, args[i], args[-1])
         return [RUNTIMES[name], "--root", self.roots[name], *args]
 
-    def container_bundle(self, bundle, cid):
+    def cgroup_parent(self, name):
+        """The cgroup every container of runtime `name` is made under, in each hierarchy:
+        the bench's own (made by that runtime as it makes any parent), removed at the end."""
+        return f"skiff-bench-{os.getpid()}-{name}"
+
+    def container_bundle(self, name, bundle, cid):
         cfg = self.parsed.get(bundle)
         if cfg is None:
             with open(os.path.join(bundle, "config.json")) as f:
                 cfg = self.parsed[bundle] = json.load(f)
         d = os.path.join(self.work, "c", cid)
         os.makedirs(d)
-        cfg = dict(cfg, linux=dict(cfg["linux"], cgroupsPath="/" + cid))
+        path = f"/{self.cgroup_parent(name)}/{cid}"
+        cfg = dict(cfg, linux=dict(cfg["linux"], cgroupsPath=path))
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1)
         return d
@@ -232,15 +244,30 @@ class Bench:
             acts = [(os.POSIX_SPAWN_DUP2, self.devnull, 0),
                     (os.POSIX_SPAWN_DUP2, stdout if stdout is not None else self.devnull, 1),
                     (os.POSIX_SPAWN_DUP2, errfd, 2)]
-            return os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
+            return self.track(os.posix_spawn(argv[0], argv, os.environ, file_actions=acts,
+                                             setpgroup=0))
         finally:
             os.close(errfd)
+
+    def track(self, pid):
+        """Records a runtime command until it is reaped (see done).  Each runs in a process
+        group of its own, so a Ctrl-C stops the bench, not a runtime half-way through a
+        create; cleanup waits for the commands still running."""
+        self.inflight.add(pid)
+        return pid
+
+    def done(self, pid, options=0):
+        """waitpid (wait4: also the rusage) for a tracked command."""
+        r = os.wait4(pid, options)
+        if r[0]:
+            self.inflight.discard(pid)
+        return r
 
     def timed(self, argv, check=True):
         """Runs argv to completion; returns seconds."""
         t0 = time.perf_counter()
         pid = self.spawn(argv)
-        _, status = os.waitpid(pid, 0)
+        _, status, _ = self.done(pid)
         dt = time.perf_counter() - t0
         if check and status != 0:
             with open(self.err + f".{threading.get_ident()}") as f:
@@ -250,8 +277,11 @@ class Bench:
         return dt
 
     def quiet(self, argv):
-        subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        try:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=120)
+        except subprocess.TimeoutExpired:
+            print(f"bench: timed out: {' '.join(argv)}", file=sys.stderr)
 
     def rotate(self, r, names):
         k = r % len(names)
@@ -441,8 +471,9 @@ class Bench:
         acts = [(os.POSIX_SPAWN_DUP2, r_in, 0), (os.POSIX_SPAWN_DUP2, w_out, 1),
                 (os.POSIX_SPAWN_DUP2, w_err, 2)]
         t0 = time.perf_counter()
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=acts)
-        _, status = os.waitpid(pid, 0)
+        pid = self.track(os.posix_spawn(argv[0], argv, os.environ, file_actions=acts,
+                                        setpgroup=0))
+        _, status, _ = self.done(pid)
         dt = time.perf_counter() - t0
         for fd in (r_in, w_out, w_err):
             os.close(fd)
@@ -528,24 +559,9 @@ class Bench:
             for r in range(rounds):
                 for n in self.rotate(r, ORDER):
                     ids = [self.new_id(n) for _ in range(count)]
-                    chunks = [ids[i::lanes] for i in range(lanes)]
-                    errors = []
-
-                    def lane(chunk):
-                        try:
-                            for cid in chunk:
-                                self.timed(self.rt(n, "run", "--bundle", b, cid))
-                        except Exception as e:  # reported after the lanes join
-                            errors.append(e)
-                    t0 = time.perf_counter()
-                    th = [threading.Thread(target=lane, args=(c,)) for c in chunks]
-                    for t in th:
-                        t.start()
-                    for t in th:
-                        t.join()
-                    dt = time.perf_counter() - t0
-                    if errors:
-                        raise errors[0]
+                    dt = self.in_lanes([ids[i::lanes] for i in range(lanes)],
+                                       lambda cid: self.timed(self.rt(n, "run", "--bundle", b,
+                                                                      cid)))
                     vals[n].append(count / dt)
                     reap_strays()
             self.add(f"throughput, {count} runs, {lanes} lane{'s' if lanes > 1 else ''}",
@@ -613,6 +629,30 @@ class Bench:
         for k, v in vals.items():
             self.add(f"floor: {k}", {"skiff": v, "crun": v, "runc": v}, unit="floor")
 
+    def in_lanes(self, chunks, work):
+        """Calls work(item) for every item, a thread per chunk; returns the seconds all took.
+        cleanup sets self.stop and joins self.lanes: after a Ctrl-C no lane starts more."""
+        errors = []
+
+        def lane(chunk):
+            try:
+                for item in chunk:
+                    if self.stop.is_set():
+                        return
+                    work(item)
+            except Exception as e:  # reported after the lanes join
+                errors.append(e)
+        self.lanes = [threading.Thread(target=lane, args=(c,)) for c in chunks]
+        t0 = time.perf_counter()
+        for t in self.lanes:
+            t.start()
+        for t in self.lanes:
+            t.join()
+        dt = time.perf_counter() - t0
+        if errors:
+            raise errors[0]
+        return dt
+
     def runtime_processes(self, n):
         """Processes still running the runtime's binary (a shim-like helper would be one)."""
         found = 0
@@ -624,7 +664,7 @@ class Bench:
         return found
 
     def state_bytes(self, n):
-        """Bytes of the state root (on the tmpfs: memory) per container."""
+        """Bytes of the state root (on the tmpfs: memory)."""
         total = 0
         for dirpath, _, files in os.walk(self.roots[n]):
             for name in files:
@@ -637,98 +677,59 @@ class Bench:
     def scale_lanes(self, n, b, ids, lanes=2):
         """Creates ids in `lanes` parallel lanes; returns containers per second."""
         argvs = {cid: self.rt(n, "run", "--detach", "--bundle", b, cid) for cid in ids}
-        errors = []
-
-        def lane(chunk):
-            try:
-                for cid in chunk:
-                    self.timed(argvs[cid])
-            except Exception as e:  # reported after the lanes join
-                errors.append(e)
-        th = [threading.Thread(target=lane, args=(ids[i::lanes],)) for i in range(lanes)]
-        t0 = time.perf_counter()
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        dt = time.perf_counter() - t0
-        if errors:
-            raise errors[0]
-        return len(ids) / dt
+        return len(ids) / self.in_lanes([ids[i::lanes] for i in range(lanes)],
+                                        lambda cid: self.timed(argvs[cid]))
 
     def cpu_timed(self, argv):
         """Runs argv to completion; returns (wall seconds, CPU seconds: user + system)."""
         t0 = time.perf_counter()
         pid = self.spawn(argv)
-        _, status, ru = os.wait4(pid, 0)
+        _, status, ru = self.done(pid)
         dt = time.perf_counter() - t0
         if status != 0:
             raise RuntimeError(f"{' '.join(argv)}: exit {os.waitstatus_to_exitcode(status)}")
         return dt, ru.ru_utime + ru.ru_stime
 
     def sc_scale(self):
-        """`scale` containers per runtime running at once, the runtimes interleaved step by
-        step (the order rotating), so that a machine's changing load hits all three alike."""
+        """`scale` containers of ONE runtime running at once: a phase per runtime
+        (scale_phase), with only that runtime's containers up, as the count is meant.  With
+        --scale-rounds R the phases repeat R times, the order rotating each round (skiff,
+        crun, runc; then crun, runc, skiff; ...), so a drift of the machine or what one
+        phase leaves in the kernel falls on each runtime in turn."""
         count = self.scale
-        # Up longer than the run may take (3N creates on a loaded machine: over 1,000 s).
+        # Up longer than a phase may take on a loaded machine.
         b = self.bundle("sleep-long",
                         lambda c: c["process"].__setitem__("args", ["sleep", "1000000"]))
         edge = min(100, max(1, count // 4))
-        solo, lane_rounds, lane_size = 10, 3, max(2, edge // 2)
-        keys = ("first", "last", "lanes", "list", "listcpu", "state1", "stateN", "exec",
-                "delete1", "deleteN", "left", "bytes")
-        rows = {k: {n: [] for n in ORDER} for k in keys}
-        ids = {n: [self.new_id(n) for _ in range(count)] for n in ORDER}
-        more = {n: [] for n in ORDER}
-        create = {n: [] for n in ORDER}
-
-        def run(n, cid):
-            return self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
-        for n in ORDER:
-            create[n].append(run(n, ids[n][0]))
-        # With one container up: state, and create + delete of another.
-        for r in range(10):
-            for n in self.rotate(r, ORDER):
-                rows["state1"][n].append(self.timed(self.rt(n, "state", ids[n][0])))
-        for r in range(solo):
-            for n in self.rotate(r, ORDER):
-                cid = self.new_id(n)
-                run(n, cid)
-                rows["delete1"][n].append(self.timed(self.rt(n, "delete", "--force", cid)))
-                reap_strays()
-        for i in range(1, count):
-            for n in self.rotate(i, ORDER):
-                create[n].append(run(n, ids[n][i]))
-        for n in ORDER:
-            rows["first"][n], rows["last"][n] = create[n][:edge], create[n][-edge:]
-        for r in range(5):
-            for n in self.rotate(r, ORDER):
-                wall, cpu = self.cpu_timed(self.rt(n, "list"))
-                rows["list"][n].append(wall)
-                rows["listcpu"][n].append(cpu)
-        for j, i in enumerate(range(0, count, max(1, count // 20))):
-            for n in self.rotate(j, ORDER):
-                rows["stateN"][n].append(self.timed(self.rt(n, "state", ids[n][i])))
-                rows["exec"][n].append(self.timed(self.rt(n, "exec", ids[n][i], "/bin/true")))
-        for n in ORDER:
-            rows["left"][n] = [self.runtime_processes(n)]
-            rows["bytes"][n] = [self.state_bytes(n) / count]
-        for r in range(lane_rounds):
-            for n in self.rotate(r, ORDER):
-                extra = [self.new_id(n) for _ in range(lane_size)]
-                more[n] += extra
-                rows["lanes"][n].append(self.scale_lanes(n, b, extra))
-        for i in range(count):
-            for n in self.rotate(i, ORDER):
-                dt = self.timed(self.rt(n, "delete", "--force", ids[n][i]))
-                if i < edge:
-                    rows["deleteN"][n].append(dt)
-        for n in ORDER:
-            for cid in more[n]:
-                self.timed(self.rt(n, "delete", "--force", cid))
-        reap_strays()
+        lane_rounds, lane_size = 3, max(2, edge // 2)
+        rows = {k: {n: [] for n in ORDER} for k in SCALE_ROWS}
+        netns = slab_objects("net_namespace")
+        orders, waits, above = [], [], 0
+        for r in range(self.scale_rounds):
+            order = self.rotate(r, ORDER)
+            orders.append(", ".join(order))
+            for n in order:
+                waited, left = self.settle(netns)
+                waits.append(waited)
+                above += left is not None and netns is not None and left > netns
+                print(f"  scale round {r + 1}/{self.scale_rounds}: {n} ({count} containers; "
+                      f"network namespaces on the host {left}, waited {waited:.1f} s for them; "
+                      f"memory cgroups, dying ones too: {memory_cgroups()})",
+                      file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                self.scale_phase(n, b, count, edge, (lane_rounds, lane_size), rows)
+                print(f"  scale round {r + 1}: {n} took {time.perf_counter() - t0:.0f} s",
+                      file=sys.stderr, flush=True)
+        self.notes.append(
+            f"scale: each runtime's {count} containers made, measured and deleted in a phase "
+            f"of its own, no other runtime's container up; {self.scale_rounds} round(s), "
+            f"phase order {' | '.join(orders)}; before each phase the bench waited for the "
+            f"host's network namespaces to be back to the {netns} before the first (at most "
+            f"{max(waits):.1f} s" + (f"; {above} phase(s) began above it)" if above else ")"))
         self.add(f"scale {count}: run --detach, first {edge}", rows["first"])
         self.add(f"scale {count}: run --detach, last {edge}", rows["last"])
+        self.add(f"scale {count}: last {edge} against first {edge} (medians, per phase)",
+                 rows["growth"], unit="x")
         self.add(f"scale {count}: run --detach, 2 lanes ({lane_rounds}x{lane_size} more)",
                  rows["lanes"], unit="/s")
         self.add(f"scale {count}: list", rows["list"])
@@ -741,9 +742,140 @@ class Bench:
         self.add(f"scale: runtime processes left, {count} running", rows["left"], unit="count")
         self.add("scale: state root bytes per container", rows["bytes"], unit="bytes")
 
+    def scale_phase(self, n, b, count, edge, lanes, rows):
+        """Runtime n alone: `state` and `delete --force` with 1 container up, then `count`
+        made one by one and left running, measured, and deleted; lanes: (rounds, size) of
+        the 2-lane creates made on top of the count."""
+        ids = [self.new_id(n) for _ in range(count)]
+        empty = self.state_bytes(n)
+
+        def run(cid):
+            return self.timed(self.rt(n, "run", "--detach", "--bundle", b, cid))
+        create = [run(ids[0])]
+        for _ in range(10):
+            rows["state1"][n].append(self.timed(self.rt(n, "state", ids[0])))
+        for _ in range(10):
+            cid = self.new_id(n)
+            run(cid)
+            rows["delete1"][n].append(self.timed(self.rt(n, "delete", "--force", cid)))
+            reap_strays()
+        create += [run(cid) for cid in ids[1:]]
+        rows["first"][n] += create[:edge]
+        rows["last"][n] += create[-edge:]
+        rows["growth"][n].append(statistics.median(create[-edge:]) /
+                                 statistics.median(create[:edge]))
+        for _ in range(5):
+            wall, cpu = self.cpu_timed(self.rt(n, "list"))
+            rows["list"][n].append(wall)
+            rows["listcpu"][n].append(cpu)
+        for i in range(0, count, max(1, count // 20)):
+            rows["stateN"][n].append(self.timed(self.rt(n, "state", ids[i])))
+            rows["exec"][n].append(self.timed(self.rt(n, "exec", ids[i], "/bin/true")))
+        rows["left"][n].append(self.runtime_processes(n))
+        rows["bytes"][n].append((self.state_bytes(n) - empty) / count)
+        more = []
+        for _ in range(lanes[0]):
+            extra = [self.new_id(n) for _ in range(lanes[1])]
+            more += extra
+            rows["lanes"][n].append(self.scale_lanes(n, b, extra))
+        for i, cid in enumerate(ids):
+            dt = self.timed(self.rt(n, "delete", "--force", cid))
+            if i < edge:
+                rows["deleteN"][n].append(dt)
+            reap_strays()
+        for cid in more:
+            self.timed(self.rt(n, "delete", "--force", cid))
+        reap_strays()
+        self.check_gone(n)
+
+    def check_gone(self, n):
+        """After a phase: nothing of runtime n's is left in its root or its cgroups."""
+        left = [c for c in os.listdir(self.roots[n]) if c.startswith("bench")]
+        cgroups = sum(len(dirs) for mnt in cgroup_mounts()
+                      for _, dirs, _ in os.walk(os.path.join(mnt, self.cgroup_parent(n))))
+        if left or cgroups:
+            note = (f"scale: after delete --force of every container, {n} left {len(left)} in "
+                    f"its root and {cgroups} cgroups (removed at the end)")
+            if note not in self.notes:
+                self.notes.append(note)
+
+    def settle(self, baseline, limit=60, still=10):
+        """Waits until the host's network namespaces are back to `baseline`: the kernel frees
+        those of exited containers later, in a worker, and each one left makes a sysfs mount
+        slower (README, "What grows in create").  Gives up after `limit` seconds, or `still`
+        seconds without change (another job's).  Returns (seconds waited, the count)."""
+        t0 = changed = time.monotonic()
+        last = slab_objects("net_namespace")
+        while last is not None and baseline is not None and last > baseline:
+            now = time.monotonic()
+            if now - t0 > limit or now - changed > still:
+                break
+            time.sleep(0.2)
+            cur = slab_objects("net_namespace")
+            if cur != last:
+                last, changed = cur, time.monotonic()
+        return time.monotonic() - t0, last
+
     # ---------------------------------------------------------- cleanup
 
+    def wait_inflight(self, limit=120):
+        """Waits for the runtime commands still running (a create half-way through leaves
+        more to clean than a finished one); kills them after `limit` seconds."""
+        deadline = time.monotonic() + limit
+        for pid in list(self.inflight):
+            try:
+                while not self.done(pid, os.WNOHANG)[0]:
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        self.done(pid)
+                        break
+                    time.sleep(0.02)
+            except ChildProcessError:
+                self.inflight.discard(pid)
+
+    def empty_cgroup(self, d):
+        """Removes one of the bench's cgroups, killing what still runs in it first (only a
+        container of the bench's runtimes can: the cgroup is under cgroup_parent)."""
+        for _ in range(200):
+            try:
+                os.rmdir(d)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                pass
+            try:
+                with open(os.path.join(d, "freezer.state"), "w") as f:
+                    f.write("THAWED")
+            except OSError:
+                pass
+            try:
+                with open(os.path.join(d, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except OSError:
+                pids = []
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            reap_strays()
+            time.sleep(0.05)
+        print(f"bench: could not remove {d}", file=sys.stderr)
+
+    def remove_cgroups(self):
+        """Removes every runtime's cgroup_parent, bottom up, in every hierarchy."""
+        for mnt in cgroup_mounts():
+            for n in ORDER:
+                top = os.path.join(mnt, self.cgroup_parent(n))
+                for dirpath, _, _ in os.walk(top, topdown=False):
+                    self.empty_cgroup(dirpath)
+
     def cleanup(self):
+        self.stop.set()
+        for t in self.lanes:
+            t.join()
+        self.wait_inflight()
         while self.held:
             os.close(self.held.pop())
         for n in ORDER:
@@ -754,7 +886,8 @@ class Bench:
                 if cid.startswith("bench"):
                     self.quiet(self.rt(n, "delete", "--force", cid))
         reap_strays()
-        # Remove any cgroup a runtime left behind for one of our ids.
+        self.remove_cgroups()
+        # Any other cgroup named after one of our ids (a systemd scope: limits_systemd).
         prefix = f"bench{os.getpid()}-"
         for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup", topdown=False):
             base = os.path.basename(dirpath)
@@ -764,6 +897,46 @@ class Bench:
                 except OSError:
                     pass
         os.close(self.devnull)
+
+
+SCALE_ROWS = ("first", "last", "growth", "lanes", "list", "listcpu", "state1", "stateN", "exec",
+              "delete1", "deleteN", "left", "bytes")
+
+
+def slab_objects(name):
+    """Active objects of one slab cache (/proc/slabinfo), or None where it cannot be read."""
+    try:
+        with open("/proc/slabinfo") as f:
+            for line in f:
+                if line.startswith(name + " "):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def memory_cgroups():
+    """The memory cgroups on the host, dying ones too (/proc/cgroups), or None."""
+    try:
+        with open("/proc/cgroups") as f:
+            for line in f:
+                if line.startswith("memory\t"):
+                    return int(line.split()[2])
+    except OSError:
+        pass
+    return None
+
+
+def cgroup_mounts():
+    """Mount points of the cgroup hierarchies (v1 and cgroup2) in this mount namespace."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fstype = fields[fields.index("-") + 1]
+            if fstype in ("cgroup", "cgroup2") and fields[4] not in found:
+                found.append(fields[4])
+    return found
 
 
 # ---------------------------------------------------------------- report
@@ -781,6 +954,8 @@ def fmt(v, unit):
         return f"{m:.1f}/s ({min(v):.1f}-{max(v):.1f})"
     if unit == "KiB":
         return f"{m / 1024:.1f} MiB ({min(v) / 1024:.1f}-{max(v) / 1024:.1f})"
+    if unit == "x":
+        return f"{m:.2f}x" + (f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else "")
     if unit == "bytes":
         return f"{m:.0f} B"
     if unit == "KiB-file":
@@ -803,6 +978,9 @@ def table(rows):
             out.append(f"| {name} | {fmt(vals['skiff'], unit)} | | | | |")
             continue
         cells = [fmt(vals.get(n, "n/a"), unit) for n in ORDER]
+        if unit == "x":  # already a ratio, each runtime's own
+            out.append(f"| {name} | {' | '.join(cells)} | - | - |")
+            continue
         out.append(f"| {name} | {' | '.join(cells)} | {ratio(vals.get('skiff'), vals['crun'])} "
                    f"| {ratio(vals.get('skiff'), vals['runc'])} |")
     return "\n".join(out)
@@ -834,6 +1012,9 @@ def main():
                     help="run only this scenario (repeatable)")
     ap.add_argument("--scale", type=int, default=1000,
                     help="containers running at once in the scale scenario (default 1000)")
+    ap.add_argument("--scale-rounds", type=int, default=3,
+                    help="phases per runtime in the scale scenario, the order rotating "
+                         "(default 3: each runtime once first, once second, once last)")
     ap.add_argument("--disk", action="store_true",
                     help="keep the state roots on the disk (default: a private tmpfs)")
     ap.add_argument("--vm", action="store_true",
@@ -863,7 +1044,7 @@ def main():
         snapshot_binaries(work)
         hide_unified_controllers(work)
         make_rootfs(os.path.join(work, "rootfs"))
-        bench = Bench(work, args.rounds, args.scale)
+        bench = Bench(work, args.rounds, args.scale, args.scale_rounds)
         print(f"bench: {args.rounds} rounds, work dir {work}", file=sys.stderr)
         for sc in args.only or DEFAULT_SCENARIOS:
             print(f"bench: {sc}", file=sys.stderr, flush=True)
@@ -877,6 +1058,9 @@ def main():
         print("bench: interrupted, cleaning up", file=sys.stderr)
         return 130
     finally:
+        # A second Ctrl-C would leave containers behind: cleanup runs to its end.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if bench:
             bench.cleanup()
         if not args.disk:
