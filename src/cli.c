@@ -42,13 +42,13 @@ static int parse_one(const char *cmd, const struct cli_option *opts, int argc, c
 	if (opt == NULL && len == 1 && arg[1] != '-')
 		opt = find_short(opts, name[0]);
 	if (opt == NULL)
-		return error_set(err, 0, "%s: unknown option `%.*s` (see `skiff %s --help`)", cmd,
+		return error_msg(err, "%s: unknown option `%.*s` (see `skiff %s --help`)", cmd,
 		                 (int)(len + (size_t)(name - arg)), arg, cmd);
 	if (eq)
 		value = eq + 1;
 	else if (opt->has_arg) {
 		if (*i + 1 >= argc)
-			return error_set(err, 0, "%s: option `--%s` needs a value", cmd, opt->name);
+			return error_msg(err, "%s: option `--%s` needs a value", cmd, opt->name);
 		value = argv[++*i];
 	}
 	if (opt->id == CLI_HELP_ID)
@@ -93,7 +93,7 @@ int cli_bool(const char *value, bool *out, const char *name, struct skiff_error 
 	else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
 		*out = false;
 	else
-		return error_set(err, 0, "--%s: expected true or false, got `%s`", name, value);
+		return error_msg(err, "--%s: expected true or false, got `%s`", name, value);
 	return 0;
 }
 
@@ -108,7 +108,7 @@ int cli_uint(const char *value, unsigned long long *out, const char *name, struc
 	if (errno == 0 && *end == '\0')
 		return 0;
 bad:
-	return error_set(err, 0, "--%s: expected an unsigned integer, got `%s`", name,
+	return error_msg(err, "--%s: expected an unsigned integer, got `%s`", name,
 	                 value ? value : "");
 }
 
@@ -119,7 +119,7 @@ int cli_preserve_fds(const char *value, unsigned int *out, struct skiff_error **
 	if (cli_uint(value, &n, "preserve-fds", err) < 0)
 		return -1;
 	if (n > 4096)
-		return error_set(err, 0, "--preserve-fds: %llu is too many", n);
+		return error_msg(err, "--preserve-fds: %llu is too many", n);
 	*out = (unsigned int)n;
 	return 0;
 }
@@ -150,10 +150,10 @@ int cli_want_args(const struct cli_command *cmd, int npos, int min, int max,
                   struct skiff_error **err)
 {
 	if (npos < min)
-		return error_set(err, 0, "%s: missing argument (usage: skiff %s %s)", cmd->name,
+		return error_msg(err, "%s: missing argument (usage: skiff %s %s)", cmd->name,
 		                 cmd->name, cmd->usage);
 	if (max >= 0 && npos > max)
-		return error_set(err, 0, "%s: too many arguments (usage: skiff %s %s)", cmd->name,
+		return error_msg(err, "%s: too many arguments (usage: skiff %s %s)", cmd->name,
 		                 cmd->name, cmd->usage);
 	return 0;
 }

@@ -221,7 +221,7 @@ int completion_print(const char *shell, const struct cli_command *const *cmds,
 	else if (shell && strcmp(shell, "fish") == 0)
 		fish_script(cmds, global);
 	else
-		return error_set(err, 0, "__completion: expected bash, zsh or fish, got `%s`",
+		return error_msg(err, "__completion: expected bash, zsh or fish, got `%s`",
 		                 shell ? shell : "");
 	return 0;
 }

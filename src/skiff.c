@@ -74,7 +74,7 @@ static int global_option(void *data, int id, const char *value, struct skiff_err
 	case G_CGROUP_MANAGER:
 		if (strcmp(value, "cgroupfs") != 0 && strcmp(value, "systemd") != 0 &&
 		    strcmp(value, "disabled") != 0)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "--cgroup-manager: unknown manager `%s` (expected "
 			                 "cgroupfs, systemd or disabled)",
 			                 value);
@@ -132,14 +132,14 @@ static int run_main(struct global_state *g, int argc, char **argv, struct skiff_
 		print_usage();
 		if (g->help)
 			return 0;
-		return error_set(err, 0, "no command given");
+		return error_msg(err, "no command given");
 	}
 	/* Hidden: completion scripts from the tables above (the build installs them). */
 	if (strcmp(argv[1], "__completion") == 0)
 		return completion_print(npos > 1 ? argv[2] : NULL, commands, global_options, err);
 	cmd = find_command(argv[1]);
 	if (cmd == NULL)
-		return error_set(err, 0, "unknown command `%s` (see `skiff --help`)", argv[1]);
+		return error_msg(err, "unknown command `%s` (see `skiff --help`)", argv[1]);
 	if (g->ctx.root == NULL && !cmd->stateless &&
 	    (g->ctx.root = rootless_state_root(err)) == NULL)
 		return -1;
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 
 	if (run_main(&g, argc, argv, &err) < 0) {
 		if (err == NULL)
-			error_set(&err, 0, "failed");
+			error_msg(&err, "failed");
 		log_error(err);
 		error_free(&err);
 		return g.ctx.failure_status;

@@ -23,7 +23,7 @@ static int on_option(void *data, int id, const char *value, struct skiff_error *
 	const char **format = data;
 
 	if (strcmp(value, "table") != 0 && strcmp(value, "json") != 0)
-		return error_set(err, 0, "check: --format: unknown format `%s` (table or json)",
+		return error_msg(err, "check: --format: unknown format `%s` (table or json)",
 		                 value);
 	*format = value;
 	return 0;
@@ -140,7 +140,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	else
 		print_table(&r);
 	fflush(stdout);
-	rc = hostcheck_runnable(&r) ? 0 : error_set(err, 0, "check: skiff cannot run on this host");
+	rc = hostcheck_runnable(&r) ? 0 : error_msg(err, "check: skiff cannot run on this host");
 	hostcheck_report_free(&r);
 	return rc;
 }

@@ -51,7 +51,7 @@ int criu_option(void *data, int id, const char *value, struct skiff_error **err)
 		if (cli_uint(value, &fd, "status-fd", err) < 0)
 			return -1;
 		if (fd > INT_MAX)
-			return error_set(err, 0, "--status-fd: `%s`: not a file descriptor", value);
+			return error_msg(err, "--status-fd: `%s`: not a file descriptor", value);
 		o->status_fd = (int)fd;
 		o->status_fd_set = true;
 		return 0;

@@ -58,13 +58,11 @@ static int parse_duration(const char *s, long *ms, struct skiff_error **err)
 		p = end + best;
 	}
 	if (total < 1 || total > 1e12)
-		return error_set(err, 0, "events: --interval: `%s` is out of range (1ms or more)",
-		                 s);
+		return error_msg(err, "events: --interval: `%s` is out of range (1ms or more)", s);
 	*ms = (long)total;
 	return 0;
 bad:
-	return error_set(err, 0, "events: --interval: invalid duration `%s` (like 5s, 500ms, 1m)",
-	                 s);
+	return error_msg(err, "events: --interval: invalid duration `%s` (like 5s, 500ms, 1m)", s);
 }
 
 static int on_option(void *data, int id, const char *value, struct skiff_error **err)

@@ -139,7 +139,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	json = oci_features_generate(f, &gerr);
 	oci_features_free(f);
 	if (json == NULL) {
-		error_set(err, 0, "features: %s", gerr);
+		error_msg(err, "features: %s", gerr);
 		free(gerr);
 		return -1;
 	}

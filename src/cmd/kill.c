@@ -29,7 +29,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	if (cli_want_args(&cmd_kill, npos, 1, 2, err) < 0)
 		return -1;
 	if (npos == 2 && (sig = signal_parse(argv[1])) < 0)
-		return error_set(err, 0, "kill: unknown signal `%s`", argv[1]);
+		return error_msg(err, "kill: unknown signal `%s`", argv[1]);
 	return container_kill(ctx, argv[0], sig, all, err);
 }
 

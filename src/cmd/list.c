@@ -29,8 +29,7 @@ static int on_option(void *data, int id, const char *value, struct skiff_error *
 	if (id == O_QUIET)
 		return cli_bool(value, &a->quiet, "quiet", err);
 	if (strcmp(value, "table") != 0 && strcmp(value, "json") != 0)
-		return error_set(err, 0, "list: --format: unknown format `%s` (table or json)",
-		                 value);
+		return error_msg(err, "list: --format: unknown format `%s` (table or json)", value);
 	a->format = value;
 	return 0;
 }

@@ -23,8 +23,8 @@ static const struct cli_option options[] = {
 static int on_option(void *data, int id, const char *value, struct skiff_error **err)
 {
 	if (strcmp(value, "table") != 0 && strcmp(value, "json") != 0)
-		return error_set(
-		    err, 0, "ps: --format: unknown format `%s` (expected table or json)", value);
+		return error_msg(err, "ps: --format: unknown format `%s` (expected table or json)",
+		                 value);
 	*(const char **)data = value;
 	return 0;
 }
@@ -73,7 +73,7 @@ static int run_ps(char **args, int nargs, char **out, struct skiff_error **err)
 	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		free(*out);
 		*out = NULL;
-		return error_set(err, 0, "ps: the host's ps failed (status %d)",
+		return error_msg(err, "ps: the host's ps failed (status %d)",
 		                 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
 	return r;
@@ -121,7 +121,7 @@ static int print_table(char **args, int nargs, const pid_t *pids, size_t n,
 		return -1;
 	line = strtok_r(out, "\n", &save);
 	if (line == NULL || (col = pid_column(line)) < 0)
-		return error_set(err, 0, "ps: no PID column in the output of the host's ps");
+		return error_msg(err, "ps: no PID column in the output of the host's ps");
 	printf("%s\n", line);
 	while ((line = strtok_r(NULL, "\n", &save)))
 		if (row_in(line, col, pids, n))
@@ -151,7 +151,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 		nargs--;
 	}
 	if (strcmp(format, "json") == 0 && nargs > 0)
-		return error_set(err, 0, "ps: ps options cannot be used with --format json");
+		return error_msg(err, "ps: ps options cannot be used with --format json");
 	if (container_pids(ctx, argv[0], &pids, &n, err) < 0)
 		return -1;
 	if (strcmp(format, "json") == 0) {

@@ -56,7 +56,7 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	fd = openat(dirfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return error_set(err, 0, "spec: `%s/config.json` exists: remove it first",
+			return error_msg(err, "spec: `%s/config.json` exists: remove it first",
 			                 a.bundle);
 		return error_errno(err, "spec: create `%s/config.json`", a.bundle);
 	}

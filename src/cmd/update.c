@@ -112,8 +112,7 @@ static int parse_size(int id, const char *s, int64_t *out, struct skiff_error **
 	*out = (int64_t)(v * mult);
 	return 0;
 bad:
-	return error_set(err, 0,
-	                 "update: --%s: invalid size `%s` (expected bytes, like 512m or 1g)",
+	return error_msg(err, "update: --%s: invalid size `%s` (expected bytes, like 512m or 1g)",
 	                 flag_name(id), s);
 }
 
@@ -122,8 +121,8 @@ static int parse_i64(int id, const char *s, int64_t *out, struct skiff_error **e
 	long long v;
 
 	if (parse_int64(s, &v) < 0)
-		return error_set(err, 0, "update: --%s: expected an integer, got `%s`",
-		                 flag_name(id), s);
+		return error_msg(err, "update: --%s: expected an integer, got `%s`", flag_name(id),
+		                 s);
 	*out = v;
 	return 0;
 }
@@ -176,7 +175,7 @@ static int load_resources(const char *file, struct oci_resources **out, struct s
 	*out = oci_resources_parse_data(data, len, "", &perr);
 	if (*out == NULL) {
 		perr = resources_message(perr);
-		return error_set(err, 0, "update: --resources: %s", perr);
+		return error_msg(err, "update: --resources: %s", perr);
 	}
 	return 0;
 }
@@ -262,7 +261,7 @@ static int apply_flags(const struct flags *f, struct oci_resources *r, struct sk
 		if (parse_u64(O_BLKIO_WEIGHT, f->v[O_BLKIO_WEIGHT], &w, err) < 0)
 			return -1;
 		if (w > UINT16_MAX)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "update: --blkio-weight: %s is out of range (10-1000)",
 			                 f->v[O_BLKIO_WEIGHT]);
 		if (r->block_io == NULL)
@@ -285,9 +284,8 @@ static int run(struct skiff_context *ctx, int argc, char **argv, struct skiff_er
 	if (cli_want_args(&cmd_update, npos, 1, 1, err) < 0)
 		return -1;
 	if (!f.any)
-		return error_set(err, 0,
-		                 "update: nothing to update (give --resources FILE or a limit "
-		                 "option; see `skiff update --help`)");
+		return error_msg(err, "update: nothing to update (give --resources FILE or a limit "
+		                      "option; see `skiff update --help`)");
 	if (f.v[O_RESOURCES])
 		ret = load_resources(f.v[O_RESOURCES], &res, err);
 	else

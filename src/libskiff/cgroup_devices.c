@@ -69,7 +69,7 @@ static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct cgro
 	const char *type = d->type && *d->type ? d->type : "a";
 
 	if (strlen(type) != 1 || !strchr("acb", type[0]))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.devices[%zu].type: invalid type \"%s\" (expected "
 		                 "a, c or b)",
 		                 i, type);
@@ -78,13 +78,11 @@ static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct cgro
 	out->major = d->has_major ? d->major : -1;
 	out->minor = d->has_minor ? d->minor : -1;
 	if (out->major < -1 || out->major > INT32_MAX)
-		return error_set(err, 0,
-		                 "linux.resources.devices[%zu].major: invalid value %" PRId64, i,
-		                 out->major);
+		return error_msg(err, "linux.resources.devices[%zu].major: invalid value %" PRId64,
+		                 i, out->major);
 	if (out->minor < -1 || out->minor > INT32_MAX)
-		return error_set(err, 0,
-		                 "linux.resources.devices[%zu].minor: invalid value %" PRId64, i,
-		                 out->minor);
+		return error_msg(err, "linux.resources.devices[%zu].minor: invalid value %" PRId64,
+		                 i, out->minor);
 	out->access = 0;
 	if (d->access == NULL || *d->access == '\0')
 		out->access = ACC_ALL;
@@ -96,7 +94,7 @@ static int convert_rule(const struct oci_device_cgroup *d, size_t i, struct cgro
 		else if (*a == 'm')
 			out->access |= BPF_DEVCG_ACC_MKNOD;
 		else
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.resources.devices[%zu].access: invalid access "
 			                 "\"%s\" (expected a subset of rwm)",
 			                 i, d->access);

@@ -46,8 +46,8 @@ static int check_mounted(const struct fs1_host *h, const struct cgroup_plan *p,
 		char ctl[32];
 
 		if (fs1_mount_for_file(h, p->w[i].file, ctl, sizeof(ctl)) == NULL)
-			return error_set(
-			    err, 0,
+			return error_msg(
+			    err,
 			    "cgroup: %s requested but the %s controller is not mounted "
 			    "(cgroup v1)",
 			    p->w[i].what, ctl);
@@ -73,8 +73,8 @@ static int plan_devices(const struct fs1_host *h, const struct oci_resources *r,
 		return fs1_devices_plan(r ? r->devices : NULL, r ? r->devices_len : 0, &p->dev,
 		                        err);
 	if (h->v2 == NULL)
-		return error_set(
-		    err, 0, "cgroup: linux.resources.devices: no devices controller is mounted");
+		return error_msg(
+		    err, "cgroup: linux.resources.devices: no devices controller is mounted");
 	p->v2_devices = true;
 	if (r) {
 		p->v2.devices = r->devices;
@@ -94,9 +94,8 @@ int fs1_plan_all(const struct fs1_host *h, const struct oci_resources *r, bool d
 		return -1;
 	if (!hugetlb_v1 && r && r->hugepage_limits_len) {
 		if (h->v2 == NULL)
-			return error_set(err, 0,
-			                 "cgroup: linux.resources.hugepageLimits: no hugetlb "
-			                 "controller is mounted");
+			return error_msg(err, "cgroup: linux.resources.hugepageLimits: no hugetlb "
+			                      "controller is mounted");
 		p->v2.hugepage_limits = r->hugepage_limits;
 		p->v2.hugepage_limits_len = r->hugepage_limits_len;
 	}
@@ -438,7 +437,7 @@ int fs1_check_memory_usage(const char *path, const struct oci_resources *r,
 		return error_errno(err, "cgroup: read %s%s/memory.usage_in_bytes", mnt, path);
 	current = strtoull(data, NULL, 10);
 	if (current > (unsigned long long)m->limit)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "cgroup: linux.resources.memory.limit %lld is below the current "
 		                 "usage %llu (checkBeforeUpdate is set)",
 		                 (long long)m->limit, current);
@@ -526,7 +525,7 @@ static int fs1_freeze(const char *path, bool frozen, struct skiff_error **err)
 	} else if (h->v2) {
 		ret = fs2_freeze(path, frozen, err);
 	} else {
-		ret = error_set(err, 0, "cgroup: no freezer controller is mounted");
+		ret = error_msg(err, "cgroup: no freezer controller is mounted");
 	}
 	return ret;
 }
@@ -562,7 +561,7 @@ static char *fs1_freezer_dir(const char *path, struct skiff_error **err)
 		return xasprintf("%s%s", mnt, path);
 	if (h->v2)
 		return cgroup_dir(path, err);
-	error_set(err, 0, "cgroup: no freezer controller is mounted");
+	error_msg(err, "cgroup: no freezer controller is mounted");
 	return NULL;
 }
 

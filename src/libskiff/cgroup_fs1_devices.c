@@ -74,12 +74,12 @@ static int narrow(struct model *m, const struct cgroup_dev_rule *r, size_t index
 		if (covers(r, e))
 			e->access &= ~r->access;
 		else if (index >= nconfig)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.resources.devices: cgroup v1 cannot allow skiff's "
 			                 "default devices inside an earlier, broader deny rule");
 		else
-			return error_set(
-			    err, 0,
+			return error_msg(
+			    err,
 			    "linux.resources.devices[%zu]: cgroup v1 cannot %s part of "
 			    "an earlier, broader rule",
 			    index, r->allow ? "allow" : "deny");
@@ -111,7 +111,7 @@ static int replay(struct model *m, const struct cgroup_dev_rule *all, size_t tot
 			m->allow = r->allow;
 			m->n = 0;
 		} else if (r->type == 'a') {
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.resources.devices[%zu]: cgroup v1 has no rule for "
 			                 "every device type with a major, minor or access subset",
 			                 i);

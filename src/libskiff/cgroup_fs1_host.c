@@ -98,7 +98,7 @@ static int host_load(struct fs1_host *h, struct skiff_error **err)
 	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		parse_line(h, l);
 	if (h->n == 0)
-		return error_set(err, 0, "cgroup: no cgroup v1 hierarchy is mounted (fs1 driver)");
+		return error_msg(err, "cgroup: no cgroup v1 hierarchy is mounted (fs1 driver)");
 	return 0;
 }
 
@@ -174,7 +174,7 @@ int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error 
 		return 0;
 	log_debug("cgroup: %s = %s", path, w->value);
 	if (fd < 0 && errno == ENOENT)
-		return error_set(err, 0, "cgroup: %s: this kernel has no %s (cgroup v1)", w->what,
+		return error_msg(err, "cgroup: %s: this kernel has no %s (cgroup v1)", w->what,
 		                 path);
 	if (fd >= 0 && write_all(fd, w->value, strlen(w->value)) == 0)
 		return 0;

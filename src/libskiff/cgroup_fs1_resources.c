@@ -19,8 +19,8 @@
 static int check_limit(int64_t v, const char *field, struct skiff_error **err)
 {
 	if (v < -1)
-		return error_set(err, 0, "%s: invalid value %" PRId64 " (expected -1 or >= 0)",
-		                 field, v);
+		return error_msg(err, "%s: invalid value %" PRId64 " (expected -1 or >= 0)", field,
+		                 v);
 	return 0;
 }
 
@@ -44,12 +44,12 @@ static int plan_swap(const struct oci_memory *m, struct cgroup_plan *p, struct s
 		return 0;
 	}
 	if (limit == 0 || limit == -1)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.memory.swap: a memory+swap limit (%" PRId64
 		                 ") needs a memory limit in linux.resources.memory.limit",
 		                 m->swap);
 	if (m->swap < limit)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.memory.swap: %" PRId64
 		                 " is less than linux.resources.memory.limit %" PRId64
 		                 " (swap is the memory+swap limit)",
@@ -89,7 +89,7 @@ static int plan_memory(const struct oci_memory *m, struct cgroup_plan *p, struct
 		    "%" PRId64, m->kernel_tcp);
 	if (m->has_swappiness) {
 		if (m->swappiness > 100)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.resources.memory.swappiness: %" PRIu64
 			                 " is out of range (0-100)",
 			                 m->swappiness);
@@ -142,7 +142,7 @@ static void plan_cpu(const struct oci_cpu *c, struct cgroup_plan *p)
 static int check_dev(int64_t major, int64_t minor, const char *field, struct skiff_error **err)
 {
 	if (major < 0 || major > UINT32_MAX || minor < 0 || minor > UINT32_MAX)
-		return error_set(err, 0, "%s: invalid device %" PRId64 ":%" PRId64, field, major,
+		return error_msg(err, "%s: invalid device %" PRId64 ":%" PRId64, field, major,
 		                 minor);
 	return 0;
 }
@@ -150,7 +150,7 @@ static int check_dev(int64_t major, int64_t minor, const char *field, struct ski
 static int check_weight(uint64_t w, const char *field, struct skiff_error **err)
 {
 	if (w < 10 || w > 1000)
-		return error_set(err, 0, "%s: %" PRIu64 " is out of range (10-1000)", field, w);
+		return error_msg(err, "%s: %" PRIu64 " is out of range (10-1000)", field, w);
 	return 0;
 }
 
@@ -241,7 +241,7 @@ static int plan_hugetlb(const struct oci_hugepage_limit *h, size_t n, struct cgr
 
 		snprintf(field, sizeof(field), "linux.resources.hugepageLimits[%zu]", i);
 		if (!name_ok(h[i].page_size) || strlen(h[i].page_size) > 32)
-			return error_set(err, 0, "%s.pageSize: invalid page size \"%s\"", field,
+			return error_msg(err, "%s.pageSize: invalid page size \"%s\"", field,
 			                 h[i].page_size ? h[i].page_size : "");
 		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", h[i].page_size);
 		add(p, file, 0, field, "%" PRIu64, h[i].limit);
@@ -262,7 +262,7 @@ static int plan_network(const struct oci_network *n, struct cgroup_plan *p,
 
 		snprintf(field, sizeof(field), "linux.resources.network.priorities[%zu]", i);
 		if (!name_ok(n->priorities[i].name))
-			return error_set(err, 0, "%s.name: invalid interface name \"%s\"", field,
+			return error_msg(err, "%s.name: invalid interface name \"%s\"", field,
 			                 n->priorities[i].name ? n->priorities[i].name : "");
 		add(p, "net_prio.ifpriomap", 0, field, "%s %" PRIu32, n->priorities[i].name,
 		    n->priorities[i].priority);
@@ -280,8 +280,8 @@ int fs1_plan_resources(const struct oci_resources *r, bool hugetlb, struct cgrou
 	if (r == NULL)
 		return 0;
 	if (r->unified.len > 0)
-		return error_set(
-		    err, 0,
+		return error_msg(
+		    err,
 		    "linux.resources.unified: \"%s\" is a cgroup v2 file and this host "
 		    "runs cgroup v1 (fs1 driver)",
 		    r->unified.keys[0] ? r->unified.keys[0] : "");

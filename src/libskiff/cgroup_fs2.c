@@ -42,9 +42,8 @@ int cgroup_mountpoint(const char **out, struct skiff_error **err)
 			return 0;
 		}
 	}
-	return error_set(err, 0,
-	                 "cgroup: no cgroup v2 hierarchy mounted at /sys/fs/cgroup or "
-	                 "/sys/fs/cgroup/unified");
+	return error_msg(err, "cgroup: no cgroup v2 hierarchy mounted at /sys/fs/cgroup or "
+	                      "/sys/fs/cgroup/unified");
 }
 
 /* ---- paths ---- */
@@ -61,7 +60,7 @@ static int append_clean(char **buf, const char *p, const char *what, struct skif
 		if (strcmp(c, ".") == 0)
 			continue;
 		if (strcmp(c, "..") == 0)
-			return error_set(err, 0, "%s: \"..\" is not allowed in \"%s\"", what, p);
+			return error_msg(err, "%s: \"..\" is not allowed in \"%s\"", what, p);
 		next = xasprintf("%s/%s", *buf, c);
 		free(*buf);
 		*buf = next;
@@ -78,7 +77,7 @@ char *cgroup_resolve_path_from(const char *cgroups_path, const char *id, const c
 
 	if (cgroups_path == NULL || *cgroups_path == '\0') {
 		if (id == NULL || *id == '\0' || strchr(id, '/') || strcmp(id, "..") == 0) {
-			error_set(err, 0, "cgroup: invalid container id \"%s\"", id ? id : "");
+			error_msg(err, "cgroup: invalid container id \"%s\"", id ? id : "");
 			return NULL;
 		}
 		rel = name = xasprintf("skiff-%s", id);
@@ -96,7 +95,7 @@ char *cgroup_resolve_path_from(const char *cgroups_path, const char *id, const c
 	if (append_clean(&out, rel, "linux.cgroupsPath", err) < 0)
 		return NULL;
 	if (*out == '\0') {
-		error_set(err, 0, "linux.cgroupsPath: \"%s\" is the root cgroup", rel);
+		error_msg(err, "linux.cgroupsPath: \"%s\" is the root cgroup", rel);
 		return NULL;
 	}
 	return steal_ptr(&out);
@@ -146,7 +145,7 @@ char *cgroup_dir(const char *path, struct skiff_error **err)
 	if (cgroup_mountpoint(&mnt, err) < 0)
 		return NULL;
 	if (!path_ok(path)) {
-		error_set(err, 0, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
+		error_msg(err, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
 		return NULL;
 	}
 	return xasprintf("%s%s", mnt, path);
@@ -255,7 +254,7 @@ static int write_one(int dirfd, const struct cgroup_write *w, struct skiff_error
 	ssize_t n;
 
 	if (fd < 0 && errno == ENOENT && (w->flags & CGW_UNIFIED))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "cgroup: linux.resources.unified: \"%s\" does not exist in the "
 		                 "cgroup",
 		                 w->file);
@@ -310,7 +309,7 @@ static int check_memory_usage(int dirfd, const struct oci_memory *m, struct skif
 		return error_errno(err, "cgroup: read memory.current");
 	current = strtoull(data, NULL, 10);
 	if (current > (unsigned long long)m->limit)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "cgroup: linux.resources.memory.limit %lld is below the current "
 		                 "usage %llu (checkBeforeUpdate is set)",
 		                 (long long)m->limit, current);
@@ -412,7 +411,7 @@ static int check_available(const char *mnt, const struct needed *need, size_t n,
 		return error_wrap(err, "cgroup");
 	for (size_t i = 0; i < n; i++)
 		if (!cgroup_has_word(list, need[i].name))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "cgroup: %s requested but the %s controller is not "
 			                 "enabled in the cgroup v2 hierarchy at %s",
 			                 need[i].what, need[i].name, mnt);
@@ -493,7 +492,7 @@ static int enable_in(int mntfd, const char *mnt, const char *anc, const struct n
 		if (cgroup_has_word(have, need[i].name))
 			continue;
 		if (!cgroup_has_word(avail, need[i].name))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "cgroup: %s requested but the %s controller is not "
 			                 "available in %s/%s",
 			                 need[i].what, need[i].name, mnt, anc);
@@ -572,9 +571,9 @@ static int open_mount(const char *path, const char **mnt, char **clean, int *mnt
 		return -1;
 	*clean = xstrdup("");
 	if (!path_ok(path) || append_clean(clean, path, "cgroup", err) < 0)
-		return error_set(err, 0, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
+		return error_msg(err, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
 	if (**clean == '\0')
-		return error_set(err, 0, "cgroup: refusing to use the root cgroup");
+		return error_msg(err, "cgroup: refusing to use the root cgroup");
 	*mntfd = open(*mnt, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (*mntfd < 0)
 		return error_errno(err, "cgroup: open %s", *mnt);
@@ -715,7 +714,7 @@ static int host_uid(pid_t pid, uint32_t uid, uid_t *out, struct skiff_error **er
 			return 0;
 		}
 	}
-	return error_set(err, 0,
+	return error_msg(err,
 	                 "cgroup: delegate: process.user.uid %u is not mapped in the user "
 	                 "namespace",
 	                 uid);

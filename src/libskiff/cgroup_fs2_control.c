@@ -45,7 +45,7 @@ int fs2_freeze(const char *path, bool frozen, struct skiff_error **err)
 	if (dfd < 0)
 		return -1;
 	if (faccessat(dfd, "cgroup.freeze", F_OK, 0) < 0)
-		return error_set(err, 0, "cgroup: %s has no cgroup.freeze (needs Linux 5.2)", dir);
+		return error_msg(err, "cgroup: %s has no cgroup.freeze (needs Linux 5.2)", dir);
 	if (write_file_at(dfd, "cgroup.freeze", v, NULL) < 0)
 		return error_errno(err, "cgroup: write \"%s\" to %s/cgroup.freeze", v, dir);
 	if (cgroup_wait_events(dfd, "frozen", frozen) < 0) {

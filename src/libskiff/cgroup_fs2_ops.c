@@ -64,7 +64,7 @@ static int open_sub(const char *path, cgroup_subs subs, int *fd, struct skiff_er
 
 	for (char *const *s = subs; *s; s++)
 		if (strchr(*s, ':') || s != subs)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "--cgroup \"%s\": cgroup v2 takes one PATH, without a "
 			                 "controller",
 			                 *s);

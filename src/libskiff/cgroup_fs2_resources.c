@@ -127,8 +127,8 @@ static int limit_value(int64_t v, const char *field, char *buf, size_t size,
 	if (v == -1)
 		snprintf(buf, size, "max");
 	else if (v < 0)
-		return error_set(err, 0, "%s: invalid value %" PRId64 " (expected -1 or >= 0)",
-		                 field, v);
+		return error_msg(err, "%s: invalid value %" PRId64 " (expected -1 or >= 0)", field,
+		                 v);
 	else
 		snprintf(buf, size, "%" PRId64, v);
 	return 0;
@@ -150,17 +150,17 @@ static int plan_swap(const struct oci_memory *m, struct cgroup_plan *p, struct s
 	if (m->swap == 0)
 		return 0;
 	if (m->swap < -1)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.memory.swap: invalid value %" PRId64
 		                 " (expected -1 or >= 0)",
 		                 m->swap);
 	if (limit == 0 || limit == -1)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.memory.swap: a memory+swap limit (%" PRId64
 		                 ") needs a memory limit in linux.resources.memory.limit",
 		                 m->swap);
 	if (m->swap < limit)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.memory.swap: %" PRId64
 		                 " is less than linux.resources.memory.limit %" PRId64
 		                 " (swap is the memory+swap limit)",
@@ -222,7 +222,7 @@ static int plan_cpu(const struct oci_cpu *c, struct cgroup_plan *p, struct skiff
 {
 	if ((c->has_realtime_runtime && c->realtime_runtime != 0) ||
 	    (c->has_realtime_period && c->realtime_period != 0))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.resources.cpu.realtimeRuntime/realtimePeriod: real-time "
 		                 "CPU limits are not supported on cgroup v2");
 	if (c->has_shares && c->shares != 0)
@@ -241,14 +241,14 @@ static int plan_cpu(const struct oci_cpu *c, struct cgroup_plan *p, struct skiff
 static int check_blkio_weight(uint64_t w, const char *field, struct skiff_error **err)
 {
 	if (w < 10 || w > 1000)
-		return error_set(err, 0, "%s: %" PRIu64 " is out of range (10-1000)", field, w);
+		return error_msg(err, "%s: %" PRIu64 " is out of range (10-1000)", field, w);
 	return 0;
 }
 
 static int check_dev(int64_t major, int64_t minor, const char *field, struct skiff_error **err)
 {
 	if (major < 0 || major > UINT32_MAX || minor < 0 || minor > UINT32_MAX)
-		return error_set(err, 0, "%s: invalid device %" PRId64 ":%" PRId64, field, major,
+		return error_msg(err, "%s: invalid device %" PRId64 ":%" PRId64, field, major,
 		                 minor);
 	return 0;
 }
@@ -333,7 +333,7 @@ static int plan_hugetlb(const struct oci_hugepage_limit *h, size_t n, struct cgr
 		char file[128];
 
 		if (!name_ok(h[i].page_size) || strlen(h[i].page_size) > 32)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.resources.hugepageLimits[%zu].pageSize: invalid "
 			                 "page size \"%s\"",
 			                 i, h[i].page_size ? h[i].page_size : "");
@@ -354,7 +354,7 @@ int cgroup_plan_rdma(const struct oci_rdma *r, size_t n, struct cgroup_plan *p,
 		char handles[48] = "", objects[48] = "";
 
 		if (!name_ok(r[i].device))
-			return error_set(err, 0, "linux.resources.rdma: invalid device name \"%s\"",
+			return error_msg(err, "linux.resources.rdma: invalid device name \"%s\"",
 			                 r[i].device ? r[i].device : "");
 		if (!r[i].has_hca_handles && !r[i].has_hca_objects)
 			continue;
@@ -375,7 +375,7 @@ static int plan_unified(const struct oci_map *u, struct cgroup_plan *p, struct s
 		cleanup_free char *what = NULL;
 
 		if (!cgroup_unified_key_valid(u->keys[i]))
-			return error_set(err, 0, "linux.resources.unified: invalid key \"%s\"",
+			return error_msg(err, "linux.resources.unified: invalid key \"%s\"",
 			                 u->keys[i] ? u->keys[i] : "");
 		what = xasprintf("linux.resources.unified \"%s\"", u->keys[i]);
 		plan_add(p, u->keys[i], CGW_UNIFIED, what, "%s", u->values[i] ? u->values[i] : "");

@@ -218,7 +218,7 @@ int fs2_stats(const char *path, struct cgroup_stats *out, struct skiff_error **e
 	if (cgroup_mountpoint(&mnt, err) < 0)
 		return -1;
 	if (path == NULL || path[0] != '/' || strstr(path, "/.."))
-		return error_set(err, 0, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
+		return error_msg(err, "cgroup: invalid cgroup path \"%s\"", path ? path : "");
 	dir = xasprintf("%s%s", mnt, path);
 	dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dfd < 0)

@@ -42,7 +42,7 @@ int cgroup_manager_choose(const char *manager, bool systemd, const char **name,
 		*name = cgroup_systemd_driver.name;
 		return 0;
 #else
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "%s: this skiff was built without the systemd cgroup driver "
 		                 "(configure --disable-systemd)",
 		                 systemd ? "--systemd-cgroup" : "--cgroup-manager systemd");
@@ -72,7 +72,7 @@ int cgroup_manager_load(const char *name, const char *path, struct cgroup_manage
 			return 0;
 		}
 	}
-	return error_set(err, 0, "cgroup: unknown cgroup manager \"%s\" in the state", name);
+	return error_msg(err, "cgroup: unknown cgroup manager \"%s\" in the state", name);
 }
 
 char *cgroup_manager_resolve(const struct cgroup_manager *m, const char *cgroups_path,
@@ -204,8 +204,8 @@ int cgroup_sub_for(cgroup_subs subs, const char *controllers, const char **out,
 		const char *path = colon ? colon + 1 : *s;
 
 		if (!sub_path_ok(path))
-			return error_set(
-			    err, 0,
+			return error_msg(
+			    err,
 			    "--cgroup \"%s\": expected [CONTROLLER:]PATH, PATH relative "
 			    "to the container's cgroup and without \"..\"",
 			    *s);

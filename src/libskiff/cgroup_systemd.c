@@ -66,7 +66,7 @@ char *sd_resolve(const char *cgroups_path, const char *id, struct skiff_error **
 int sd_unit_of(const char *path, char **unit, char **slice, struct skiff_error **err)
 {
 	if (path == NULL || sd_unit_of_path(path, unit, slice) < 0)
-		return error_set(err, 0, "systemd cgroup driver: \"%s\" is not a scope's cgroup",
+		return error_msg(err, "systemd cgroup driver: \"%s\" is not a scope's cgroup",
 		                 path ? path : "");
 	/* The user manager's root slice: its cgroup's parent is user@UID.service. */
 	if (slice && (strlen(*slice) < 6 || strcmp(*slice + strlen(*slice) - 6, ".slice") != 0)) {
@@ -96,7 +96,7 @@ int sd_unit_unused(const struct cgroup_driver *fs, const char *path, const char 
 	error_free(&ignored);
 	if (n == 0)
 		return 0;
-	return error_set(err, 0,
+	return error_msg(err,
 	                 "systemd cgroup driver: unit `%s` already exists (another container has "
 	                 "this linux.cgroupsPath)",
 	                 unit);

@@ -47,7 +47,7 @@ int sd_expand_slice(const char *slice, char **out, struct skiff_error **err)
 	cleanup_free char *name = NULL, *path = xstrdup("");
 
 	if (n <= sn || strcmp(slice + n - sn, suffix) != 0 || !unit_chars_ok(slice))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.cgroupsPath: \"%s\" is not a slice name (NAME.slice, "
 		                 "without '/')",
 		                 slice);
@@ -62,7 +62,7 @@ int sd_expand_slice(const char *slice, char **out, struct skiff_error **err)
 		if (*dash != '-' && *dash != '\0')
 			continue;
 		if (dash == name || dash[-1] == '-' || (*dash == '\0' && dash[-1] == '-'))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.cgroupsPath: \"%s\" is not a slice name (an empty "
 			                 "part between dashes)",
 			                 slice);
@@ -94,7 +94,7 @@ int sd_resolve_path(const char *cgroups_path, const char *id, const char *defaul
 		parts[1] = strchr(parts[0], ':');
 		parts[2] = parts[1] ? strchr(parts[1] + 1, ':') : NULL;
 		if (parts[2] == NULL || strchr(parts[2] + 1, ':'))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.cgroupsPath: \"%s\": the systemd cgroup driver "
 			                 "expects \"slice:prefix:name\"",
 			                 cgroups_path);
@@ -105,12 +105,12 @@ int sd_resolve_path(const char *cgroups_path, const char *id, const char *defaul
 		name = parts[2];
 	}
 	if (!unit_chars_ok(prefix) || !unit_chars_ok(name) || !*name)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.cgroupsPath: \"%s\": prefix and name may hold letters, "
 		                 "digits and \"-_.@\" only, and name is required",
 		                 cgroups_path ? cgroups_path : "");
 	if (str_has_suffix(name, ".slice"))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.cgroupsPath: \"%s\": name is a slice; a container's unit "
 		                 "is a scope",
 		                 cgroups_path);
@@ -519,12 +519,12 @@ int sd_props_annotations(const struct oci_map *a, struct sd_props *ps, struct sk
 		if (!str_has_prefix(key, PROPERTY_PREFIX))
 			continue;
 		if (!property_name_ok(name))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "annotations: \"%s\": a systemd property name is letters "
 			                 "only, at least three",
 			                 key);
 		if (sd_gvariant_parse(value, &v, &why) < 0)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "annotations: \"%s\": \"%s\" is not a GVariant text value "
 			                 "(%s)",
 			                 key, value, why);
@@ -536,7 +536,7 @@ int sd_props_annotations(const struct oci_map *a, struct sd_props *ps, struct sk
 			prop = xasprintf("%.*sUSec", (int)(n - 3), name);
 			if (sec_to_usec(&v) < 0) {
 				sd_value_free(&v);
-				return error_set(err, 0,
+				return error_msg(err,
 				                 "annotations: \"%s\": \"%s\" is not a number of "
 				                 "seconds",
 				                 key, value);

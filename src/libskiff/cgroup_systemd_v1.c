@@ -43,7 +43,7 @@ static const char *const gated[] = {"cpu.cfs_period_us", "cpuset.cpus", "cpuset.
 char *sd1_resolve(const char *cgroups_path, const char *id, struct skiff_error **err)
 {
 	if (geteuid() != 0) {
-		error_set(err, 0,
+		error_msg(err,
 		          "systemd cgroup driver: rootless on a cgroup v1 host is not supported "
 		          "(systemd delegates v1 hierarchies to root only; use --cgroup-manager "
 		          "cgroupfs, or a cgroup v2 host)");

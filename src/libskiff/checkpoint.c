@@ -206,7 +206,7 @@ static yajl_val read_mark(const char *image_path, struct skiff_error **err)
 		return NULL;
 	}
 	if (access(path, F_OK) < 0) {
-		error_set(err, 0,
+		error_msg(err,
 		          "--image-path: `%s` holds no %s: not a checkpoint skiff made (another "
 		          "runtime's images, or none)",
 		          image_path, CHECKPOINT_MARK);
@@ -217,7 +217,7 @@ static yajl_val read_mark(const char *image_path, struct skiff_error **err)
 	v = yajl_tree_parse(data, ebuf, sizeof(ebuf));
 	if (v == NULL || !YAJL_IS_OBJECT(v)) {
 		yajl_tree_free(v);
-		error_set(err, 0, "--image-path: %s: not a JSON object", path);
+		error_msg(err, "--image-path: %s: not a JSON object", path);
 		return NULL;
 	}
 	return v;
@@ -234,7 +234,7 @@ int checkpoint_image_check(const char *image_path, struct skiff_error **err)
 	rt = YAJL_GET_STRING(yajl_tree_get(v, rt_path, yajl_t_string));
 	if (rt == NULL || strcmp(rt, "skiff") != 0) {
 		yajl_tree_free(v);
-		return error_set(err, 0, "--image-path: `%s`: not a checkpoint skiff made",
+		return error_msg(err, "--image-path: `%s`: not a checkpoint skiff made",
 		                 image_path);
 	}
 	yajl_tree_free(v);
@@ -332,7 +332,7 @@ static int dump(struct opened *c, const struct criu_options *o, struct dirs *d,
 	int has, r = -1;
 
 	if (c->state != STATE_RUNNING && c->state != STATE_PAUSED)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "the container is %s: only a running or paused one can be "
 		                 "checkpointed",
 		                 status_name(c->state));
@@ -438,9 +438,8 @@ static int join_external_ns(struct criu_req *req, const struct oci_config *cfg, 
 		if (external)
 			continue;
 		if (strcmp(ns->type, "cgroup") == 0)
-			return error_set(err, 0,
-			                 "linux.namespaces: criu cannot join a cgroup "
-			                 "namespace by path");
+			return error_msg(err, "linux.namespaces: criu cannot join a cgroup "
+			                      "namespace by path");
 		criu_req_join_ns(req, strcmp(ns->type, "mount") == 0 ? "mnt" : ns->type, ns->path);
 	}
 	return 0;

@@ -92,18 +92,17 @@ static int load_bundle(struct create_plan *p, struct skiff_error **err)
 		return p->o->config ? error_wrap(err, "--config") : -1;
 	p->config = oci_config_parse_data(p->config_data, p->config_len, p->config_name, &perr);
 	if (p->config == NULL) {
-		error_set(err, 0, "%s%s", perr ? perr : p->config_name,
-		          perr ? "" : ": cannot parse");
+		error_msg(err, "%s%s", perr ? perr : p->config_name, perr ? "" : ": cannot parse");
 		free(perr);
 		return -1;
 	}
 	if (p->config->process == NULL)
-		return error_set(err, 0, "%s: process: missing (needed to create a container)",
+		return error_msg(err, "%s: process: missing (needed to create a container)",
 		                 p->config_name);
 	if (p->config->root == NULL || p->config->root->path == NULL)
-		return error_set(err, 0, "%s: root.path: missing", p->config_name);
+		return error_msg(err, "%s: root.path: missing", p->config_name);
 	if (p->config->linux_ == NULL)
-		return error_set(err, 0, "%s: linux: missing (skiff runs Linux containers)",
+		return error_msg(err, "%s: linux: missing (skiff runs Linux containers)",
 		                 p->config_name);
 	if (p->config->root->path[0] == '/')
 		p->rootfs = xstrdup(p->config->root->path);
@@ -156,7 +155,7 @@ static int validate_config(struct create_plan *p, struct skiff_error **err)
 	    netdev_validate(c->linux_, !ns_plan_shares_host(&p->ns, NS_NET), err) < 0)
 		return error_wrap(err, "%s", p->config_name);
 	if (c->process->terminal && p->o->console_socket == NULL && !p->run_tty)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "process.terminal is true: --console-socket is required (or use "
 		                 "`run` in the foreground)");
 	return 0;
@@ -345,8 +344,8 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	 * and this container's lock until that container is resumed.
 	 */
 	if (cgroup_is_frozen(&p->cgroup, &frozen, NULL) == 0 && frozen)
-		return error_set(
-		    err, 0, "cgroup %s is frozen (a paused container uses it): resume it first",
+		return error_msg(
+		    err, "cgroup %s is frozen (a paused container uses it): resume it first",
 		    p->st.cgroup_path);
 	ret = cgroup_create(&p->cgroup, l->cgroups_path, p->o->id, l->resources, &made, err);
 	/*
@@ -624,7 +623,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	close_fd(&p->listener_fd);
 	p->st.pid = p->pid;
 	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
-		return error_set(err, 0, "container init exited during create");
+		return error_msg(err, "container init exited during create");
 	p->st.pid_ino = pidfd_inode(p->pidfd, p->pid);
 	if (status_write(p->dirfd, &p->st, err) < 0)
 		return -1;
@@ -634,7 +633,7 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 	log_debug("create `%s`: init ready, waiting for start", o->id);
 	fault_point("create.ready");
 	if (!pid_is_same(p->pid, p->st.pid_start))
-		return error_set(err, 0, "container init exited during create");
+		return error_msg(err, "container init exited during create");
 	p->st.creating = false;
 	if (status_write(p->dirfd, &p->st, err) < 0)
 		return -1;
@@ -705,9 +704,8 @@ static int restore_pty_master(void *data, int fd, struct skiff_error **err)
 	int r = 0;
 
 	if (p->console_fd < 0)
-		r = error_set(err, 0,
-		              "the checkpointed process has a terminal: --console-socket "
-		              "is required");
+		r = error_msg(err, "the checkpointed process has a terminal: --console-socket "
+		                   "is required");
 	else if (terminal_send_master(p->console_fd, fd, err) < 0)
 		r = -1;
 	close(fd);
@@ -794,7 +792,7 @@ static int restore_steps(struct create_plan *p, struct skiff_error **err)
 	p->pidfd = sys_pidfd_open(p->pid);
 	p->st.pid = p->pid;
 	if (pid_start_time(p->pid, &p->st.pid_start) < 0)
-		return error_set(err, 0, "the restored init (pid %d) exited", (int)p->pid);
+		return error_msg(err, "the restored init (pid %d) exited", (int)p->pid);
 	free(p->st.created);
 	p->st.created = rfc3339_now();
 	p->st.creating = false;
@@ -857,7 +855,7 @@ int container_open(const struct skiff_context *ctx, const char *id, struct opene
 		return -1;
 	r = status_open_root(ctx->root, false, &c->rootfd, err);
 	if (r != 0)
-		return r < 0 ? -1 : error_set(err, 0, "container `%s` does not exist", id);
+		return r < 0 ? -1 : error_msg(err, "container `%s` does not exist", id);
 	if (status_open(c->rootfd, id, &c->dirfd, &c->st, err) < 0) {
 		close(c->rootfd);
 		return -1;
@@ -898,7 +896,7 @@ struct oci_config *container_saved_config(const struct opened *c, struct skiff_e
 		return NULL;
 	cfg = oci_config_parse_data(data, len, "config.json", &perr);
 	if (cfg == NULL) {
-		error_set(err, 0, "%s", perr);
+		error_msg(err, "%s", perr);
 		free(perr);
 	}
 	return cfg;
@@ -944,7 +942,7 @@ static int wait_for_exec(const struct opened *c, int fifo, struct skiff_error **
 	}
 	msg[len] = '\0';
 	if (len > 0 && msg[0] == '1')
-		return error_set(err, 0, "container `%s`: %s", c->st.id,
+		return error_msg(err, "container `%s`: %s", c->st.id,
 		                 len > 1 ? msg + 1 : "the process failed before it ran");
 	return 0;
 }
@@ -976,7 +974,7 @@ static int release_fifo(struct opened *c, struct skiff_error **err)
 		if (r > 0 && (pf[0].revents & POLLIN) && read(fifo, &b, 1) == 1)
 			break;
 		if ((r > 0 && (pf[1].revents & POLLIN)) || !pid_is_same(c->st.pid, c->st.pid_start))
-			return error_set(err, 0, "the container init exited before start");
+			return error_msg(err, "the container init exited before start");
 	}
 	log_debug("start `%s`: init (pid %d) released", c->st.id, (int)c->st.pid);
 	fault_point("start.done");
@@ -991,7 +989,7 @@ static int start_opened(struct opened *c, struct skiff_error **err)
 	int r = 0;
 
 	if (c->state != STATE_CREATED)
-		return error_set(err, 0, "container `%s` is %s, not created", c->st.id,
+		return error_msg(err, "container `%s` is %s, not created", c->st.id,
 		                 status_name(c->state));
 	if (!c->st.has_poststart)
 		return release_fifo(c, err);
@@ -1073,7 +1071,7 @@ int container_kill(const struct skiff_context *ctx, const char *id, int sig, boo
 	/* runc's words: containerd's shim treats an error saying "container not running"
 	 * as "already exited" (the init may exit between its check and this kill). */
 	if (c.state == STATE_STOPPED && !all)
-		r = error_set(err, 0, "container `%s`: container not running", id);
+		r = error_msg(err, "container `%s`: container not running", id);
 	else if (all)
 		r = kill_all(&c.st, sig, err);
 	else
@@ -1142,8 +1140,7 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	if (has && cgroup_left_to_others(c, &cg))
 		has = 0;
 	if ((c->state == STATE_RUNNING || c->state == STATE_PAUSED) && !force)
-		return error_set(err, 0,
-		                 "container `%s` is %s: stop it first or use `delete --force`",
+		return error_msg(err, "container `%s` is %s: stop it first or use `delete --force`",
 		                 c->st.id, status_name(c->state));
 	log_debug("delete `%s` (%s)", c->st.id, status_name(c->state));
 	/* A dead create's init may not have seen its EOF yet. */
@@ -1279,8 +1276,7 @@ static int release_nowait(const struct skiff_context *ctx, const char *id, int *
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c.state != STATE_CREATED)
-		r = error_set(err, 0, "container `%s` is %s, not created", id,
-		              status_name(c.state));
+		r = error_msg(err, "container `%s` is %s, not created", id, status_name(c.state));
 	else if ((*fifo = openat(c.dirfd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		r = error_errno(err, "open exec fifo");
 	else if (unlinkat(c.dirfd, EXEC_FIFO, 0) < 0)
@@ -1306,9 +1302,9 @@ static int start_result(int fifo, const char *id, struct skiff_error **err)
 	}
 	msg[len] = '\0';
 	if (len == 0 || msg[0] != '0')
-		return error_set(err, 0, "the container init exited before start");
+		return error_msg(err, "the container init exited before start");
 	if (len > 1 && msg[1] == '1')
-		return error_set(err, 0, "container `%s`: %s", id,
+		return error_msg(err, "container `%s`: %s", id,
 		                 len > 2 ? msg + 2 : "the process failed before it ran");
 	return 0;
 }

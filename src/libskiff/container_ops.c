@@ -30,15 +30,14 @@ int container_need_cgroup(const struct opened *c, const char *what, struct cgrou
 
 	/* Rootless, create goes on without a cgroup where the user may make none. */
 	if (has == 0 && !rootless_has_cap(CAP_SYS_ADMIN))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "container `%s` has no cgroup: %s needs one, and a rootless "
 		                 "container gets one only in a cgroup v2 subtree delegated to its "
 		                 "user (writable, as systemd's Delegate=yes makes it), with "
 		                 "linux.cgroupsPath inside it",
 		                 c->st.id, what);
 	if (has == 0)
-		return error_set(err, 0, "container `%s` has no cgroup: %s needs one", c->st.id,
-		                 what);
+		return error_msg(err, "container `%s` has no cgroup: %s needs one", c->st.id, what);
 	return has < 0 ? -1 : 0;
 }
 
@@ -54,7 +53,7 @@ static int set_frozen(const struct skiff_context *ctx, const char *id, bool froz
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c.state != want)
-		r = error_set(err, 0, "container `%s` is %s, not %s", id, status_name(c.state),
+		r = error_msg(err, "container `%s` is %s, not %s", id, status_name(c.state),
 		              status_name(want));
 	else if ((r = container_need_cgroup(&c, what, &cg, err)) == 0 &&
 	         (r = cgroup_freeze(&cg, frozen, err)) < 0)
@@ -254,7 +253,7 @@ int container_update(const struct skiff_context *ctx, const char *id, const stru
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c.state == STATE_STOPPED || c.state == STATE_CREATING)
-		ret = error_set(err, 0, "container `%s` is %s", id, status_name(c.state));
+		ret = error_msg(err, "container `%s` is %s", id, status_name(c.state));
 	else if ((ret = container_need_cgroup(&c, "update", &cg, err)) == 0 &&
 	         (ret = update_opened(&c, &cg, r, err)) < 0)
 		error_wrap(err, "update: container `%s`", id);

@@ -38,20 +38,19 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 	for (size_t i = 0; !mode_ok && i < ARRAY_SIZE(cg_modes); i++)
 		mode_ok = strcmp(o->manage_cgroups_mode, cg_modes[i]) == 0;
 	if (!mode_ok)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "--manage-cgroups-mode: `%s`: expected soft, full, strict "
 		                 "or ignore",
 		                 o->manage_cgroups_mode);
 	if (o->empty_ns && strcmp(o->empty_ns, "network") != 0)
-		return error_set(err, 0, "--empty-ns: `%s`: only network is supported",
-		                 o->empty_ns);
+		return error_msg(err, "--empty-ns: `%s`: only network is supported", o->empty_ns);
 	if (o->lsm_profile && !lsm_profile_ok(o->lsm_profile))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "--lsm-profile: `%s`: expected apparmor:PROFILE, "
 		                 "selinux:LABEL or none:",
 		                 o->lsm_profile);
 	if (o->lsm_mount_context && o->lsm_mount_context[0] == '\0')
-		return error_set(err, 0, "--lsm-mount-context: empty");
+		return error_msg(err, "--lsm-mount-context: empty");
 	/* runc looks at the status fd only for lazy pages, where criu says it is serving. */
 	if (o->lazy_pages && o->status_fd_set) {
 		int fl = fcntl(o->status_fd, F_GETFL);
@@ -59,7 +58,7 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 			return error_errno(err, "--status-fd: %d", o->status_fd);
 		/* runc's test, which refuses a read-write fd too */
 		if ((fl & O_ACCMODE) != O_WRONLY)
-			return error_set(err, 0, "--status-fd: %d is not open write-only",
+			return error_msg(err, "--status-fd: %d is not open write-only",
 			                 o->status_fd);
 	}
 	if (o->page_server) {
@@ -67,14 +66,14 @@ int criu_options_validate(const struct criu_options *o, bool restore, struct ski
 		long long port;
 		if (colon == NULL || colon == o->page_server || parse_int64(colon + 1, &port) < 0 ||
 		    port <= 0 || port > 65535)
-			return error_set(err, 0, "--page-server: `%s`: expected ADDRESS:PORT",
+			return error_msg(err, "--page-server: `%s`: expected ADDRESS:PORT",
 			                 o->page_server);
 	}
 	if (o->parent_path && o->parent_path[0] == '/')
-		return error_set(err, 0, "--parent-path: `%s`: must be relative to --image-path",
+		return error_msg(err, "--parent-path: `%s`: must be relative to --image-path",
 		                 o->parent_path);
 	if (restore && o->pre_dump)
-		return error_set(err, 0, "--pre-dump: only for checkpoint");
+		return error_msg(err, "--pre-dump: only for checkpoint");
 	return 0;
 }
 
@@ -148,12 +147,12 @@ static int libcriu_load(struct skiff_error **err)
 		return 0;
 	h = dlopen(LIBCRIU_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL)
-		return error_set(err, 0, "%s cannot be loaded (install criu): %s", LIBCRIU_SONAME,
+		return error_msg(err, "%s cannot be loaded (install criu): %s", LIBCRIU_SONAME,
 		                 dlerror());
 	missing = dl_resolve(h, names, &lib);
 	if (missing) {
 		dlclose(h);
-		return error_set(err, 0, "%s has no %s: criu too old", LIBCRIU_SONAME, missing);
+		return error_msg(err, "%s has no %s: criu too old", LIBCRIU_SONAME, missing);
 	}
 	handle = h;
 	return 0;
@@ -242,7 +241,7 @@ static int set_rpc_string(struct criu_req *r, const char *name, const char *v)
 
 static int rpc_refused(const char *option, const char *field, struct skiff_error **err)
 {
-	return error_set(err, 0,
+	return error_msg(err,
 	                 "%s: this libcriu does not let skiff set criu's `%s` request "
 	                 "field",
 	                 option, field);
@@ -252,7 +251,7 @@ static int rpc_refused(const char *option, const char *field, struct skiff_error
 static int apply_lsm(struct criu_req *r, const struct criu_options *o, struct skiff_error **err)
 {
 	if ((o->lsm_profile || o->lsm_mount_context) && r->version < 31600)
-		return error_set(err, 0, "%s: needs criu 3.16 or later (this is %d.%d)",
+		return error_msg(err, "%s: needs criu 3.16 or later (this is %d.%d)",
 		                 o->lsm_profile ? "--lsm-profile" : "--lsm-mount-context",
 		                 r->version / 10000, r->version / 100 % 100);
 	if (o->lsm_profile && set_rpc_string(r, "lsm_profile", o->lsm_profile) < 0)
@@ -328,7 +327,7 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	r->binary = find_program("criu");
 	if (r->binary == NULL) {
 		criu_req_free(r);
-		return error_set(err, 0, "criu is not installed (skiff checkpoints through it)");
+		return error_msg(err, "criu is not installed (skiff checkpoints through it)");
 	}
 	if (lib.criu_local_init_opts(&r->opts) < 0) {
 		r->opts = NULL;
@@ -339,14 +338,14 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
 	lib.criu_local_set_service_binary(r->opts, r->binary);
 	r->version = lib.criu_local_get_version(r->opts);
 	if (r->version < 0) {
-		error_set(err, 0, "%s does not answer libcriu's version request", r->binary);
+		error_msg(err, "%s does not answer libcriu's version request", r->binary);
 		criu_req_free(r);
 		return -1;
 	}
 	if (r->version < 30000) {
 		int v = r->version;
 		criu_req_free(r);
-		return error_set(err, 0, "criu %d.%d is too old: skiff needs criu 3.0 or later",
+		return error_msg(err, "criu %d.%d is too old: skiff needs criu 3.0 or later",
 		                 v / 10000, v / 100 % 100);
 	}
 	lib.criu_local_set_images_dir_fd(r->opts, images_fd);
@@ -447,11 +446,10 @@ int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *f
 	if ((r->pre_dump || r->lazy_pages) &&
 	    lib.criu_local_feature_check(r->opts, &f, sizeof(f)) == 0) {
 		if (r->pre_dump && !f.mem_track)
-			return error_set(err, 0,
-			                 "--pre-dump: criu or the kernel cannot track memory "
-			                 "changes (soft-dirty bits)");
+			return error_msg(err, "--pre-dump: criu or the kernel cannot track memory "
+			                      "changes (soft-dirty bits)");
 		if (r->lazy_pages && !f.lazy_pages)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "--lazy-pages: criu or the kernel cannot restore memory "
 			                 "lazily (userfaultfd)");
 	}
@@ -462,8 +460,7 @@ int criu_req_dump(struct criu_req *r, pid_t pid, const char *root, const char *f
 	notifying = NULL;
 	if (ret < 0) {
 		cleanup_free char *why = criu_req_explain(r);
-		return error_set(err, 0, "criu %s failed: %s", r->pre_dump ? "pre-dump" : "dump",
-		                 why);
+		return error_msg(err, "criu %s failed: %s", r->pre_dump ? "pre-dump" : "dump", why);
 	}
 	return 0;
 }
@@ -493,7 +490,7 @@ static int on_notify(char *action, criu_notify_arg_t na)
 	if (strcmp(action, "orphan-pts-master") == 0 && c->pty_master) {
 		int fd = lib.criu_get_orphan_pts_master_fd();
 		if (fd < 0)
-			return error_set(&restore_error, 0, "criu sent no pty master");
+			return error_msg(&restore_error, "criu sent no pty master");
 		return c->pty_master(c->data, fd, &restore_error);
 	}
 	return 0;
@@ -530,7 +527,7 @@ int criu_req_restore(struct criu_req *r, const char *root, const struct criu_res
 	}
 	if (ret <= 0) {
 		cleanup_free char *why = criu_req_explain(r);
-		return error_set(err, 0, "criu restore failed: %s", why);
+		return error_msg(err, "criu restore failed: %s", why);
 	}
 	*pid = ret;
 	return 0;
@@ -582,9 +579,8 @@ int criu_req_new(const struct criu_options *o, int images_fd, int work_fd, const
                  struct criu_req **out, struct skiff_error **err)
 {
 	*out = NULL;
-	return error_set(err, 0,
-	                 "skiff was built without checkpoint/restore (--disable-criu or "
-	                 "no libcriu at build time)");
+	return error_msg(err, "skiff was built without checkpoint/restore (--disable-criu or "
+	                      "no libcriu at build time)");
 }
 
 int criu_service_version(void)

@@ -123,7 +123,7 @@ char *default_spec_json(bool rootless, struct skiff_error **err)
 	    oci_config_parse_data(template_json, strlen(template_json), "default spec", &perr);
 
 	if (c == NULL) {
-		error_set(err, 0, "%s", perr);
+		error_msg(err, "%s", perr);
 		free(perr);
 		return NULL;
 	}
@@ -132,7 +132,7 @@ char *default_spec_json(bool rootless, struct skiff_error **err)
 	out = oci_config_generate(c, &perr);
 	oci_config_free(c);
 	if (out == NULL) {
-		error_set(err, 0, "%s", perr);
+		error_msg(err, "%s", perr);
 		free(perr);
 	}
 	return out;

@@ -130,7 +130,7 @@ static int create_device(int rootfd, const struct oci_device *d, bool in_userns,
 
 	what = xasprintf("create device %s", path);
 	if (*name == '\0')
-		return error_set(err, 0, "%s: not a file path", what);
+		return error_msg(err, "%s: not a file path", what);
 	*slash = '\0';
 	parent = mkpath_in_root(rootfd, *path ? path : "/", false, 0, what, err);
 	*slash = '/';
@@ -201,7 +201,7 @@ static int make_private_node(int mnt, size_t i, const struct oci_device *d,
 
 	snprintf(name, sizeof(name), "%zu", i);
 	if (uid < 0 || gid < 0)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.devices[%zu]: %s %u is not mapped in the user namespace", i,
 		                 uid < 0 ? "uid" : "gid",
 		                 uid < 0 ? (unsigned)(d->has_uid ? d->uid : 0)
@@ -282,7 +282,7 @@ int devices_reopen_null(const struct oci_config *c, struct skiff_error **err)
 	if (null < 0)
 		return error_errno(err, "open the container's /dev/null");
 	if (fstat(null, &st) < 0 || !is_dev_null(&st))
-		return error_set(err, 0, "the container's /dev/null is not char 1:3");
+		return error_msg(err, "the container's /dev/null is not char 1:3");
 	for (int fd = 0; fd < 3; fd++)
 		if (fstat(fd, &st) == 0 && is_dev_null(&st) && dup3(null, fd, 0) < 0)
 			return error_errno(err, "reopen fd %d on the container's /dev/null", fd);

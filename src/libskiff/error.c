@@ -60,6 +60,16 @@ int error_set(struct skiff_error **err, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+int error_msg(struct skiff_error **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_vset(err, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 int error_set_errno(struct skiff_error **err, const char *fmt, ...)
 {
 	int errnum = errno;

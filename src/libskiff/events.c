@@ -329,7 +329,7 @@ int container_events(const struct skiff_context *ctx, const char *id,
 	if (container_open(ctx, id, &c, err) < 0)
 		return -1;
 	if (c.state == STATE_STOPPED)
-		ret = error_set(err, 0, "container `%s` is not running", id);
+		ret = error_msg(err, "container `%s` is not running", id);
 	else
 		ret = container_need_cgroup(&c, "events", &cg, err);
 	if (ret < 0) {

@@ -165,7 +165,7 @@ static int load_process_file(const char *path, struct oci_process **out, struct 
 		return error_wrap(err, "--process");
 	*out = oci_process_parse_data(data, len, "process", &perr);
 	if (*out == NULL) {
-		error_set(err, 0, "--process `%s`: %s", path, perr ? perr : "cannot parse");
+		error_msg(err, "--process `%s`: %s", path, perr ? perr : "cannot parse");
 		free(perr);
 		return -1;
 	}
@@ -185,7 +185,7 @@ static int base_process(struct exec_plan *p, struct skiff_error **err)
 		return 0;
 	}
 	if (p->cfg->process == NULL)
-		return error_set(err, 0, "the saved config.json has no process: use --process");
+		return error_msg(err, "the saved config.json has no process: use --process");
 	p->proc = steal_ptr(&p->cfg->process);
 	strv_free(p->proc->args);
 	p->proc->args = strv_dup(o->args);
@@ -199,7 +199,7 @@ static int parse_id(const char *s, const char *flag, uint32_t *out, struct skiff
 	long long v;
 
 	if (parse_int64(s, &v) < 0 || v < 0 || v >= UINT32_MAX)
-		return error_set(err, 0, "%s: `%s` is not a numeric id", flag, s);
+		return error_msg(err, "%s: `%s` is not a numeric id", flag, s);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -241,7 +241,7 @@ static int set_env(struct oci_process *proc, const char *kv, struct skiff_error 
 	size_t klen;
 
 	if (eq == NULL || eq == kv)
-		return error_set(err, 0, "--env: `%s` is not KEY=VALUE", kv);
+		return error_msg(err, "--env: `%s` is not KEY=VALUE", kv);
 	klen = (size_t)(eq - kv) + 1;
 	for (size_t i = 0; proc->env && proc->env[i]; i++) {
 		if (strncmp(proc->env[i], kv, klen) == 0) {
@@ -305,12 +305,11 @@ static int check_terminal(const struct exec_plan *p, struct skiff_error **err)
 	const struct exec_options *o = p->o;
 
 	if (p->proc->terminal && o->detach && o->console_socket == NULL)
-		return error_set(
-		    err, 0,
-		    "--tty with --detach needs --console-socket (nobody would hold the "
-		    "terminal)");
+		return error_msg(
+		    err, "--tty with --detach needs --console-socket (nobody would hold the "
+		         "terminal)");
 	if (!p->proc->terminal && o->console_socket)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "--console-socket needs a terminal (--tty, or process.terminal)");
 	return 0;
 }
@@ -391,7 +390,7 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 
 	p->init_pidfd = sys_pidfd_open(st->pid);
 	if (p->init_pidfd < 0 || !pid_is_same(st->pid, st->pid_start))
-		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
+		return error_msg(err, "the container's init (pid %d) has exited", st->pid);
 	snprintf(path, sizeof(path), "/proc/%d/root", st->pid);
 	p->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (p->root_fd < 0)
@@ -400,7 +399,7 @@ static int open_init(struct exec_plan *p, struct skiff_error **err)
 		return -1;
 	/* What was read under /proc/PID is the init's only if PID still is the init. */
 	if (!pid_is_same(st->pid, st->pid_start))
-		return error_set(err, 0, "the container's init (pid %d) has exited", st->pid);
+		return error_msg(err, "the container's init (pid %d) has exited", st->pid);
 	p->join_pidns = (flags & CLONE_NEWPID) != 0;
 	p->join_flags = flags & ~CLONE_NEWPID;
 	/*
@@ -614,7 +613,7 @@ static int adopt_process(struct exec_plan *p, struct skiff_error **err)
 		close(fd);
 	if (type == SYNC_ERROR)
 		return error_set(err, pid, "%s", text);
-	return error_set(err, 0, "the process exited before it was cloned (message %d)", type);
+	return error_msg(err, "the process exited before it was cloned (message %d)", type);
 }
 
 /*
@@ -674,8 +673,8 @@ static int expect(int sock, enum sync_type want, int *fd, struct skiff_error **e
 	if (type == SYNC_ERROR)
 		return error_set(err, errnum, "%s", text);
 	if (type == 0)
-		return error_set(err, 0, "the process exited before it was started");
-	return error_set(err, 0, "unexpected message %d from the process (wanted %d)", type, want);
+		return error_msg(err, "the process exited before it was started");
+	return error_msg(err, "unexpected message %d from the process (wanted %d)", type, want);
 }
 
 /*
@@ -696,7 +695,7 @@ static int expect_program(struct exec_plan *p, struct skiff_error **err)
 	if (n < 0)
 		return error_errno(err, "read the process's exec status");
 	if (n != sizeof(errnum))
-		return error_set(err, 0, "short exec status from the process");
+		return error_msg(err, "short exec status from the process");
 	if (errnum & TRAMPOLINE_STAGE_SECCOMP) {
 		errno = errnum & ~TRAMPOLINE_STAGE_SECCOMP;
 		return error_errno(err, "load seccomp filter");
@@ -783,13 +782,12 @@ static int check_state(struct exec_plan *p, struct skiff_error **err)
 		return 0;
 	case STATE_PAUSED:
 		if (!p->o->ignore_paused)
-			return error_set(
-			    err, 0, "container `%s` is paused: resume it or use --ignore-paused",
-			    id);
+			return error_msg(
+			    err, "container `%s` is paused: resume it or use --ignore-paused", id);
 		p->paused = true;
 		return 0;
 	default:
-		return error_set(err, 0, "container `%s` is %s, not running", id,
+		return error_msg(err, "container `%s` is %s, not running", id,
 		                 status_name(p->c.state));
 	}
 }
@@ -850,9 +848,9 @@ static int start_process(struct exec_plan *p, struct skiff_error **err)
 	const struct exec_options *o = p->o;
 
 	if (o->process_file == NULL && (o->args == NULL || o->args[0] == NULL))
-		return error_set(err, 0, "exec: no COMMAND given (and no --process)");
+		return error_msg(err, "exec: no COMMAND given (and no --process)");
 	if (o->process_file && o->args && o->args[0])
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "exec: give either --process or a COMMAND (the command belongs "
 		                 "in the process's args)");
 	if (container_open(p->ctx, o->id, &p->c, err) < 0)

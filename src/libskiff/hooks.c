@@ -161,15 +161,15 @@ static int run_one(const struct oci_hook *h, const char *which, const char *stat
 	sigaction(SIGPIPE, &saved, NULL);
 	close(pidfd);
 	if (timed_out)
-		return error_set(err, 0, "%s hook `%s` timed out after %lld s", which, h->path,
+		return error_msg(err, "%s hook `%s` timed out after %lld s", which, h->path,
 		                 (long long)h->timeout);
 	if (status < 0)
 		return error_errno(err, "%s hook `%s`: wait", which, h->path);
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		return error_set(err, 0, "%s hook `%s` exited with status %d", which, h->path,
+		return error_msg(err, "%s hook `%s` exited with status %d", which, h->path,
 		                 WEXITSTATUS(status));
 	if (WIFSIGNALED(status))
-		return error_set(err, 0, "%s hook `%s` was killed by signal %d", which, h->path,
+		return error_msg(err, "%s hook `%s` was killed by signal %d", which, h->path,
 		                 WTERMSIG(status));
 	return 0;
 }

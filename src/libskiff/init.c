@@ -116,8 +116,7 @@ static int wait_for_go(struct create_plan *p, char **state_text, struct skiff_er
 		    (size_t)index >= p->config->mounts_len || p->bind_fds == NULL) {
 			if (fd >= 0)
 				close(fd);
-			return error_set(err, 0, "unexpected message %d from skiff (wanted GO)",
-			                 type);
+			return error_msg(err, "unexpected message %d from skiff (wanted GO)", type);
 		}
 		if (p->bind_fds[index] >= 0)
 			close(p->bind_fds[index]);
@@ -175,7 +174,7 @@ static int init_setup(struct create_plan *p, char **state_text, struct skiff_err
 		if (sync_recv(p->sync[1], &type, &errnum, state_text, NULL, err) < 0)
 			return -1;
 		if (type != SYNC_HOOKS_DONE)
-			return error_set(err, 0, "createRuntime hooks failed");
+			return error_msg(err, "createRuntime hooks failed");
 	}
 	if (c->hooks && run_container_hooks(p, &c->hooks->create_container, "createContainer",
 	                                    STATE_CREATED, err) < 0)

@@ -26,7 +26,7 @@
 static int check_line(const char *value, const char *what, struct skiff_error **err)
 {
 	if (value && strchr(value, '\n'))
-		return error_set(err, 0, FIELD ".%s: must not contain a newline", what);
+		return error_msg(err, FIELD ".%s: must not contain a newline", what);
 	return 0;
 }
 
@@ -40,22 +40,21 @@ int intelrdt_validate(const struct oci_intel_rdt *r, struct skiff_error **err)
 	    check_line(r->mem_bw_schema, "memBwSchema", err) < 0)
 		return -1;
 	if (r->mem_bw_schema && *r->mem_bw_schema && strncmp(r->mem_bw_schema, "MB:", 3) != 0)
-		return error_set(err, 0, FIELD ".memBwSchema: \"%s\" does not start with \"MB:\"",
+		return error_msg(err, FIELD ".memBwSchema: \"%s\" does not start with \"MB:\"",
 		                 r->mem_bw_schema);
 	for (size_t i = 0; r->schemata && r->schemata[i]; i++)
 		if (strchr(r->schemata[i], '\n'))
-			return error_set(err, 0, FIELD ".schemata[%zu]: must not contain a newline",
+			return error_msg(err, FIELD ".schemata[%zu]: must not contain a newline",
 			                 i);
 	/* One directory below the root, or the root itself ("/"). */
 	if (r->clos_id && strcmp(r->clos_id, "/") != 0 &&
 	    (*r->clos_id == '\0' || strchr(r->clos_id, '/') || strcmp(r->clos_id, ".") == 0 ||
 	     strcmp(r->clos_id, "..") == 0 || strcmp(r->clos_id, "info") == 0 ||
 	     strcmp(r->clos_id, "mon_groups") == 0 || strcmp(r->clos_id, "mon_data") == 0))
-		return error_set(err, 0, FIELD ".closID: \"%s\" is not a resctrl group name",
+		return error_msg(err, FIELD ".closID: \"%s\" is not a resctrl group name",
 		                 r->clos_id);
 	if (statfs(RESCTRL_MOUNT, &sfs) < 0 || sfs.f_type != RDTGROUP_SUPER_MAGIC)
-		return error_set(err, 0,
-		                 FIELD
+		return error_msg(err, FIELD
 		                 ": no resctrl filesystem is mounted at " RESCTRL_MOUNT
 		                 " (the CPU or kernel lacks RDT, or it needs `mount -t resctrl "
 		                 "resctrl " RESCTRL_MOUNT "`)");
@@ -181,7 +180,7 @@ static int compare_existing(const struct oci_intel_rdt *r, const char *dir,
 		return error_wrap(err, FIELD);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 		if (want[i] && *want[i] && !intelrdt_schema_matches(want[i], have))
-			return error_set(err, 0, FIELD ".%s: \"%s\" does not match %s",
+			return error_msg(err, FIELD ".%s: \"%s\" does not match %s",
 			                 i ? "memBwSchema" : "l3CacheSchema", want[i], path);
 	return 0;
 }
@@ -229,7 +228,7 @@ static int place_group(const struct oci_intel_rdt *r, const char *id, struct con
 			return -1;
 		text = schemata_text(r, false);
 	} else if (r->clos_id && !has_schemas(r)) {
-		return error_set(err, 0,
+		return error_msg(err,
 		                 FIELD ".closID: resctrl group %s does not exist (without schemas "
 		                       "it must be made beforehand)",
 		                 st->rdt_group);

@@ -52,11 +52,11 @@ static int permissions(long serial, unsigned *perm, struct skiff_error **err)
 		if ((p = strchr(p, ';')) != NULL)
 			p++;
 	if (p == NULL)
-		return error_set(err, 0, "session keyring: unexpected description `%s`", buf);
+		return error_msg(err, "session keyring: unexpected description `%s`", buf);
 	errno = 0;
 	*perm = (unsigned)strtoul(p, &end, 16);
 	if (errno || *end != ';')
-		return error_set(err, 0, "session keyring: unexpected description `%s`", buf);
+		return error_msg(err, "session keyring: unexpected description `%s`", buf);
 	return 0;
 }
 

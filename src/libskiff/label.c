@@ -52,7 +52,7 @@ static int attr_error(const char *field, const char *label, const char *path,
                       struct skiff_error **err)
 {
 	if (errno == EXDEV)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "%s: set `%s` on exec: %s is not on a procfs skiff can trust (the "
 		                 "container's /proc is a symlink, another filesystem or has a "
 		                 "mount over it)",
@@ -145,7 +145,7 @@ static int apparmor_set_exec(const char *profile, struct skiff_error **err)
 		return 0;
 	/* AppArmor answers ENOENT for a profile it does not have. */
 	if (errno == ENOENT)
-		return error_set(err, 0, "process.apparmorProfile: profile `%s` is not loaded",
+		return error_msg(err, "process.apparmorProfile: profile `%s` is not loaded",
 		                 profile);
 	return attr_error("process.apparmorProfile", profile, path, err);
 }
@@ -180,7 +180,7 @@ int label_validate(const struct oci_config *c, struct skiff_error **err)
 	const char *profile = c->process ? c->process->apparmor_profile : NULL;
 
 	if (profile && *profile && backend() != &apparmor_ops)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "process.apparmorProfile: `%s` requested, but AppArmor is not "
 		                 "enabled on this host",
 		                 profile);

@@ -27,8 +27,8 @@ int log_init(const char *path, const char *format, bool debug, struct skiff_erro
 	else if (strcmp(format, "json") == 0)
 		log_json = true;
 	else
-		return error_set(
-		    err, 0, "--log-format: unknown format `%s` (expected text or json)", format);
+		return error_msg(err, "--log-format: unknown format `%s` (expected text or json)",
+		                 format);
 	if (path && *path) {
 		log_file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (log_file < 0)

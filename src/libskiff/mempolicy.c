@@ -80,18 +80,18 @@ static int decode(const struct oci_memory_policy *m, int *mode, unsigned long *m
                   struct skiff_error **err)
 {
 	if (m->mode == NULL || (*mode = mode_of(m->mode)) < 0)
-		return error_set(err, 0, "linux.memoryPolicy.mode: unknown mode `%s`",
+		return error_msg(err, "linux.memoryPolicy.mode: unknown mode `%s`",
 		                 m->mode ? m->mode : "");
 	for (char **f = m->flags; f && *f; f++) {
 		size_t i = 0;
 		while (i < ARRAY_SIZE(flags) && strcmp(flags[i].name, *f) != 0)
 			i++;
 		if (i == ARRAY_SIZE(flags))
-			return error_set(err, 0, "linux.memoryPolicy.flags: unknown flag `%s`", *f);
+			return error_msg(err, "linux.memoryPolicy.flags: unknown flag `%s`", *f);
 		*mode |= (int)flags[i].bit;
 	}
 	if (parse_nodes(m->nodes ? m->nodes : "", mask) < 0)
-		return error_set(err, 0, "linux.memoryPolicy.nodes: `%s` is not a node list",
+		return error_msg(err, "linux.memoryPolicy.nodes: `%s` is not a node list",
 		                 m->nodes);
 	return 0;
 }

@@ -239,12 +239,12 @@ int mount_spec_parse(const struct oci_mount *m, const char *field, struct mount_
 	}
 	if (out->idmap && !out->bind) {
 		mount_spec_free(out);
-		return error_set(err, 0, "%s.options: \"%s\" requires a bind mount", field,
+		return error_msg(err, "%s.options: \"%s\" requires a bind mount", field,
 		                 out->ridmap ? "ridmap" : "idmap");
 	}
 	if ((m->uid_mappings_len || m->gid_mappings_len) && !out->idmap) {
 		mount_spec_free(out);
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "%s: uidMappings/gidMappings require the \"idmap\" or "
 		                 "\"ridmap\" option",
 		                 field);
@@ -293,7 +293,7 @@ static int validate_mounts(const struct oci_config *c, struct skiff_error **err)
 
 		snprintf(field, sizeof(field), "mounts[%zu]", i);
 		if (m->destination == NULL || m->destination[0] != '/')
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "%s.destination: must be an absolute path, got \"%s\"",
 			                 field, m->destination ? m->destination : "");
 		if (mount_spec_parse(m, field, &s, err) < 0)
@@ -302,9 +302,9 @@ static int validate_mounts(const struct oci_config *c, struct skiff_error **err)
 		if (s.remount)
 			continue;
 		if (s.bind && (m->source == NULL || *m->source == '\0'))
-			return error_set(err, 0, "%s.source: a bind mount needs a source", field);
+			return error_msg(err, "%s.source: a bind mount needs a source", field);
 		if (!s.bind && (m->type == NULL || *m->type == '\0'))
-			return error_set(err, 0, "%s.type: required for a non-bind mount", field);
+			return error_msg(err, "%s.type: required for a non-bind mount", field);
 	}
 	return 0;
 }
@@ -316,27 +316,27 @@ static int validate_devices(const struct oci_linux *l, struct skiff_error **err)
 		const char *t = d->type ? d->type : "";
 
 		if (d->path == NULL || d->path[0] != '/')
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.devices[%zu].path: must be an absolute path, got "
 			                 "\"%s\"",
 			                 i, d->path ? d->path : "");
 		if (strcmp(t, "c") != 0 && strcmp(t, "b") != 0 && strcmp(t, "u") != 0 &&
 		    strcmp(t, "p") != 0)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.devices[%zu].type: unknown type \"%s\" (want c, b, "
 			                 "u or p)",
 			                 i, t);
 		if (strcmp(t, "p") != 0 && (!d->has_major || !d->has_minor))
-			return error_set(
-			    err, 0,
+			return error_msg(
+			    err,
 			    "linux.devices[%zu]: major and minor are required for type "
 			    "\"%s\"",
 			    i, t);
 		if (d->has_major && (d->major < 0 || d->major > 0xfff))
-			return error_set(err, 0, "linux.devices[%zu].major: %lld out of range", i,
+			return error_msg(err, "linux.devices[%zu].major: %lld out of range", i,
 			                 (long long)d->major);
 		if (d->has_minor && (d->minor < 0 || d->minor > 0xfffff))
-			return error_set(err, 0, "linux.devices[%zu].minor: %lld out of range", i,
+			return error_msg(err, "linux.devices[%zu].minor: %lld out of range", i,
 			                 (long long)d->minor);
 	}
 	return 0;
@@ -346,7 +346,7 @@ static int validate_paths(char **paths, const char *field, struct skiff_error **
 {
 	for (size_t i = 0; paths && paths[i]; i++)
 		if (paths[i][0] != '/')
-			return error_set(err, 0, "%s[%zu]: must be an absolute path, got \"%s\"",
+			return error_msg(err, "%s[%zu]: must be an absolute path, got \"%s\"",
 			                 field, i, paths[i]);
 	return 0;
 }
@@ -370,12 +370,12 @@ int mounts_validate(const struct oci_config *c, struct skiff_error **err)
 	 * runtime's (as with runc): masking would change the host's view.
 	 */
 	if (!has_mount_namespace(l) && (l->masked_paths || l->readonly_paths))
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.%s: needs a \"mount\" namespace (in the runtime's, "
 		                 "masking would change the host's own mounts)",
 		                 l->masked_paths ? "maskedPaths" : "readonlyPaths");
 	if (mounts_propagation_flags(l->rootfs_propagation) < 0)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.rootfsPropagation: unknown value \"%s\" (want shared, "
 		                 "slave, private or unbindable, optionally with an r prefix)",
 		                 l->rootfs_propagation);
@@ -1100,13 +1100,13 @@ static int check_proc_destination(int rootfd, int dest, int tree, const char *de
 	if (proc >= 0 && same_inode(proc, dest)) {
 		if (is_proc || (fstatfs(tree, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC))
 			return 0;
-		return error_set(err, 0, "%s: only procfs may be mounted on /proc", what);
+		return error_msg(err, "%s: only procfs may be mounted on /proc", what);
 	}
 	if (fstatfs(dest, &sfs) < 0)
 		return error_errno(err, "%s: statfs the destination", what);
 	if (sfs.f_type != PROC_SUPER_MAGIC || is_proc_overmount(rootfd, dest, destination))
 		return 0;
-	return error_set(err, 0,
+	return error_msg(err,
 	                 "%s: the destination is inside /proc, where only lxcfs's files may be "
 	                 "mounted",
 	                 what);
@@ -1134,7 +1134,7 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 	if (s->remount)
 		return remount_entry(rootfd, m, s, what, err);
 	if (s->bind ? m->source == NULL : *type == '\0')
-		return error_set(err, 0, "%s: missing %s", what, s->bind ? "source" : "type");
+		return error_msg(err, "%s: missing %s", what, s->bind ? "source" : "type");
 
 	if (s->bind) {
 		if (tree < 0)
@@ -1173,13 +1173,13 @@ static int attach_entry(int rootfd, const struct oci_mount *m, const struct moun
 		return -1;
 	/* A destination resolving to "/" (a symlink to ".." in the image) would hide the rootfs. */
 	if (same_inode(dest, rootfd))
-		return error_set(err, 0, "%s: the destination resolves to the rootfs itself", what);
+		return error_msg(err, "%s: the destination resolves to the rootfs itself", what);
 	if (check_proc_destination(rootfd, dest, tree, m->destination, is_proc, what, err) < 0)
 		return -1;
 	if (is_proc) {
 		struct statfs sfs;
 		if (fstatfs(tree, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-			return error_set(err, 0, "%s: the new mount is not procfs", what);
+			return error_msg(err, "%s: the new mount is not procfs", what);
 	}
 	if (move_mount(tree, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return error_errno(err, "%s", what);

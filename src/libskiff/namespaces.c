@@ -59,7 +59,7 @@ static int open_join_path(const char *path, enum ns_kind k, size_t idx, int *out
 	int fd, type;
 
 	if (path[0] != '/')
-		return error_set(err, 0, "linux.namespaces[%zu].path: `%s` is not absolute", idx,
+		return error_msg(err, "linux.namespaces[%zu].path: `%s` is not absolute", idx,
 		                 path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -67,8 +67,8 @@ static int open_join_path(const char *path, enum ns_kind k, size_t idx, int *out
 	type = ioctl(fd, NS_GET_NSTYPE);
 	if (type < 0 || type != kinds[k].flag) {
 		close(fd);
-		return error_set(err, 0, "linux.namespaces[%zu].path: `%s` is not a %s namespace",
-		                 idx, path, kinds[k].spec_name);
+		return error_msg(err, "linux.namespaces[%zu].path: `%s` is not a %s namespace", idx,
+		                 path, kinds[k].spec_name);
 	}
 	*out = fd;
 	return 0;
@@ -103,12 +103,11 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 		int k = kind_of(ns->type);
 
 		if (k < 0)
-			return error_set(err, 0,
-			                 "linux.namespaces[%zu].type: unknown namespace `%s`", i,
-			                 ns->type);
+			return error_msg(err, "linux.namespaces[%zu].type: unknown namespace `%s`",
+			                 i, ns->type);
 		if (plan->present[k]) {
 			ns_plan_release(plan);
-			return error_set(err, 0, "linux.namespaces[%zu]: `%s` is listed twice", i,
+			return error_msg(err, "linux.namespaces[%zu]: `%s` is listed twice", i,
 			                 ns->type);
 		}
 		plan->present[k] = true;
@@ -125,19 +124,19 @@ int ns_plan_make(const struct oci_config *c, struct ns_plan *plan, struct skiff_
 	if (plan->present[NS_USER] && plan->join_fd[NS_USER] < 0 &&
 	    (l->uid_mappings_len == 0 || l->gid_mappings_len == 0)) {
 		ns_plan_release(plan);
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.uidMappings: a new user namespace needs uidMappings and "
 		                 "gidMappings");
 	}
 	/* Joining the host's uts namespace by path would rename the host. */
 	if (ns_plan_shares_host(plan, NS_UTS) && (c->hostname || c->domainname)) {
 		ns_plan_release(plan);
-		return error_set(err, 0, "%s: setting it needs a uts namespace of its own",
+		return error_msg(err, "%s: setting it needs a uts namespace of its own",
 		                 c->hostname ? "hostname" : "domainname");
 	}
 	if (l && l->time_offsets && !(plan->present[NS_TIME] && plan->join_fd[NS_TIME] < 0)) {
 		ns_plan_release(plan);
-		return error_set(err, 0, "linux.timeOffsets: needs a new time namespace");
+		return error_msg(err, "linux.timeOffsets: needs a new time namespace");
 	}
 	/* The time namespace is made by the parent (offsets must be written first). */
 	new_flags &= ~CLONE_NEWTIME;

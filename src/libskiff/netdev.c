@@ -351,18 +351,17 @@ int netdev_validate(const struct oci_linux *l, bool own_netns, struct skiff_erro
 	if (l->net_devices_len == 0)
 		return 0;
 	if (!own_netns)
-		return error_set(err, 0,
-		                 FIELD ": needs a network namespace of the container's own "
-		                       "(linux.namespaces)");
+		return error_msg(err, FIELD ": needs a network namespace of the container's own "
+		                            "(linux.namespaces)");
 	for (size_t i = 0; i < l->net_devices_len; i++) {
 		const struct oci_net_device *d = &l->net_devices[i];
 		const char *to = target_name(d);
 
 		if (!valid_ifname(d->host_name))
-			return error_set(err, 0, FIELD ": `%s` is not an interface name",
+			return error_msg(err, FIELD ": `%s` is not an interface name",
 			                 d->host_name ? d->host_name : "");
 		if (!valid_ifname(to))
-			return error_set(err, 0, FIELD ".%s.name: `%s` is not an interface name",
+			return error_msg(err, FIELD ".%s.name: `%s` is not an interface name",
 			                 d->host_name, to);
 		if (if_nametoindex(d->host_name) == 0)
 			return error_errno(err,
@@ -372,7 +371,7 @@ int netdev_validate(const struct oci_linux *l, bool own_netns, struct skiff_erro
 		for (size_t j = 0; j < i; j++)
 			if (strchr(to, '%') == NULL &&
 			    strcmp(target_name(&l->net_devices[j]), to) == 0)
-				return error_set(err, 0, FIELD ": two devices are named `%s`", to);
+				return error_msg(err, FIELD ": two devices are named `%s`", to);
 	}
 	return 0;
 }

@@ -169,7 +169,7 @@ static int validate_cpu_list(const char *cpus, const char *field, struct skiff_e
 	unsigned long max;
 
 	if (cpus && cpu_list_walk(cpus, NULL, 0, &max) < 0)
-		return error_set(err, 0, "%s: invalid CPU list \"%s\"", field, cpus);
+		return error_msg(err, "%s: invalid CPU list \"%s\"", field, cpus);
 	return 0;
 }
 
@@ -184,7 +184,7 @@ int process_set_cpu_affinity(pid_t pid, const char *cpus, const char *field,
 	if (cpus == NULL || *cpus == '\0')
 		return 0;
 	if (cpu_list_walk(cpus, NULL, 0, &max) < 0)
-		return error_set(err, 0, "%s: invalid CPU list \"%s\"", field, cpus);
+		return error_msg(err, "%s: invalid CPU list \"%s\"", field, cpus);
 	set = CPU_ALLOC(max + 1);
 	if (set == NULL)
 		oom();
@@ -239,16 +239,16 @@ static int validate_rlimits(const struct oci_process *p, struct skiff_error **er
 		const struct oci_rlimit *r = &p->rlimits[i];
 
 		if (lookup(rlimit_names, r->type) == NULL)
-			return error_set(err, 0, "process.rlimits[%zu]: unknown type \"%s\"", i,
+			return error_msg(err, "process.rlimits[%zu]: unknown type \"%s\"", i,
 			                 r->type ? r->type : "");
 		if (r->soft > r->hard)
-			return error_set(
-			    err, 0, "process.rlimits[%zu]: soft limit %llu exceeds hard limit %llu",
-			    i, (unsigned long long)r->soft, (unsigned long long)r->hard);
+			return error_msg(
+			    err, "process.rlimits[%zu]: soft limit %llu exceeds hard limit %llu", i,
+			    (unsigned long long)r->soft, (unsigned long long)r->hard);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p->rlimits[j].type, r->type) == 0)
-				return error_set(
-				    err, 0,
+				return error_msg(
+				    err,
 				    "process.rlimits[%zu]: duplicate type \"%s\" (also in "
 				    "process.rlimits[%zu])",
 				    i, r->type, j);
@@ -262,9 +262,8 @@ static int sched_flags_mask(const struct oci_scheduler *s, uint64_t *mask, struc
 	for (size_t i = 0; s->flags && s->flags[i]; i++) {
 		const struct name_value *f = lookup(sched_flag_names, s->flags[i]);
 		if (f == NULL)
-			return error_set(err, 0,
-			                 "process.scheduler.flags[%zu]: unknown flag \"%s\"", i,
-			                 s->flags[i]);
+			return error_msg(err, "process.scheduler.flags[%zu]: unknown flag \"%s\"",
+			                 i, s->flags[i]);
 		*mask |= (uint64_t)f->value;
 	}
 	return 0;
@@ -273,13 +272,12 @@ static int sched_flags_mask(const struct oci_scheduler *s, uint64_t *mask, struc
 static int validate_deadline(const struct oci_scheduler *s, struct skiff_error **err)
 {
 	if (s->deadline == 0)
-		return error_set(err, 0,
-		                 "process.scheduler.deadline: must be set for SCHED_DEADLINE");
+		return error_msg(err, "process.scheduler.deadline: must be set for SCHED_DEADLINE");
 	if (s->runtime > s->deadline)
-		return error_set(err, 0, "process.scheduler.runtime: %llu exceeds deadline %llu",
+		return error_msg(err, "process.scheduler.runtime: %llu exceeds deadline %llu",
 		                 (unsigned long long)s->runtime, (unsigned long long)s->deadline);
 	if (s->period != 0 && s->deadline > s->period)
-		return error_set(err, 0, "process.scheduler.deadline: %llu exceeds period %llu",
+		return error_msg(err, "process.scheduler.deadline: %llu exceeds period %llu",
 		                 (unsigned long long)s->deadline, (unsigned long long)s->period);
 	return 0;
 }
@@ -291,23 +289,22 @@ static int validate_scheduler(const struct oci_scheduler *s, struct skiff_error 
 	bool rt;
 
 	if (s->policy == NULL)
-		return error_set(err, 0, "process.scheduler.policy: must be set");
+		return error_msg(err, "process.scheduler.policy: must be set");
 	pol = lookup(sched_policy_names, s->policy);
 	if (pol == NULL)
-		return error_set(err, 0, "process.scheduler.policy: unknown policy \"%s\"",
-		                 s->policy);
+		return error_msg(err, "process.scheduler.policy: unknown policy \"%s\"", s->policy);
 	if (sched_flags_mask(s, &flags, err) < 0)
 		return -1;
 	if (s->has_nice && (s->nice < -20 || s->nice > 19))
-		return error_set(err, 0, "process.scheduler.nice: %d is out of range -20..19",
+		return error_msg(err, "process.scheduler.nice: %d is out of range -20..19",
 		                 (int)s->nice);
 	rt = pol->value == SCHED_FIFO || pol->value == SCHED_RR;
 	if (!(flags & SKIFF_SCHED_FLAG_KEEP_PARAMS)) {
 		if (rt && (s->priority < 1 || s->priority > 99))
-			return error_set(err, 0, "process.scheduler.priority: must be 1..99 for %s",
+			return error_msg(err, "process.scheduler.priority: must be 1..99 for %s",
 			                 s->policy);
 		if (!rt && s->priority != 0)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "process.scheduler.priority: must be 0 for %s (only "
 			                 "SCHED_FIFO and SCHED_RR take a priority)",
 			                 s->policy);
@@ -315,8 +312,8 @@ static int validate_scheduler(const struct oci_scheduler *s, struct skiff_error 
 	if (pol->value == SCHED_DEADLINE)
 		return validate_deadline(s, err);
 	if (s->runtime || s->deadline || s->period)
-		return error_set(
-		    err, 0,
+		return error_msg(
+		    err,
 		    "process.scheduler: runtime, deadline and period are only valid with "
 		    "SCHED_DEADLINE, not %s",
 		    s->policy);
@@ -326,12 +323,11 @@ static int validate_scheduler(const struct oci_scheduler *s, struct skiff_error 
 static int validate_io_priority(const struct oci_io_priority *io, struct skiff_error **err)
 {
 	if (io->class == NULL)
-		return error_set(err, 0, "process.ioPriority.class: must be set");
+		return error_msg(err, "process.ioPriority.class: must be set");
 	if (lookup(ioprio_class_names, io->class) == NULL)
-		return error_set(err, 0, "process.ioPriority.class: unknown class \"%s\"",
-		                 io->class);
+		return error_msg(err, "process.ioPriority.class: unknown class \"%s\"", io->class);
 	if (io->priority < 0 || io->priority > 7)
-		return error_set(err, 0, "process.ioPriority.priority: %d is out of range 0..7",
+		return error_msg(err, "process.ioPriority.priority: %d is out of range 0..7",
 		                 (int)io->priority);
 	return 0;
 }
@@ -339,18 +335,18 @@ static int validate_io_priority(const struct oci_io_priority *io, struct skiff_e
 static int validate_basics(const struct oci_process *p, struct skiff_error **err)
 {
 	if (p->args == NULL || p->args[0] == NULL)
-		return error_set(err, 0, "process.args: must not be empty");
+		return error_msg(err, "process.args: must not be empty");
 	if (p->args[0][0] == '\0')
-		return error_set(err, 0, "process.args[0]: must not be empty");
+		return error_msg(err, "process.args[0]: must not be empty");
 	if (p->cwd == NULL || p->cwd[0] == '\0')
-		return error_set(err, 0, "process.cwd: must be set");
+		return error_msg(err, "process.cwd: must be set");
 	if (p->cwd[0] != '/')
-		return error_set(err, 0, "process.cwd: \"%s\" is not an absolute path", p->cwd);
+		return error_msg(err, "process.cwd: \"%s\" is not an absolute path", p->cwd);
 	if (p->user.has_umask && p->user.umask > 0777)
-		return error_set(err, 0, "process.user.umask: %#o is out of range 0..0777",
+		return error_msg(err, "process.user.umask: %#o is out of range 0..0777",
 		                 (unsigned)p->user.umask);
 	if (p->has_oom_score_adj && (p->oom_score_adj < -1000 || p->oom_score_adj > 1000))
-		return error_set(err, 0, "process.oomScoreAdj: %d is out of range -1000..1000",
+		return error_msg(err, "process.oomScoreAdj: %d is out of range -1000..1000",
 		                 (int)p->oom_score_adj);
 	return 0;
 }
@@ -358,7 +354,7 @@ static int validate_basics(const struct oci_process *p, struct skiff_error **err
 int process_validate(const struct oci_process *p, struct skiff_error **err)
 {
 	if (p == NULL)
-		return error_set(err, 0, "process: must be set");
+		return error_msg(err, "process: must be set");
 	if (validate_basics(p, err) < 0)
 		return -1;
 	if (p->capabilities)
@@ -384,16 +380,16 @@ int process_validate_personality(const struct oci_personality *pers, struct skif
 	if (pers == NULL)
 		return 0;
 	if (pers->domain == NULL)
-		return error_set(err, 0, "linux.personality.domain: must be set");
+		return error_msg(err, "linux.personality.domain: must be set");
 	if (lookup(personality_names, pers->domain) == NULL)
-		return error_set(
-		    err, 0,
+		return error_msg(
+		    err,
 		    "linux.personality.domain: unknown domain \"%s\" (expected LINUX or "
 		    "LINUX32)",
 		    pers->domain);
 	/* The spec defines no flag values yet. */
 	if (pers->flags && pers->flags[0])
-		return error_set(err, 0, "linux.personality.flags[0]: unsupported flag \"%s\"",
+		return error_msg(err, "linux.personality.flags[0]: unsupported flag \"%s\"",
 		                 pers->flags[0]);
 	return 0;
 }
@@ -428,7 +424,7 @@ int process_apply_rlimits(const struct oci_process *p, struct skiff_error **err)
 		struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
 
 		if (t == NULL)
-			return error_set(err, 0, "process.rlimits[%zu]: unknown type \"%s\"", i,
+			return error_msg(err, "process.rlimits[%zu]: unknown type \"%s\"", i,
 			                 r->type ? r->type : "");
 		if (setrlimit((int)t->value, &rl) < 0)
 			return rlimit_error(i, r, (int)t->value, err);
@@ -457,7 +453,7 @@ static int apply_scheduler(const struct oci_scheduler *s, struct skiff_error **e
 	uint64_t flags;
 
 	if (pol == NULL)
-		return error_set(err, 0, "process.scheduler.policy: unknown policy \"%s\"",
+		return error_msg(err, "process.scheduler.policy: unknown policy \"%s\"",
 		                 s->policy ? s->policy : "");
 	if (sched_flags_mask(s, &flags, err) < 0)
 		return -1;
@@ -479,7 +475,7 @@ static int apply_io_priority(const struct oci_io_priority *io, struct skiff_erro
 	long value;
 
 	if (class == NULL)
-		return error_set(err, 0, "process.ioPriority.class: unknown class \"%s\"",
+		return error_msg(err, "process.ioPriority.class: unknown class \"%s\"",
 		                 io->class ? io->class : "");
 	value = (class->value << SKIFF_IOPRIO_CLASS_SHIFT) | io->priority;
 	if (syscall(SYS_ioprio_set, SKIFF_IOPRIO_WHO_PROCESS, 0, value) < 0)
@@ -507,7 +503,7 @@ int process_apply_personality(const struct oci_personality *pers, struct skiff_e
 		return 0;
 	d = lookup(personality_names, pers->domain);
 	if (d == NULL)
-		return error_set(err, 0, "linux.personality.domain: unknown domain \"%s\"",
+		return error_msg(err, "linux.personality.domain: unknown domain \"%s\"",
 		                 pers->domain ? pers->domain : "");
 	if (personality((unsigned long)d->value) < 0)
 		return error_errno(err, "linux.personality: personality %s", pers->domain);
@@ -636,7 +632,7 @@ static int apply_groups(const struct oci_user *u, struct skiff_error **err)
 	if (setgroups_denied()) {
 		if (u->additional_gids_len == 0)
 			return 0;
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "process.user.additionalGids: setgroups is denied in this user "
 		                 "namespace (/proc/self/setgroups)");
 	}
@@ -650,7 +646,7 @@ static int apply_groups(const struct oci_user *u, struct skiff_error **err)
 static int change_dir(const char *cwd, struct skiff_error **err)
 {
 	if (cwd == NULL)
-		return error_set(err, 0, "process.cwd: must be set");
+		return error_msg(err, "process.cwd: must be set");
 	if (chdir(cwd) < 0)
 		return error_errno(err, "process.cwd: chdir \"%s\"", cwd);
 	return 0;
@@ -682,11 +678,10 @@ static int check_cwd_inside_root(const char *cwd, struct skiff_error **err)
 
 	if (getcwd(buf, sizeof(buf)) == NULL) {
 		if (errno == ENOENT)
-			return error_set(
-			    err, 0, "process.cwd: \"%s\" is outside the container's root", cwd);
+			return error_msg(err, "process.cwd: \"%s\" is outside the container's root",
+			                 cwd);
 	} else if (buf[0] != '/') {
-		return error_set(err, 0, "process.cwd: \"%s\" is outside the container's root",
-		                 cwd);
+		return error_msg(err, "process.cwd: \"%s\" is outside the container's root", cwd);
 	}
 	return 0;
 }
@@ -977,7 +972,7 @@ static int resolve_executable(const struct oci_process *p, char **out, struct sk
 
 	*out = NULL;
 	if (p->args == NULL || p->args[0] == NULL || p->args[0][0] == '\0')
-		return error_set(err, 0, "process.args: must not be empty");
+		return error_msg(err, "process.args: must not be empty");
 	file = p->args[0];
 	if (strchr(file, '/')) {
 		*out = xstrdup(file);
@@ -985,7 +980,7 @@ static int resolve_executable(const struct oci_process *p, char **out, struct sk
 	}
 	*out = look_path(file, env_path(p->env ? p->env : empty_env));
 	if (*out == NULL)
-		return error_set(err, 0, "exec \"%s\": executable file not found in $PATH", file);
+		return error_msg(err, "exec \"%s\": executable file not found in $PATH", file);
 	return 0;
 }
 

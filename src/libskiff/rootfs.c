@@ -35,7 +35,7 @@ static int isolate_propagation(const struct oci_config *c, struct skiff_error **
 	unsigned long mode = isolation_mode(c);
 
 	if (p < 0)
-		return error_set(err, 0, "linux.rootfsPropagation: unknown value \"%s\"",
+		return error_msg(err, "linux.rootfsPropagation: unknown value \"%s\"",
 		                 propagation_of(c));
 	if (mount(NULL, "/", NULL, MS_REC | mode, NULL) < 0)
 		return error_errno(err, "make / %s", mode == MS_PRIVATE ? "rprivate" : "rslave");
@@ -168,7 +168,7 @@ int rootfs_prepare(const struct oci_config *c, const char *rootfs, const char *b
 	cleanup_close int rootfd = -1;
 
 	if (rootfs == NULL || rootfs[0] != '/')
-		return error_set(err, 0, "rootfs: must be an absolute path, got \"%s\"",
+		return error_msg(err, "rootfs: must be an absolute path, got \"%s\"",
 		                 rootfs ? rootfs : "");
 	if (!(flags & ROOTFS_SHARED_MNTNS) && isolate_propagation(c, err) < 0)
 		return -1;
@@ -243,9 +243,8 @@ static int open_dev_null(int rootfd, struct skiff_error **err)
 	if (fstat(fd, &st) < 0)
 		return error_errno(err, "stat /dev/null in the container");
 	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
-		return error_set(err, 0,
-		                 "/dev/null in the container is not the null device "
-		                 "(char 1:3); refusing to use it for masking");
+		return error_msg(err, "/dev/null in the container is not the null device "
+		                      "(char 1:3); refusing to use it for masking");
 	return steal_fd(&fd);
 }
 
@@ -352,7 +351,7 @@ int rootfs_finalize(const struct oci_config *c, struct skiff_error **err)
 	    mount_set_attr(rootfd, false, MOUNT_ATTR_RDONLY, 0, 0) < 0)
 		return error_errno(err, "root.readonly: remount / read-only");
 	if (p < 0)
-		return error_set(err, 0, "linux.rootfsPropagation: unknown value \"%s\"",
+		return error_msg(err, "linux.rootfsPropagation: unknown value \"%s\"",
 		                 propagation_of(c));
 	if (p > 0 && mount_set_attr(rootfd, p & MS_REC, 0, 0, (unsigned long)p & ~MS_REC) < 0)
 		return error_errno(err, "linux.rootfsPropagation: make / %s", propagation_of(c));

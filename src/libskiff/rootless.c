@@ -73,14 +73,14 @@ const char *rootless_state_root(struct skiff_error **err)
 	if (!use_xdg(xdg))
 		return root = xstrdup(SKIFF_DEFAULT_ROOT);
 	if (xdg == NULL || *xdg == '\0') {
-		error_set(err, 0,
+		error_msg(err,
 		          "state root: XDG_RUNTIME_DIR is not set; an unprivileged caller (uid %u) "
 		          "keeps state in $XDG_RUNTIME_DIR/skiff: set it or pass --root",
 		          (unsigned)geteuid());
 		return NULL;
 	}
 	if (xdg[0] != '/') {
-		error_set(err, 0, "state root: XDG_RUNTIME_DIR `%s` is not an absolute path", xdg);
+		error_msg(err, "state root: XDG_RUNTIME_DIR `%s` is not an absolute path", xdg);
 		return NULL;
 	}
 	return root = xasprintf("%s/skiff", xdg);
@@ -184,7 +184,7 @@ int rootless_map_by_helper(const char *helper, const char *subid_file, pid_t pid
 		return error_errno(err, "%s: run %s", field, helper);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	return error_set(err, 0,
+	return error_msg(err,
 	                 "%s: %s refused the ranges (an unprivileged caller gets those %s "
 	                 "grants it; %s is in Debian's uidmap): %s",
 	                 field, helper, subid_file, helper, *out ? out : "no message");

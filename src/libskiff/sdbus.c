@@ -79,12 +79,11 @@ static int load_libsystemd(struct skiff_error **err)
 		return 0;
 	handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
 	if (handle == NULL)
-		return error_set(err, 0, "systemd cgroup driver: cannot load libsystemd.so.0: %s",
+		return error_msg(err, "systemd cgroup driver: cannot load libsystemd.so.0: %s",
 		                 dlerror());
 	missing = dl_resolve(handle, names, &sd);
 	if (missing)
-		return error_set(err, 0, "systemd cgroup driver: libsystemd.so.0 lacks %s",
-		                 missing);
+		return error_msg(err, "systemd cgroup driver: libsystemd.so.0 lacks %s", missing);
 	return 0;
 }
 
@@ -156,7 +155,7 @@ int sdbus_connect(enum sd_bus_kind kind, struct skiff_error **err)
 		return 0;
 	}
 	bus = NULL;
-	return error_set(err, 0, "systemd cgroup driver: cannot connect to %s: %s", what,
+	return error_msg(err, "systemd cgroup driver: cannot connect to %s: %s", what,
 	                 strerror(-r));
 }
 
@@ -390,20 +389,20 @@ int sdbus_start_unit(const char *unit, const struct sd_props *props, struct skif
 		}
 		if (r < 0 && sd.sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists")) {
 			sd.sd_bus_error_free(&e);
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "systemd cgroup driver: unit `%s` already exists (another "
 			                 "container has this linux.cgroupsPath)",
 			                 unit);
 		}
 		if (r < 0) {
-			error_set(err, 0, "systemd cgroup driver: start unit `%s`: %s", unit,
+			error_msg(err, "systemd cgroup driver: start unit `%s`: %s", unit,
 			          bus_reason(&e, r));
 			sd.sd_bus_error_free(&e);
 			return -1;
 		}
 		if (strcmp(result, "done") != 0) {
 			reset_failed(unit);
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "systemd cgroup driver: start unit `%s`: the job ended "
 			                 "\"%s\" (see `journalctl -u %s`)",
 			                 unit, result, unit);
@@ -428,8 +427,8 @@ int sdbus_set_properties(const char *unit, const struct sd_props *props, struct 
 	if (r >= 0)
 		r = sd.sd_bus_call(bus, m, JOB_TIMEOUT_USEC, &e, &reply);
 	if (r < 0)
-		error_set(err, 0, "systemd cgroup driver: set the properties of unit `%s`: %s",
-		          unit, bus_reason(&e, r));
+		error_msg(err, "systemd cgroup driver: set the properties of unit `%s`: %s", unit,
+		          bus_reason(&e, r));
 	sd.sd_bus_error_free(&e);
 	if (reply)
 		sd.sd_bus_message_unref(reply);
@@ -454,7 +453,7 @@ int sdbus_stop_unit(const char *unit, struct skiff_error **err)
 	r = call_job(m, "stop", unit, &result, &e, err);
 	sd.sd_bus_message_unref(m);
 	if (r == -1 && !sd.sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
-		error_set(err, 0, "systemd cgroup driver: stop unit `%s`: %s", unit,
+		error_msg(err, "systemd cgroup driver: stop unit `%s`: %s", unit,
 		          bus_reason(&e, r));
 		sd.sd_bus_error_free(&e);
 		return -1;
@@ -490,7 +489,7 @@ static int manager_string(const char *name, char **out, struct skiff_error **err
 	int r = sd.sd_bus_get_property_string(bus, SD_DEST, SD_PATH, SD_MANAGER, name, &e, out);
 
 	if (r < 0) {
-		error_set(err, 0, "systemd cgroup driver: read the manager's %s: %s", name,
+		error_msg(err, "systemd cgroup driver: read the manager's %s: %s", name,
 		          bus_reason(&e, r));
 		sd.sd_bus_error_free(&e);
 		return -1;

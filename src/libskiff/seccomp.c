@@ -195,22 +195,22 @@ static int resolve_action(const char *name, bool has_errno, uint32_t errno_ret,
 	const struct action_def *def = NULL;
 
 	if (name == NULL)
-		return error_set(err, 0, "%s: missing", action_field);
+		return error_msg(err, "%s: missing", action_field);
 	for (size_t i = 0; i < ARRAY_SIZE(action_defs) && def == NULL; i++)
 		if (strcmp(action_defs[i].name, name) == 0)
 			def = &action_defs[i];
 	if (def == NULL)
-		return error_set(err, 0, "%s: unknown action \"%s\"", action_field, name);
+		return error_msg(err, "%s: unknown action \"%s\"", action_field, name);
 	/* libseccomp would refuse it with a bare EINVAL. */
 	if (seccomp_api_get() < def->api)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "%s: \"%s\" is not supported by this kernel (libseccomp API "
 		                 "level %u, needs %u)",
 		                 action_field, name, seccomp_api_get(), def->api);
 	if (has_errno && !def->takes_errno)
-		return error_set(err, 0, "%s: not allowed with action \"%s\"", errno_field, name);
+		return error_msg(err, "%s: not allowed with action \"%s\"", errno_field, name);
 	if (has_errno && errno_ret > ERRNO_RET_MAX)
-		return error_set(err, 0, "%s: %u is out of range (0-%u)", errno_field, errno_ret,
+		return error_msg(err, "%s: %u is out of range (0-%u)", errno_field, errno_ret,
 		                 ERRNO_RET_MAX);
 	*out = def->value;
 	if (def->takes_errno)
@@ -244,7 +244,7 @@ static int parse_flags(char **flags, unsigned int *out, struct skiff_error **err
 			if (strcmp(flag_defs[j].name, flags[i]) == 0)
 				break;
 		if (j == ARRAY_SIZE(flag_defs))
-			return error_set(err, 0, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
+			return error_msg(err, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
 			                 flags[i]);
 		*out |= flag_defs[j].value;
 	}
@@ -263,7 +263,7 @@ static int add_archs(scmp_filter_ctx ctx, char **archs, uint32_t *tokens, size_t
 
 		if (token == 0) {
 			const struct scmp_version *v = seccomp_version();
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.seccomp.architectures[%zu]: unknown architecture "
 			                 "\"%s\" (libseccomp %u.%u.%u)",
 			                 i, archs[i], v->major, v->minor, v->micro);
@@ -315,16 +315,16 @@ static int parse_args(const struct oci_seccomp_syscall *sc, const char *path,
 		size_t k;
 
 		if (a->index > 5)
-			return error_set(err, 0, "%s.args[%zu].index: %u is out of range (0-5)",
-			                 path, j, a->index);
+			return error_msg(err, "%s.args[%zu].index: %u is out of range (0-5)", path,
+			                 j, a->index);
 		if (a->op == NULL)
-			return error_set(err, 0, "%s.args[%zu].op: missing", path, j);
+			return error_msg(err, "%s.args[%zu].op: missing", path, j);
 		for (k = 0; k < ARRAY_SIZE(op_defs); k++)
 			if (strcmp(op_defs[k].name, a->op) == 0)
 				break;
 		if (k == ARRAY_SIZE(op_defs))
-			return error_set(err, 0, "%s.args[%zu].op: unknown operator \"%s\"", path,
-			                 j, a->op);
+			return error_msg(err, "%s.args[%zu].op: unknown operator \"%s\"", path, j,
+			                 a->op);
 		if (seen & (1u << a->index))
 			*same_index = true;
 		seen |= 1u << a->index;
@@ -368,7 +368,7 @@ static int add_syscall(struct compile_state *st, const struct oci_seccomp_syscal
 	snprintf(action_field, sizeof(action_field), "%s.action", path);
 	snprintf(errno_field, sizeof(errno_field), "%s.errnoRet", path);
 	if (sc->names == NULL || sc->names[0] == NULL)
-		return error_set(err, 0, "%s.names: empty", path);
+		return error_msg(err, "%s.names: empty", path);
 	if (resolve_action(sc->action, sc->has_errno_ret, sc->errno_ret, action_field, errno_field,
 	                   &action, err) < 0)
 		return -1;
@@ -412,9 +412,9 @@ static int export_bpf(scmp_filter_ctx ctx, struct seccomp_program *p, struct ski
 	if (read_fd_all(fd, &buf, &len, err) < 0)
 		return error_wrap(err, "seccomp: read BPF");
 	if (len == 0 || len % sizeof(struct sock_filter) != 0)
-		return error_set(err, 0, "seccomp: libseccomp exported %zu bytes of BPF", len);
+		return error_msg(err, "seccomp: libseccomp exported %zu bytes of BPF", len);
 	if (len / sizeof(struct sock_filter) > BPF_MAXINSNS)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.seccomp: the filter has %zu instructions, more than the "
 		                 "kernel's limit of %d",
 		                 len / sizeof(struct sock_filter), BPF_MAXINSNS);
@@ -549,9 +549,8 @@ static int compile(const struct oci_seccomp *s, bool split, struct seccomp_progr
 	                   &st.default_action, err) < 0)
 		return -1;
 	if (st.default_action == SCMP_ACT_NOTIFY)
-		return error_set(err, 0,
-		                 "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
-		                 "default action");
+		return error_msg(err, "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the "
+		                      "default action");
 	if (parse_flags(s->flags, &p->flags, err) < 0)
 		return -1;
 	rc = split ? compile_split(s, &st, archs, &narchs, p, err) : 1;
@@ -560,8 +559,8 @@ static int compile(const struct oci_seccomp *s, bool split, struct seccomp_progr
 	if (rc > 0 && compile_filter(s, &st, st.default_action, archs, &narchs, p, err) < 0)
 		return -1;
 	if (st.needs_notify && (s->listener_path == NULL || *s->listener_path == '\0'))
-		return error_set(
-		    err, 0, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
+		return error_msg(
+		    err, "linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used");
 	if (st.skipped) {
 		const struct scmp_version *v = seccomp_version();
 		log_debug(
@@ -646,7 +645,7 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_program **out,
                     struct skiff_error **err)
 {
 	(void)s, (void)out;
-	return error_set(err, 0, NO_SECCOMP);
+	return error_msg(err, NO_SECCOMP);
 }
 
 int seccomp_compile_whole(const struct oci_seccomp *s, struct seccomp_program **out,

@@ -177,8 +177,7 @@ static int check_private(int fd, const char *what, struct skiff_error **err)
 	if (fstat(fd, &st) < 0)
 		return error_errno(err, "stat %s", what);
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return error_set(err, 0, "`%s` is not private to uid %u", what,
-		                 (unsigned)geteuid());
+		return error_msg(err, "`%s` is not private to uid %u", what, (unsigned)geteuid());
 	return 0;
 }
 
@@ -212,26 +211,26 @@ static int cache_read(int dirfd, const char *name, const struct buf *key, uint64
 		return error_errno(err, "stat `%s`", name);
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h) ||
 	    st.st_size > (off_t)(sizeof(h) + CACHE_MAX_KEY + BPF_MAXINSNS * 8))
-		return error_set(err, 0, "`%s`: not a cache file", name);
+		return error_msg(err, "`%s`: not a cache file", name);
 	if (check_private(fd, name, err) < 0)
 		return -1;
 	if (read_fd_all(fd, &data, &len, err) < 0)
 		return error_wrap(err, "`%s`", name);
 	if (len < sizeof(h))
-		return error_set(err, 0, "`%s`: truncated header", name);
+		return error_msg(err, "`%s`: truncated header", name);
 	memcpy(&h, data, sizeof(h));
 	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.version != CACHE_VERSION ||
 	    h.header_size != sizeof(h))
-		return error_set(err, 0, "`%s`: bad magic or version", name);
+		return error_msg(err, "`%s`: bad magic or version", name);
 	if (h.key_hash != key_hash || h.key_len != key->len)
-		return error_set(err, 0, "`%s`: different key", name);
+		return error_msg(err, "`%s`: different key", name);
 	if (h.insn_count == 0 || h.insn_count > BPF_MAXINSNS ||
 	    len != sizeof(h) + h.key_len + (size_t)h.insn_count * sizeof(struct sock_filter))
-		return error_set(err, 0, "`%s`: size %zu does not match its header", name, len);
+		return error_msg(err, "`%s`: size %zu does not match its header", name, len);
 	if (cache_checksum(&h, data + sizeof(h), data + sizeof(h) + h.key_len) != h.checksum)
-		return error_set(err, 0, "`%s`: checksum mismatch", name);
+		return error_msg(err, "`%s`: checksum mismatch", name);
 	if (memcmp(data + sizeof(h), key->data, key->len) != 0)
-		return error_set(err, 0, "`%s`: different key (hash collision)", name);
+		return error_msg(err, "`%s`: different key (hash collision)", name);
 
 	p = xcalloc(1, sizeof(*p));
 	p->len = h.insn_count;
@@ -264,7 +263,7 @@ static int cache_write(int dirfd, const char *name, const struct buf *key, uint6
 	};
 
 	if (key->len > CACHE_MAX_KEY)
-		return error_set(err, 0, "profile too large to cache (%zu bytes)", key->len);
+		return error_msg(err, "profile too large to cache (%zu bytes)", key->len);
 	memcpy(h.magic, CACHE_MAGIC, sizeof(h.magic));
 	h.checksum = cache_checksum(&h, key->data, p->insns);
 	put(&file, &h, sizeof(h));

@@ -166,7 +166,7 @@ int seccomp_enosys_prefix(const struct oci_seccomp *profile, uint32_t default_ac
 	if (kind == SECCOMP_RET_ALLOW || kind == SECCOMP_RET_LOG || kind == SECCOMP_RET_TRACE)
 		return 0;
 	if (narchs > MAX_ARCHS)
-		return error_set(err, 0, "linux.seccomp.architectures: more than %d", MAX_ARCHS);
+		return error_msg(err, "linux.seccomp.architectures: more than %d", MAX_ARCHS);
 	emit(&s, BPF_LD | BPF_W | BPF_ABS, OFF_ARCH, TO_FALL, TO_FALL);
 	for (size_t i = 0; i < narchs; i++) {
 		size_t before = s.n;
@@ -177,9 +177,9 @@ int seccomp_enosys_prefix(const struct oci_seccomp *profile, uint32_t default_ac
 	/* No architecture matched: libseccomp's own arch check decides. */
 	emit(&s, BPF_JMP | BPF_JA, 0, TO_PROG, TO_PROG);
 	if (link_stub(&s, block_end, nblocks) < 0)
-		return error_set(err, 0, "linux.seccomp: ENOSYS prefix: jump out of range");
+		return error_msg(err, "linux.seccomp: ENOSYS prefix: jump out of range");
 	if (p->len + s.n > BPF_MAXINSNS)
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "linux.seccomp: the filter has %zu instructions, more than the "
 		                 "kernel's limit of %d",
 		                 p->len + s.n, BPF_MAXINSNS);

@@ -20,7 +20,7 @@ int seccomp_notify_connect(const struct oci_seccomp *s, int *fd, struct skiff_er
 	cleanup_close int sock = -1;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
-		return error_set(err, 0, "linux.seccomp.listenerPath: `%s` is too long", path);
+		return error_msg(err, "linux.seccomp.listenerPath: `%s` is too long", path);
 	strcpy(addr.sun_path, path);
 	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
@@ -46,7 +46,7 @@ char *seccomp_notify_message(const char *state, const char *metadata, struct ski
 	char *msg = NULL;
 
 	if (st == NULL) {
-		error_set(err, 0, "seccomp listener message: %s", perr ? perr : "bad state");
+		error_msg(err, "seccomp listener message: %s", perr ? perr : "bad state");
 		free(perr);
 		return NULL;
 	}
@@ -67,7 +67,7 @@ char *seccomp_notify_message(const char *state, const char *metadata, struct ski
 		gen_string(g, "metadata");
 		if (yajl_gen_string(g, (const unsigned char *)metadata, strlen(metadata)) !=
 		    yajl_gen_status_ok) {
-			error_set(err, 0, "linux.seccomp.listenerMetadata: not valid UTF-8");
+			error_msg(err, "linux.seccomp.listenerMetadata: not valid UTF-8");
 			goto out;
 		}
 	}

@@ -46,23 +46,23 @@ int status_validate_id(const char *id, struct skiff_error **err)
 	char shown[128];
 
 	if (len == 0)
-		return error_set(err, 0, "container id must not be empty");
+		return error_msg(err, "container id must not be empty");
 	id_for_message(id, shown, sizeof(shown));
 	if (len > MAX_ID_LEN)
-		return error_set(err, 0, "container id `%s` is %zu bytes long (at most %d)", shown,
+		return error_msg(err, "container id `%s` is %zu bytes long (at most %d)", shown,
 		                 len, MAX_ID_LEN);
 	/* runc's charset (letters, digits, _ + - .); a leading dot would hide it from `list`. */
 	for (const char *p = id; *p; p++) {
 		char c = *p;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '+' || c == '-' || c == '.'))
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "invalid container id `%s`: only letters, digits and "
 			                 "_ + - . are allowed",
 			                 shown);
 	}
 	if (id[0] == '.')
-		return error_set(err, 0, "invalid container id `%s`: must not start with a dot",
+		return error_msg(err, "invalid container id `%s`: must not start with a dot",
 		                 shown);
 	return 0;
 }
@@ -82,7 +82,7 @@ int status_open_root(const char *root, bool create, int *rootfd, struct skiff_er
 		if (errno == ENOENT && !create)
 			return 1;
 		if (errno == ENOENT)
-			return error_set(err, 0, "state root `%s` does not exist", root);
+			return error_msg(err, "state root `%s` does not exist", root);
 		return error_errno(err, "open state root `%s`", root);
 	}
 	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && sb.st_uid == geteuid() && create)
@@ -107,7 +107,7 @@ int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **e
 
 	if (mkdirat(rootfd, id, 0700) < 0) {
 		if (errno == EEXIST)
-			return error_set(err, 0, "container `%s` already exists", id);
+			return error_msg(err, "container `%s` already exists", id);
 		return error_errno(err, "create state directory for `%s`", id);
 	}
 	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -127,7 +127,7 @@ int status_create(int rootfd, const char *id, int *dirfd, struct skiff_error **e
 	 */
 	if (fstat(fd, &sb) < 0 || sb.st_nlink == 0) {
 		close(fd);
-		return error_set(err, 0, "container `%s` was deleted while being created", id);
+		return error_msg(err, "container `%s` was deleted while being created", id);
 	}
 	*dirfd = fd;
 	return 0;
@@ -164,8 +164,8 @@ int status_parse(const char *id, const char *data, struct container_status *st,
 
 	if (root == NULL || !YAJL_IS_OBJECT(root)) {
 		yajl_tree_free(root);
-		return error_set(
-		    err, 0, "container `%s`: " STATUS_CORRUPT " (`delete --force` removes it)", id);
+		return error_msg(
+		    err, "container `%s`: " STATUS_CORRUPT " (`delete --force` removes it)", id);
 	}
 	memset(st, 0, sizeof(*st));
 	st->id = xstrdup(id);
@@ -207,7 +207,7 @@ int status_parse(const char *id, const char *data, struct container_status *st,
 	if (st->bundle == NULL) {
 		status_free(st);
 		memset(st, 0, sizeof(*st));
-		return error_set(err, 0,
+		return error_msg(err,
 		                 "container `%s`: " STATUS_CORRUPT
 		                 " (no bundle; `delete --force` removes it)",
 		                 id);
@@ -226,7 +226,7 @@ static int open_state(int rootfd, const char *id, bool lock, int *dirfd,
 	fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return error_set(err, 0, "container `%s` does not exist", id);
+			return error_msg(err, "container `%s` does not exist", id);
 		return error_errno(err, "open state of `%s`", id);
 	}
 	if (lock && lock_dir(fd, id, err) < 0)
@@ -235,7 +235,7 @@ static int open_state(int rootfd, const char *id, bool lock, int *dirfd,
 	sfd = openat(fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (sfd < 0) {
 		if (errno == ENOENT)
-			return error_set(err, 0, "container `%s` does not exist", id);
+			return error_msg(err, "container `%s` does not exist", id);
 		return error_errno(err, "open state of `%s`", id);
 	}
 	if (read_fd_all(sfd, &data, NULL, err) < 0)

@@ -55,7 +55,7 @@ int sync_recv(int sock, enum sync_type *type, int *errnum, char **text, int *fd,
 		return 0;
 	}
 	if ((size_t)n < sizeof(h))
-		return error_set(err, 0, "short message from container init");
+		return error_msg(err, "short message from container init");
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 			int got;
@@ -89,9 +89,8 @@ int sync_expect(int sock, enum sync_type want, int *fd, struct skiff_error **err
 	if (type == SYNC_ERROR)
 		return error_set(err, errnum, "%s", text);
 	if (type == 0)
-		return error_set(err, 0, "container init exited before it was ready");
-	return error_set(err, 0, "unexpected message %d from container init (wanted %d)", type,
-	                 want);
+		return error_msg(err, "container init exited before it was ready");
+	return error_msg(err, "unexpected message %d from container init (wanted %d)", type, want);
 }
 
 void sync_send_error(int sock, const struct skiff_error *err)

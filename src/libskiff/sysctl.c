@@ -68,15 +68,15 @@ int sysctl_validate(const struct oci_config *c, struct skiff_error **err)
 		const char *key = m->keys[i], *owner = owner_of(key);
 
 		if (strstr(key, "..") || strchr(key, '/'))
-			return error_set(err, 0, "linux.sysctl: invalid key `%s`", key);
+			return error_msg(err, "linux.sysctl: invalid key `%s`", key);
 		if (owner == NULL)
-			return error_set(err, 0,
+			return error_msg(err,
 			                 "linux.sysctl: `%s` is not namespaced: setting it would "
 			                 "change the host",
 			                 key);
 		if (!owns_namespace(c, owner))
-			return error_set(
-			    err, 0,
+			return error_msg(
+			    err,
 			    "linux.sysctl: `%s` needs a new %s namespace (the container "
 			    "shares the host's)",
 			    key, owner);
@@ -100,9 +100,8 @@ static int open_sysctl(const char *key, struct skiff_error **err)
 			*p = '/';
 	fd = procfs_open(path, O_WRONLY, false);
 	if (fd < 0 && errno == EXDEV)
-		return error_set(err, 0,
-		                 "linux.sysctl: %s: /proc/%s is not on the container's procfs", key,
-		                 path);
+		return error_msg(err, "linux.sysctl: %s: /proc/%s is not on the container's procfs",
+		                 key, path);
 	if (fd < 0)
 		return error_errno(err, "linux.sysctl: %s: open /proc/%s", key, path);
 	return fd;

@@ -26,7 +26,7 @@ int terminal_connect(const char *path, int *fd, struct skiff_error **err)
 	int s;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
-		return error_set(err, 0, "--console-socket: path `%s` is too long", path);
+		return error_msg(err, "--console-socket: path `%s` is too long", path);
 	strcpy(addr.sun_path, path);
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -126,7 +126,7 @@ static int bind_console(int slave, const char *name, struct skiff_error **err)
 	if (dest < 0 || fstat(dest, &st) < 0)
 		return error_errno(err, "/dev/console: open");
 	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
-		return error_set(err, 0, "/dev/console: not a file or a device (refusing a %s)",
+		return error_msg(err, "/dev/console: not a file or a device (refusing a %s)",
 		                 S_ISLNK(st.st_mode) ? "symlink" : "directory or special file");
 	tree = open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
