@@ -10,63 +10,41 @@
 #include "log.h"
 #include "utils.h"
 
-struct cap_name {
-	const char *name;
-	int value;
-};
-
+/* In the kernel's order (CAP_CHOWN is 0): a name's position is its number. */
 /* clang-format off */
-#define CAP(c) {#c, c}
+#define CAPS(X) \
+	X(CAP_CHOWN) X(CAP_DAC_OVERRIDE) X(CAP_DAC_READ_SEARCH) X(CAP_FOWNER) \
+	X(CAP_FSETID) X(CAP_KILL) X(CAP_SETGID) X(CAP_SETUID) X(CAP_SETPCAP) \
+	X(CAP_LINUX_IMMUTABLE) X(CAP_NET_BIND_SERVICE) X(CAP_NET_BROADCAST) \
+	X(CAP_NET_ADMIN) X(CAP_NET_RAW) X(CAP_IPC_LOCK) X(CAP_IPC_OWNER) \
+	X(CAP_SYS_MODULE) X(CAP_SYS_RAWIO) X(CAP_SYS_CHROOT) X(CAP_SYS_PTRACE) \
+	X(CAP_SYS_PACCT) X(CAP_SYS_ADMIN) X(CAP_SYS_BOOT) X(CAP_SYS_NICE) \
+	X(CAP_SYS_RESOURCE) X(CAP_SYS_TIME) X(CAP_SYS_TTY_CONFIG) X(CAP_MKNOD) \
+	X(CAP_LEASE) X(CAP_AUDIT_WRITE) X(CAP_AUDIT_CONTROL) X(CAP_SETFCAP) \
+	X(CAP_MAC_OVERRIDE) X(CAP_MAC_ADMIN) X(CAP_SYSLOG) X(CAP_WAKE_ALARM) \
+	X(CAP_BLOCK_SUSPEND) X(CAP_AUDIT_READ) X(CAP_PERFMON) X(CAP_BPF) \
+	X(CAP_CHECKPOINT_RESTORE)
 /* clang-format on */
 
-/* Sorted by name (strcmp) for bsearch; the unit test checks the order. */
-static const struct cap_name cap_names[] = {
-    CAP(CAP_AUDIT_CONTROL),   CAP(CAP_AUDIT_READ),   CAP(CAP_AUDIT_WRITE),
-    CAP(CAP_BLOCK_SUSPEND),   CAP(CAP_BPF),          CAP(CAP_CHECKPOINT_RESTORE),
-    CAP(CAP_CHOWN),           CAP(CAP_DAC_OVERRIDE), CAP(CAP_DAC_READ_SEARCH),
-    CAP(CAP_FOWNER),          CAP(CAP_FSETID),       CAP(CAP_IPC_LOCK),
-    CAP(CAP_IPC_OWNER),       CAP(CAP_KILL),         CAP(CAP_LEASE),
-    CAP(CAP_LINUX_IMMUTABLE), CAP(CAP_MAC_ADMIN),    CAP(CAP_MAC_OVERRIDE),
-    CAP(CAP_MKNOD),           CAP(CAP_NET_ADMIN),    CAP(CAP_NET_BIND_SERVICE),
-    CAP(CAP_NET_BROADCAST),   CAP(CAP_NET_RAW),      CAP(CAP_PERFMON),
-    CAP(CAP_SETFCAP),         CAP(CAP_SETGID),       CAP(CAP_SETPCAP),
-    CAP(CAP_SETUID),          CAP(CAP_SYSLOG),       CAP(CAP_SYS_ADMIN),
-    CAP(CAP_SYS_BOOT),        CAP(CAP_SYS_CHROOT),   CAP(CAP_SYS_MODULE),
-    CAP(CAP_SYS_NICE),        CAP(CAP_SYS_PACCT),    CAP(CAP_SYS_PTRACE),
-    CAP(CAP_SYS_RAWIO),       CAP(CAP_SYS_RESOURCE), CAP(CAP_SYS_TIME),
-    CAP(CAP_SYS_TTY_CONFIG),  CAP(CAP_WAKE_ALARM),
-};
-
-static int cap_name_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct cap_name *)elem)->name);
-}
+static const char cap_names[] = CAPS(NAME_STR);
+NAMES_NUMBERED(CAPS);
 
 int capability_from_name(const char *name)
 {
-	const struct cap_name *c;
-
-	if (name == NULL)
-		return -1;
-	c = bsearch(name, cap_names, ARRAY_SIZE(cap_names), sizeof(cap_names[0]), cap_name_cmp);
-	return c ? c->value : -1;
+	return name_index(cap_names, name);
 }
 
 const char *capability_to_name(int cap)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (cap_names[i].value == cap)
-			return cap_names[i].name;
-	return NULL;
+	return name_at(cap_names, cap);
 }
 
 int capability_table_last(void)
 {
 	int last = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (cap_names[i].value > last)
-			last = cap_names[i].value;
+	while (name_at(cap_names, last + 1))
+		last++;
 	return last;
 }
 

@@ -65,62 +65,37 @@ struct skiff_sched_attr {
 
 _Static_assert(sizeof(gid_t) == sizeof(uint32_t), "additionalGids is passed to setgroups as is");
 
-/* ---- name tables: each sorted by name for bsearch ---- */
-
-struct name_value {
-	const char *name;
-	long value;
-};
+/* ---- name tables ---- */
 
 /* clang-format off */
-#define NV(x) {#x, x}
+#define RLIMITS(X) \
+	X(RLIMIT_CPU) X(RLIMIT_FSIZE) X(RLIMIT_DATA) X(RLIMIT_STACK) X(RLIMIT_CORE) \
+	X(RLIMIT_RSS) X(RLIMIT_NPROC) X(RLIMIT_NOFILE) X(RLIMIT_MEMLOCK) X(RLIMIT_AS) \
+	X(RLIMIT_LOCKS) X(RLIMIT_SIGPENDING) X(RLIMIT_MSGQUEUE) X(RLIMIT_NICE) \
+	X(RLIMIT_RTPRIO) X(RLIMIT_RTTIME)
+#define SCHED_POLICIES(X) \
+	X(SCHED_OTHER) X(SCHED_FIFO) X(SCHED_RR) X(SCHED_BATCH) X(SCHED_ISO) X(SCHED_IDLE) \
+	X(SCHED_DEADLINE)
+/* Bit i of sched_attr's flags is the i-th. */
+#define SCHED_FLAGS(X) \
+	X(SCHED_FLAG_RESET_ON_FORK) X(SCHED_FLAG_RECLAIM) X(SCHED_FLAG_DL_OVERRUN) \
+	X(SCHED_FLAG_KEEP_POLICY) X(SCHED_FLAG_KEEP_PARAMS) X(SCHED_FLAG_UTIL_CLAMP_MIN) \
+	X(SCHED_FLAG_UTIL_CLAMP_MAX)
 /* clang-format on */
 
-static const struct name_value rlimit_names[] = {
-    NV(RLIMIT_AS),     NV(RLIMIT_CORE),   NV(RLIMIT_CPU),        NV(RLIMIT_DATA),
-    NV(RLIMIT_FSIZE),  NV(RLIMIT_LOCKS),  NV(RLIMIT_MEMLOCK),    NV(RLIMIT_MSGQUEUE),
-    NV(RLIMIT_NICE),   NV(RLIMIT_NOFILE), NV(RLIMIT_NPROC),      NV(RLIMIT_RSS),
-    NV(RLIMIT_RTPRIO), NV(RLIMIT_RTTIME), NV(RLIMIT_SIGPENDING), NV(RLIMIT_STACK),
-};
-
-static const struct name_value sched_policy_names[] = {
-    NV(SCHED_BATCH), NV(SCHED_DEADLINE), NV(SCHED_FIFO), NV(SCHED_IDLE),
-    NV(SCHED_ISO),   NV(SCHED_OTHER),    NV(SCHED_RR),
-};
-
-static const struct name_value sched_flag_names[] = {
-    {"SCHED_FLAG_DL_OVERRUN", SKIFF_SCHED_FLAG_DL_OVERRUN},
-    {"SCHED_FLAG_KEEP_PARAMS", SKIFF_SCHED_FLAG_KEEP_PARAMS},
-    {"SCHED_FLAG_KEEP_POLICY", SKIFF_SCHED_FLAG_KEEP_POLICY},
-    {"SCHED_FLAG_RECLAIM", SKIFF_SCHED_FLAG_RECLAIM},
-    {"SCHED_FLAG_RESET_ON_FORK", SKIFF_SCHED_FLAG_RESET_ON_FORK},
-    {"SCHED_FLAG_UTIL_CLAMP_MAX", SKIFF_SCHED_FLAG_UTIL_CLAMP_MAX},
-    {"SCHED_FLAG_UTIL_CLAMP_MIN", SKIFF_SCHED_FLAG_UTIL_CLAMP_MIN},
-};
-
-static const struct name_value ioprio_class_names[] = {
-    {"IOPRIO_CLASS_BE", 2},
-    {"IOPRIO_CLASS_IDLE", 3},
-    {"IOPRIO_CLASS_RT", 1},
-};
-
-static const struct name_value personality_names[] = {
-    {"LINUX", PER_LINUX},
-    {"LINUX32", PER_LINUX32},
-};
-
-static int name_value_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct name_value *)elem)->name);
-}
-
-static const struct name_value *lookup_(const struct name_value *table, size_t n, const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	return bsearch(name, table, n, sizeof(*table), name_value_cmp);
-}
-#define lookup(table, name) lookup_((table), ARRAY_SIZE(table), (name))
+static const char rlimit_names[] = RLIMITS(NAME_STR);
+NAMES_NUMBERED(RLIMITS);
+static const char sched_policy_names[] = SCHED_POLICIES(NAME_STR);
+NAMES_NUMBERED(SCHED_POLICIES);
+static const char sched_flag_names[] = SCHED_FLAGS(NAME_STR);
+#define SCHED_FLAG_POS(n)    n##_pos_,
+#define SCHED_FLAG_AT_BIT(n) &&SKIFF_##n == 1 << n##_pos_
+enum { SCHED_FLAGS(SCHED_FLAG_POS) };
+_Static_assert(1 SCHED_FLAGS(SCHED_FLAG_AT_BIT), "sched_flag_names: each name at its bit");
+/* The class is the position + 1 (IOPRIO_CLASS_NONE, 0, is not a class to ask for). */
+static const char ioprio_class_names[] = "IOPRIO_CLASS_RT\0IOPRIO_CLASS_BE\0IOPRIO_CLASS_IDLE";
+/* PER_LINUX and PER_LINUX32. */
+static const char personality_names[] = "LINUX\0LINUX32";
 
 /* ---- CPU lists: "0-3,7" ---- */
 
@@ -238,7 +213,7 @@ static int validate_rlimits(const struct oci_process *p, struct skiff_error **er
 	for (size_t i = 0; i < p->rlimits_len; i++) {
 		const struct oci_rlimit *r = &p->rlimits[i];
 
-		if (lookup(rlimit_names, r->type) == NULL)
+		if (name_index(rlimit_names, r->type) < 0)
 			return error_msg(err, "process.rlimits[%zu]: unknown type \"%s\"", i,
 			                 r->type ? r->type : "");
 		if (r->soft > r->hard)
@@ -260,11 +235,11 @@ static int sched_flags_mask(const struct oci_scheduler *s, uint64_t *mask, struc
 {
 	*mask = 0;
 	for (size_t i = 0; s->flags && s->flags[i]; i++) {
-		const struct name_value *f = lookup(sched_flag_names, s->flags[i]);
-		if (f == NULL)
+		int bit = name_index(sched_flag_names, s->flags[i]);
+		if (bit < 0)
 			return error_msg(err, "process.scheduler.flags[%zu]: unknown flag \"%s\"",
 			                 i, s->flags[i]);
-		*mask |= (uint64_t)f->value;
+		*mask |= UINT64_C(1) << bit;
 	}
 	return 0;
 }
@@ -284,21 +259,21 @@ static int validate_deadline(const struct oci_scheduler *s, struct skiff_error *
 
 static int validate_scheduler(const struct oci_scheduler *s, struct skiff_error **err)
 {
-	const struct name_value *pol;
+	int pol;
 	uint64_t flags;
 	bool rt;
 
 	if (s->policy == NULL)
 		return error_msg(err, "process.scheduler.policy: must be set");
-	pol = lookup(sched_policy_names, s->policy);
-	if (pol == NULL)
+	pol = name_index(sched_policy_names, s->policy);
+	if (pol < 0)
 		return error_msg(err, "process.scheduler.policy: unknown policy \"%s\"", s->policy);
 	if (sched_flags_mask(s, &flags, err) < 0)
 		return -1;
 	if (s->has_nice && (s->nice < -20 || s->nice > 19))
 		return error_msg(err, "process.scheduler.nice: %d is out of range -20..19",
 		                 (int)s->nice);
-	rt = pol->value == SCHED_FIFO || pol->value == SCHED_RR;
+	rt = pol == SCHED_FIFO || pol == SCHED_RR;
 	if (!(flags & SKIFF_SCHED_FLAG_KEEP_PARAMS)) {
 		if (rt && (s->priority < 1 || s->priority > 99))
 			return error_msg(err, "process.scheduler.priority: must be 1..99 for %s",
@@ -309,7 +284,7 @@ static int validate_scheduler(const struct oci_scheduler *s, struct skiff_error 
 			                 "SCHED_FIFO and SCHED_RR take a priority)",
 			                 s->policy);
 	}
-	if (pol->value == SCHED_DEADLINE)
+	if (pol == SCHED_DEADLINE)
 		return validate_deadline(s, err);
 	if (s->runtime || s->deadline || s->period)
 		return error_msg(
@@ -324,7 +299,7 @@ static int validate_io_priority(const struct oci_io_priority *io, struct skiff_e
 {
 	if (io->class == NULL)
 		return error_msg(err, "process.ioPriority.class: must be set");
-	if (lookup(ioprio_class_names, io->class) == NULL)
+	if (name_index(ioprio_class_names, io->class) < 0)
 		return error_msg(err, "process.ioPriority.class: unknown class \"%s\"", io->class);
 	if (io->priority < 0 || io->priority > 7)
 		return error_msg(err, "process.ioPriority.priority: %d is out of range 0..7",
@@ -381,7 +356,7 @@ int process_validate_personality(const struct oci_personality *pers, struct skif
 		return 0;
 	if (pers->domain == NULL)
 		return error_msg(err, "linux.personality.domain: must be set");
-	if (lookup(personality_names, pers->domain) == NULL)
+	if (name_index(personality_names, pers->domain) < 0)
 		return error_msg(
 		    err,
 		    "linux.personality.domain: unknown domain \"%s\" (expected LINUX or "
@@ -420,14 +395,14 @@ int process_apply_rlimits(const struct oci_process *p, struct skiff_error **err)
 {
 	for (size_t i = 0; i < p->rlimits_len; i++) {
 		const struct oci_rlimit *r = &p->rlimits[i];
-		const struct name_value *t = lookup(rlimit_names, r->type);
+		int type = name_index(rlimit_names, r->type);
 		struct rlimit rl = {.rlim_cur = r->soft, .rlim_max = r->hard};
 
-		if (t == NULL)
+		if (type < 0)
 			return error_msg(err, "process.rlimits[%zu]: unknown type \"%s\"", i,
 			                 r->type ? r->type : "");
-		if (setrlimit((int)t->value, &rl) < 0)
-			return rlimit_error(i, r, (int)t->value, err);
+		if (setrlimit(type, &rl) < 0)
+			return rlimit_error(i, r, type, err);
 	}
 	return 0;
 }
@@ -448,16 +423,16 @@ static int apply_oom_score_adj(const struct oci_process *p, struct skiff_error *
 
 static int apply_scheduler(const struct oci_scheduler *s, struct skiff_error **err)
 {
-	const struct name_value *pol = lookup(sched_policy_names, s->policy);
+	int pol = name_index(sched_policy_names, s->policy);
 	struct skiff_sched_attr attr = {.size = sizeof(attr)};
 	uint64_t flags;
 
-	if (pol == NULL)
+	if (pol < 0)
 		return error_msg(err, "process.scheduler.policy: unknown policy \"%s\"",
 		                 s->policy ? s->policy : "");
 	if (sched_flags_mask(s, &flags, err) < 0)
 		return -1;
-	attr.sched_policy = (uint32_t)pol->value;
+	attr.sched_policy = (uint32_t)pol;
 	attr.sched_flags = flags;
 	attr.sched_nice = s->nice;
 	attr.sched_priority = (uint32_t)s->priority;
@@ -471,13 +446,13 @@ static int apply_scheduler(const struct oci_scheduler *s, struct skiff_error **e
 
 static int apply_io_priority(const struct oci_io_priority *io, struct skiff_error **err)
 {
-	const struct name_value *class = lookup(ioprio_class_names, io->class);
+	int class = name_index(ioprio_class_names, io->class);
 	long value;
 
-	if (class == NULL)
+	if (class < 0)
 		return error_msg(err, "process.ioPriority.class: unknown class \"%s\"",
 		                 io->class ? io->class : "");
-	value = (class->value << SKIFF_IOPRIO_CLASS_SHIFT) | io->priority;
+	value = ((long)(class + 1) << SKIFF_IOPRIO_CLASS_SHIFT) | io->priority;
 	if (syscall(SYS_ioprio_set, SKIFF_IOPRIO_WHO_PROCESS, 0, value) < 0)
 		return error_errno(err, "process.ioPriority: ioprio_set %s %d", io->class,
 		                   (int)io->priority);
@@ -497,15 +472,15 @@ int process_apply_attributes(const struct oci_process *p, struct skiff_error **e
 
 int process_apply_personality(const struct oci_personality *pers, struct skiff_error **err)
 {
-	const struct name_value *d;
+	int d;
 
 	if (pers == NULL)
 		return 0;
-	d = lookup(personality_names, pers->domain);
-	if (d == NULL)
+	d = name_index(personality_names, pers->domain);
+	if (d < 0)
 		return error_msg(err, "linux.personality.domain: unknown domain \"%s\"",
 		                 pers->domain ? pers->domain : "");
-	if (personality((unsigned long)d->value) < 0)
+	if (personality(d ? PER_LINUX32 : PER_LINUX) < 0)
 		return error_errno(err, "linux.personality: personality %s", pers->domain);
 	return 0;
 }

@@ -297,6 +297,22 @@ char *find_program(const char *name)
 	return NULL;
 }
 
+int name_index(const char *names, const char *name)
+{
+	for (int i = 0; name && *names; names += strlen(names) + 1, i++)
+		if (strcmp(names, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *name_at(const char *names, int i)
+{
+	for (; *names; names += strlen(names) + 1)
+		if (i-- == 0)
+			return names;
+	return NULL;
+}
+
 const char *dl_resolve(void *handle, const char *names, void *fns)
 {
 	for (char *slot = fns; *names; names += strlen(names) + 1, slot += sizeof(void *)) {

@@ -46,6 +46,26 @@ size_t strv_len(char *const *v);
 
 bool str_has_prefix(const char *s, const char *prefix);
 
+/*
+ * Name lists packed in one string, "A\0" "B\0" ..., ended by an empty
+ * name: no pointer per entry to relocate and keep.  name_index gives the
+ * position of name (-1 when it is absent or NULL), name_at the name at a
+ * position (NULL past the end).
+ */
+int name_index(const char *names, const char *name);
+const char *name_at(const char *names, int i);
+/*
+ * For an X-macro list of constants numbered 0, 1, 2... in its order:
+ * `static const char names[] = LIST(NAME_STR);` packs their names, and
+ * NAMES_NUMBERED(LIST) checks at build time that each stands at its number.
+ */
+#define NAME_STR(n)     #n "\0"
+#define NAME_POS_(n)    n##_pos_,
+#define NAME_AT_POS_(n) &&(int)(n) == (int)n##_pos_
+#define NAMES_NUMBERED(list)                                                                       \
+	enum { list(NAME_POS_) };                                                                  \
+	_Static_assert(1 list(NAME_AT_POS_), #list ": each name at its number")
+
 /* Writes all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 /* Reads a whole file (or fd) into a NUL-terminated buffer. */
