@@ -27,7 +27,7 @@
 /* clang-format on */
 
 static const char cap_names[] = CAPS(NAME_STR);
-NAMES_NUMBERED(CAPS);
+NAMES_NUMBERED(CAPS, 0);
 
 int capability_from_name(const char *name)
 {

@@ -84,9 +84,9 @@ _Static_assert(sizeof(gid_t) == sizeof(uint32_t), "additionalGids is passed to s
 /* clang-format on */
 
 static const char rlimit_names[] = RLIMITS(NAME_STR);
-NAMES_NUMBERED(RLIMITS);
+NAMES_NUMBERED(RLIMITS, 0);
 static const char sched_policy_names[] = SCHED_POLICIES(NAME_STR);
-NAMES_NUMBERED(SCHED_POLICIES);
+NAMES_NUMBERED(SCHED_POLICIES, 0);
 static const char sched_flag_names[] = SCHED_FLAGS(NAME_STR);
 #define SCHED_FLAG_POS(n)    n##_pos_,
 #define SCHED_FLAG_AT_BIT(n) &&SKIFF_##n == 1 << n##_pos_

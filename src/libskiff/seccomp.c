@@ -129,78 +129,65 @@ void seccomp_features_clear(struct oci_features_seccomp *f)
 
 /* ---- the vocabulary of linux.seccomp ---- */
 
-struct action_def {
-	const char *name;
-	uint32_t value;   /* with 0 in the data bits */
-	bool takes_errno; /* errnoRet goes in the data bits */
-	unsigned int api; /* libseccomp API level (kernel support) it needs */
-};
-
-static const struct action_def action_defs[] = {
-    {"SCMP_ACT_KILL", SCMP_ACT_KILL, false, 1},
-    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false, 3},
-    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false, 1},
-    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false, 1},
-    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true, 1},
-    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true, 1},
-    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false, 1},
-    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false, 3},
-    {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false, 5},
-};
-
-struct op_def {
-	const char *name;
-	enum scmp_compare op;
-};
-
-static const struct op_def op_defs[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE},
-    {"SCMP_CMP_LT", SCMP_CMP_LT},
-    {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-    {"SCMP_CMP_GE", SCMP_CMP_GE},
-    {"SCMP_CMP_GT", SCMP_CMP_GT},
-    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
-};
-
+/* clang-format off */
+/* X(name, value with 0 in the data bits, errnoRet goes in the data bits, libseccomp API level) */
+#define ACTIONS(X) \
+	X(SCMP_ACT_KILL, SCMP_ACT_KILL, false, 1) \
+	X(SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_PROCESS, false, 3) \
+	X(SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_THREAD, false, 1) \
+	X(SCMP_ACT_TRAP, SCMP_ACT_TRAP, false, 1) \
+	X(SCMP_ACT_ERRNO, SCMP_ACT_ERRNO(0), true, 1) \
+	X(SCMP_ACT_TRACE, SCMP_ACT_TRACE(0), true, 1) \
+	X(SCMP_ACT_ALLOW, SCMP_ACT_ALLOW, false, 1) \
+	X(SCMP_ACT_LOG, SCMP_ACT_LOG, false, 3) \
+	X(SCMP_ACT_NOTIFY, SCMP_ACT_NOTIFY, false, 5)
+#define OPS(X) \
+	X(SCMP_CMP_NE) X(SCMP_CMP_LT) X(SCMP_CMP_LE) X(SCMP_CMP_EQ) X(SCMP_CMP_GE) \
+	X(SCMP_CMP_GT) X(SCMP_CMP_MASKED_EQ)
 /* The spec's names; libseccomp knows each as the lower-case suffix. */
-static const char *const arch_names[] = {
-    "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",      "SCMP_ARCH_X32",    "SCMP_ARCH_ARM",
-    "SCMP_ARCH_AARCH64",     "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",   "SCMP_ARCH_MIPS",
-    "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
-    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",         "SCMP_ARCH_PPC64",  "SCMP_ARCH_PPC64LE",
-    "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",       "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64",
-    "SCMP_ARCH_RISCV64",     "SCMP_ARCH_SH",          "SCMP_ARCH_SHEB",
-};
+#define ARCHS(X) \
+	X(SCMP_ARCH_X86) X(SCMP_ARCH_X86_64) X(SCMP_ARCH_X32) X(SCMP_ARCH_ARM) \
+	X(SCMP_ARCH_AARCH64) X(SCMP_ARCH_LOONGARCH64) X(SCMP_ARCH_M68K) X(SCMP_ARCH_MIPS) \
+	X(SCMP_ARCH_MIPS64) X(SCMP_ARCH_MIPS64N32) X(SCMP_ARCH_MIPSEL) X(SCMP_ARCH_MIPSEL64) \
+	X(SCMP_ARCH_MIPSEL64N32) X(SCMP_ARCH_PPC) X(SCMP_ARCH_PPC64) X(SCMP_ARCH_PPC64LE) \
+	X(SCMP_ARCH_S390) X(SCMP_ARCH_S390X) X(SCMP_ARCH_PARISC) X(SCMP_ARCH_PARISC64) \
+	X(SCMP_ARCH_RISCV64) X(SCMP_ARCH_SH) X(SCMP_ARCH_SHEB)
+#define FLAGS(X) \
+	X(SECCOMP_FILTER_FLAG_TSYNC) X(SECCOMP_FILTER_FLAG_LOG) X(SECCOMP_FILTER_FLAG_SPEC_ALLOW) \
+	X(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+/* clang-format on */
 
-struct flag_def {
-	const char *name;
-	unsigned int value;
-};
+#define ACTION_NAME(name, value, takes_errno, api) #name "\0"
+#define ACTION_DEF(name, value, takes_errno, api)  {value, takes_errno, api},
+static const char action_names[] = ACTIONS(ACTION_NAME);
+static const struct action_def {
+	uint32_t value;
+	bool takes_errno;
+	unsigned char api;
+} action_defs[] = {ACTIONS(ACTION_DEF)};
+/* Each operator's enum scmp_compare is its position + 1. */
+static const char op_names[] = OPS(NAME_STR);
+NAMES_NUMBERED(OPS, 1);
+static const char arch_names[] = ARCHS(NAME_STR);
+static const char flag_names[] = FLAGS(NAME_STR);
+static const unsigned char flag_values[] = {FLAGS(NAME_VALUE)};
 
-static const struct flag_def flag_defs[] = {
-    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
-    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
-    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
-};
-
-#define ERRNO_RET_MAX 0xffff                 /* the data bits of a seccomp return value */
-#define MAX_ARCHS     ARRAY_SIZE(arch_names) /* the native one is among them */
+#define ERRNO_RET_MAX 0xffff             /* the data bits of a seccomp return value */
+#define MAX_ARCHS     NAMES_COUNT(ARCHS) /* the native one is among them */
 
 static int resolve_action(const char *name, bool has_errno, uint32_t errno_ret,
                           const char *action_field, const char *errno_field, uint32_t *out,
                           struct skiff_error **err)
 {
-	const struct action_def *def = NULL;
+	const struct action_def *def;
+	int i;
 
 	if (name == NULL)
 		return error_msg(err, "%s: missing", action_field);
-	for (size_t i = 0; i < ARRAY_SIZE(action_defs) && def == NULL; i++)
-		if (strcmp(action_defs[i].name, name) == 0)
-			def = &action_defs[i];
-	if (def == NULL)
+	i = name_index(action_names, name);
+	if (i < 0)
 		return error_msg(err, "%s: unknown action \"%s\"", action_field, name);
+	def = &action_defs[i];
 	/* libseccomp would refuse it with a bare EINVAL. */
 	if (seccomp_api_get() < def->api)
 		return error_msg(err,
@@ -221,12 +208,9 @@ static int resolve_action(const char *name, bool has_errno, uint32_t errno_ret,
 static uint32_t resolve_arch(const char *name)
 {
 	char lower[32];
-	size_t i, n;
+	size_t n;
 
-	for (i = 0; i < ARRAY_SIZE(arch_names); i++)
-		if (strcmp(arch_names[i], name) == 0)
-			break;
-	if (i == ARRAY_SIZE(arch_names))
+	if (name_index(arch_names, name) < 0)
 		return 0;
 	name += strlen("SCMP_ARCH_");
 	for (n = 0; name[n] && n < sizeof(lower) - 1; n++)
@@ -239,14 +223,11 @@ static int parse_flags(char **flags, unsigned int *out, struct skiff_error **err
 {
 	*out = 0;
 	for (size_t i = 0; flags && flags[i]; i++) {
-		size_t j;
-		for (j = 0; j < ARRAY_SIZE(flag_defs); j++)
-			if (strcmp(flag_defs[j].name, flags[i]) == 0)
-				break;
-		if (j == ARRAY_SIZE(flag_defs))
+		int j = name_index(flag_names, flags[i]);
+		if (j < 0)
 			return error_msg(err, "linux.seccomp.flags[%zu]: unknown flag \"%s\"", i,
 			                 flags[i]);
-		*out |= flag_defs[j].value;
+		*out |= flag_values[j];
 	}
 	return 0;
 }
@@ -312,17 +293,15 @@ static int parse_args(const struct oci_seccomp_syscall *sc, const char *path,
 	*same_index = false;
 	for (size_t j = 0; j < sc->args_len; j++) {
 		const struct oci_seccomp_arg *a = &sc->args[j];
-		size_t k;
+		int op;
 
 		if (a->index > 5)
 			return error_msg(err, "%s.args[%zu].index: %u is out of range (0-5)", path,
 			                 j, a->index);
 		if (a->op == NULL)
 			return error_msg(err, "%s.args[%zu].op: missing", path, j);
-		for (k = 0; k < ARRAY_SIZE(op_defs); k++)
-			if (strcmp(op_defs[k].name, a->op) == 0)
-				break;
-		if (k == ARRAY_SIZE(op_defs))
+		op = name_index(op_names, a->op) + 1;
+		if (op == 0)
 			return error_msg(err, "%s.args[%zu].op: unknown operator \"%s\"", path, j,
 			                 a->op);
 		if (seen & (1u << a->index))
@@ -330,9 +309,9 @@ static int parse_args(const struct oci_seccomp_syscall *sc, const char *path,
 		seen |= 1u << a->index;
 		cmps[j] = (struct scmp_arg_cmp){
 		    .arg = a->index,
-		    .op = op_defs[k].op,
+		    .op = (enum scmp_compare)op,
 		    .datum_a = a->value,
-		    .datum_b = op_defs[k].op == SCMP_CMP_MASKED_EQ ? a->value_two : 0,
+		    .datum_b = op == SCMP_CMP_MASKED_EQ ? a->value_two : 0,
 		};
 	}
 	return 0;
@@ -619,20 +598,23 @@ static bool kernel_has_action(uint32_t action)
 
 int seccomp_get_features(struct oci_features_seccomp *f, struct skiff_error **err)
 {
+	const struct action_def *a = action_defs;
+	const unsigned char *flag = flag_values;
+
 	(void)err; /* probing cannot fail: a missing feature is just not listed */
 	features_init(f, true);
-	for (size_t i = 0; i < ARRAY_SIZE(action_defs); i++)
-		if (kernel_has_action(action_defs[i].value))
-			strv_push(&f->actions, action_defs[i].name);
-	for (size_t i = 0; i < ARRAY_SIZE(op_defs); i++)
-		strv_push(&f->operators, op_defs[i].name);
-	for (size_t i = 0; i < ARRAY_SIZE(arch_names); i++)
-		if (resolve_arch(arch_names[i]) != 0)
-			strv_push(&f->archs, arch_names[i]);
-	for (size_t i = 0; i < ARRAY_SIZE(flag_defs); i++) {
-		strv_push(&f->known_flags, flag_defs[i].name);
-		if (kernel_accepts_flag(flag_defs[i].value))
-			strv_push(&f->supported_flags, flag_defs[i].name);
+	for (NAME_EACH(n, action_names))
+		if (kernel_has_action((a++)->value))
+			strv_push(&f->actions, n);
+	for (NAME_EACH(n, op_names))
+		strv_push(&f->operators, n);
+	for (NAME_EACH(n, arch_names))
+		if (resolve_arch(n) != 0)
+			strv_push(&f->archs, n);
+	for (NAME_EACH(n, flag_names)) {
+		strv_push(&f->known_flags, n);
+		if (kernel_accepts_flag(*flag++))
+			strv_push(&f->supported_flags, n);
 	}
 	return 0;
 }

@@ -55,16 +55,26 @@ bool str_has_prefix(const char *s, const char *prefix);
 int name_index(const char *names, const char *name);
 const char *name_at(const char *names, int i);
 /*
- * For an X-macro list of constants numbered 0, 1, 2... in its order:
- * `static const char names[] = LIST(NAME_STR);` packs their names, and
- * NAMES_NUMBERED(LIST) checks at build time that each stands at its number.
+ * For an X-macro list of constants, LIST(X) = X(A) X(B) ...:
+ * `static const char names[] = LIST(NAME_STR);` packs their names,
+ * `{LIST(NAME_VALUE)}` makes an array of their values, NAMES_COUNT(LIST)
+ * counts them, and NAMES_NUMBERED(LIST, first) checks at build time that
+ * they are numbered first, first + 1, ... in the list's order.
  */
-#define NAME_STR(n)     #n "\0"
-#define NAME_POS_(n)    n##_pos_,
-#define NAME_AT_POS_(n) &&(int)(n) == (int)n##_pos_
-#define NAMES_NUMBERED(list)                                                                       \
-	enum { list(NAME_POS_) };                                                                  \
+#define NAME_STR(n)       #n "\0"
+#define NAME_VALUE(n)     n,
+#define NAME_ONE_(n)      +1
+#define NAME_POS_(n)      n##_pos_,
+#define NAME_AT_POS_(n)   &&(int)(n) == (int)n##_pos_
+#define NAMES_COUNT(list) (0 list(NAME_ONE_))
+#define NAMES_NUMBERED(list, first)                                                                \
+	enum { list##_before_ = (first)-1, list(NAME_POS_) };                                      \
 	_Static_assert(1 list(NAME_AT_POS_), #list ": each name at its number")
+/* Walks a packed name list: `for (NAME_EACH(n, names)) ...`. */
+#define NAME_EACH(n, names)                                                                        \
+	const char *n = (names);                                                                   \
+	*n;                                                                                        \
+	n += strlen(n) + 1
 
 /* Writes all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
