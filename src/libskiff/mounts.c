@@ -51,89 +51,91 @@ enum opt_kind {
 	OPT_IGNORE,  /* accepted, no effect (tmpcopyup, defaults, ...) */
 };
 
-/* 16 bytes an entry: every MS_* and MOUNT_ATTR_* value here fits in 32 bits. */
-struct mount_option {
-	const char *name;
+/* X(name, kind, clear, flag), in name order (as features lists them) */
+/* clang-format off */
+#define MOUNT_OPTIONS(X) \
+	X(async, OPT_SB, true, MS_SYNCHRONOUS) \
+	X(atime, OPT_ATIME, false, MOUNT_ATTR_RELATIME) \
+	X(bind, OPT_BIND, false, 0) \
+	X(defaults, OPT_IGNORE, false, 0) \
+	X(dev, OPT_ATTR, true, MOUNT_ATTR_NODEV) \
+	X(diratime, OPT_ATTR, true, MOUNT_ATTR_NODIRATIME) \
+	X(dirsync, OPT_SB, false, MS_DIRSYNC) \
+	X(exec, OPT_ATTR, true, MOUNT_ATTR_NOEXEC) \
+	X(idmap, OPT_IDMAP, false, 0) \
+	X(iversion, OPT_IGNORE, false, 0) \
+	X(lazytime, OPT_SB, false, MS_LAZYTIME) \
+	X(loud, OPT_IGNORE, false, 0) \
+	X(mand, OPT_SB, false, MS_MANDLOCK) \
+	X(noatime, OPT_ATIME, false, MOUNT_ATTR_NOATIME) \
+	X(nodev, OPT_ATTR, false, MOUNT_ATTR_NODEV) \
+	X(nodiratime, OPT_ATTR, false, MOUNT_ATTR_NODIRATIME) \
+	X(noexec, OPT_ATTR, false, MOUNT_ATTR_NOEXEC) \
+	X(noiversion, OPT_IGNORE, false, 0) \
+	X(nolazytime, OPT_SB, true, MS_LAZYTIME) \
+	X(nomand, OPT_SB, true, MS_MANDLOCK) \
+	X(norelatime, OPT_ATIME, false, MOUNT_ATTR_STRICTATIME) \
+	X(nostrictatime, OPT_ATIME, false, MOUNT_ATTR_RELATIME) \
+	X(nosuid, OPT_ATTR, false, MOUNT_ATTR_NOSUID) \
+	X(nosymfollow, OPT_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW) \
+	X(private, OPT_PROP, false, MS_PRIVATE) \
+	X(ratime, OPT_RATIME, false, MOUNT_ATTR_RELATIME) \
+	X(rbind, OPT_RBIND, false, 0) \
+	X(rdev, OPT_RATTR, true, MOUNT_ATTR_NODEV) \
+	X(rdiratime, OPT_RATTR, true, MOUNT_ATTR_NODIRATIME) \
+	X(relatime, OPT_ATIME, false, MOUNT_ATTR_RELATIME) \
+	X(remount, OPT_REMOUNT, false, 0) \
+	X(rexec, OPT_RATTR, true, MOUNT_ATTR_NOEXEC) \
+	X(ridmap, OPT_RIDMAP, false, 0) \
+	X(rnoatime, OPT_RATIME, false, MOUNT_ATTR_NOATIME) \
+	X(rnodev, OPT_RATTR, false, MOUNT_ATTR_NODEV) \
+	X(rnodiratime, OPT_RATTR, false, MOUNT_ATTR_NODIRATIME) \
+	X(rnoexec, OPT_RATTR, false, MOUNT_ATTR_NOEXEC) \
+	X(rnorelatime, OPT_RATIME, false, MOUNT_ATTR_STRICTATIME) \
+	X(rnostrictatime, OPT_RATIME, false, MOUNT_ATTR_RELATIME) \
+	X(rnosuid, OPT_RATTR, false, MOUNT_ATTR_NOSUID) \
+	X(rnosymfollow, OPT_RATTR, false, MOUNT_ATTR_NOSYMFOLLOW) \
+	X(ro, OPT_RO, false, MOUNT_ATTR_RDONLY) \
+	X(rprivate, OPT_RPROP, false, MS_PRIVATE) \
+	X(rrelatime, OPT_RATIME, false, MOUNT_ATTR_RELATIME) \
+	X(rro, OPT_RATTR, false, MOUNT_ATTR_RDONLY) \
+	X(rrw, OPT_RATTR, true, MOUNT_ATTR_RDONLY) \
+	X(rshared, OPT_RPROP, false, MS_SHARED) \
+	X(rslave, OPT_RPROP, false, MS_SLAVE) \
+	X(rstrictatime, OPT_RATIME, false, MOUNT_ATTR_STRICTATIME) \
+	X(rsuid, OPT_RATTR, true, MOUNT_ATTR_NOSUID) \
+	X(rsymfollow, OPT_RATTR, true, MOUNT_ATTR_NOSYMFOLLOW) \
+	X(runbindable, OPT_RPROP, false, MS_UNBINDABLE) \
+	X(rw, OPT_RO, true, MOUNT_ATTR_RDONLY) \
+	X(shared, OPT_PROP, false, MS_SHARED) \
+	X(silent, OPT_IGNORE, false, 0) \
+	X(slave, OPT_PROP, false, MS_SLAVE) \
+	X(strictatime, OPT_ATIME, false, MOUNT_ATTR_STRICTATIME) \
+	X(suid, OPT_ATTR, true, MOUNT_ATTR_NOSUID) \
+	X(symfollow, OPT_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW) \
+	X(sync, OPT_SB, false, MS_SYNCHRONOUS) \
+	X(tmpcopyup, OPT_IGNORE, false, 0) \
+	X(unbindable, OPT_PROP, false, MS_UNBINDABLE)
+/* clang-format on */
+
+#define OPTION_NAME(name, kind, clear, flag) #name "\0"
+#define OPTION_DEF(name, kind, clear, flag)  {kind, clear, flag},
+static const char option_names[] = MOUNT_OPTIONS(OPTION_NAME);
+/*
+ * 8 bytes an entry, at the position of its name (no pointer to relocate and
+ * keep): every MS_* and MOUNT_ATTR_* value here fits in 32 bits.
+ */
+static const struct mount_option {
 	enum opt_kind kind : 8;
 	bool clear;
 	uint32_t flag;
-};
-
-/* Sorted by name (strcmp order): looked up with bsearch. */
-static const struct mount_option mount_options[] = {
-    {"async", OPT_SB, true, MS_SYNCHRONOUS},
-    {"atime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
-    {"bind", OPT_BIND, false, 0},
-    {"defaults", OPT_IGNORE, false, 0},
-    {"dev", OPT_ATTR, true, MOUNT_ATTR_NODEV},
-    {"diratime", OPT_ATTR, true, MOUNT_ATTR_NODIRATIME},
-    {"dirsync", OPT_SB, false, MS_DIRSYNC},
-    {"exec", OPT_ATTR, true, MOUNT_ATTR_NOEXEC},
-    {"idmap", OPT_IDMAP, false, 0},
-    {"iversion", OPT_IGNORE, false, 0},
-    {"lazytime", OPT_SB, false, MS_LAZYTIME},
-    {"loud", OPT_IGNORE, false, 0},
-    {"mand", OPT_SB, false, MS_MANDLOCK},
-    {"noatime", OPT_ATIME, false, MOUNT_ATTR_NOATIME},
-    {"nodev", OPT_ATTR, false, MOUNT_ATTR_NODEV},
-    {"nodiratime", OPT_ATTR, false, MOUNT_ATTR_NODIRATIME},
-    {"noexec", OPT_ATTR, false, MOUNT_ATTR_NOEXEC},
-    {"noiversion", OPT_IGNORE, false, 0},
-    {"nolazytime", OPT_SB, true, MS_LAZYTIME},
-    {"nomand", OPT_SB, true, MS_MANDLOCK},
-    {"norelatime", OPT_ATIME, false, MOUNT_ATTR_STRICTATIME},
-    {"nostrictatime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
-    {"nosuid", OPT_ATTR, false, MOUNT_ATTR_NOSUID},
-    {"nosymfollow", OPT_ATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
-    {"private", OPT_PROP, false, MS_PRIVATE},
-    {"ratime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
-    {"rbind", OPT_RBIND, false, 0},
-    {"rdev", OPT_RATTR, true, MOUNT_ATTR_NODEV},
-    {"rdiratime", OPT_RATTR, true, MOUNT_ATTR_NODIRATIME},
-    {"relatime", OPT_ATIME, false, MOUNT_ATTR_RELATIME},
-    {"remount", OPT_REMOUNT, false, 0},
-    {"rexec", OPT_RATTR, true, MOUNT_ATTR_NOEXEC},
-    {"ridmap", OPT_RIDMAP, false, 0},
-    {"rnoatime", OPT_RATIME, false, MOUNT_ATTR_NOATIME},
-    {"rnodev", OPT_RATTR, false, MOUNT_ATTR_NODEV},
-    {"rnodiratime", OPT_RATTR, false, MOUNT_ATTR_NODIRATIME},
-    {"rnoexec", OPT_RATTR, false, MOUNT_ATTR_NOEXEC},
-    {"rnorelatime", OPT_RATIME, false, MOUNT_ATTR_STRICTATIME},
-    {"rnostrictatime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
-    {"rnosuid", OPT_RATTR, false, MOUNT_ATTR_NOSUID},
-    {"rnosymfollow", OPT_RATTR, false, MOUNT_ATTR_NOSYMFOLLOW},
-    {"ro", OPT_RO, false, MOUNT_ATTR_RDONLY},
-    {"rprivate", OPT_RPROP, false, MS_PRIVATE},
-    {"rrelatime", OPT_RATIME, false, MOUNT_ATTR_RELATIME},
-    {"rro", OPT_RATTR, false, MOUNT_ATTR_RDONLY},
-    {"rrw", OPT_RATTR, true, MOUNT_ATTR_RDONLY},
-    {"rshared", OPT_RPROP, false, MS_SHARED},
-    {"rslave", OPT_RPROP, false, MS_SLAVE},
-    {"rstrictatime", OPT_RATIME, false, MOUNT_ATTR_STRICTATIME},
-    {"rsuid", OPT_RATTR, true, MOUNT_ATTR_NOSUID},
-    {"rsymfollow", OPT_RATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
-    {"runbindable", OPT_RPROP, false, MS_UNBINDABLE},
-    {"rw", OPT_RO, true, MOUNT_ATTR_RDONLY},
-    {"shared", OPT_PROP, false, MS_SHARED},
-    {"silent", OPT_IGNORE, false, 0},
-    {"slave", OPT_PROP, false, MS_SLAVE},
-    {"strictatime", OPT_ATIME, false, MOUNT_ATTR_STRICTATIME},
-    {"suid", OPT_ATTR, true, MOUNT_ATTR_NOSUID},
-    {"symfollow", OPT_ATTR, true, MOUNT_ATTR_NOSYMFOLLOW},
-    {"sync", OPT_SB, false, MS_SYNCHRONOUS},
-    {"tmpcopyup", OPT_IGNORE, false, 0},
-    {"unbindable", OPT_PROP, false, MS_UNBINDABLE},
-};
-
-static int option_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct mount_option *)elem)->name);
-}
+} mount_options[] = {MOUNT_OPTIONS(OPTION_DEF)};
 
 static const struct mount_option *option_find(const char *name)
 {
-	return bsearch(name, mount_options, ARRAY_SIZE(mount_options), sizeof(mount_options[0]),
-	               option_cmp);
+	int i = name_index(option_names, name);
+
+	return i < 0 ? NULL : &mount_options[i];
 }
 
 static void set_bits(uint64_t *set, uint64_t *clr, uint64_t flag, bool clear)
@@ -1221,10 +1223,11 @@ const char *const *mount_option_names(void)
 	 * Accepted without their effect (tmpcopyup, iversion, loud...) is not
 	 * supported: features lists only "defaults" of those, which means nothing.
 	 */
-	if (names[0] == NULL)
-		for (size_t i = 0; i < ARRAY_SIZE(mount_options); i++)
-			if (mount_options[i].kind != OPT_IGNORE ||
-			    strcmp(mount_options[i].name, "defaults") == 0)
-				names[n++] = mount_options[i].name;
+	if (names[0] == NULL) {
+		const struct mount_option *o = mount_options;
+		for (NAME_EACH(name, option_names), o++)
+			if (o->kind != OPT_IGNORE || strcmp(name, "defaults") == 0)
+				names[n++] = name;
+	}
 	return names;
 }
