@@ -132,6 +132,11 @@ void cli_print_help(const struct cli_command *cmd)
 	cli_print_options(cmd->options);
 }
 
+const char *cli_option_help(const struct cli_option *o)
+{
+	return o->name + strlen(o->name) + 1;
+}
+
 void cli_print_options(const struct cli_option *opts)
 {
 	for (const struct cli_option *o = opts; o && o->name; o++) {
@@ -142,7 +147,7 @@ void cli_print_options(const struct cli_option *opts)
 			snprintf(left, sizeof(left), "-%c, --%s%s", o->short_name, o->name, value);
 		else
 			snprintf(left, sizeof(left), "    --%s%s", o->name, value);
-		printf("  %-32s %s\n", left, o->help);
+		printf("  %-32s %s\n", left, cli_option_help(o));
 	}
 }
 

@@ -12,12 +12,17 @@
  * options.
  */
 struct cli_option {
-	const char *name;
-	char short_name; /* 0 when none */
+	const char *name; /* the help text follows its NUL: one pointer an option */
+	char short_name;  /* 0 when none */
 	bool has_arg;
 	int id;
-	const char *help;
 };
+#define CLI_OPT(name, short_name, has_arg, id, help)                                               \
+	{                                                                                          \
+		name "\0" help, short_name, has_arg, id                                            \
+	}
+
+const char *cli_option_help(const struct cli_option *o);
 
 typedef int (*cli_option_fn)(void *data, int id, const char *value, struct skiff_error **err);
 
@@ -63,10 +68,7 @@ int cli_command_parse(const struct cli_command *cmd, enum cli_mode mode, int arg
 int cli_want_args(const struct cli_command *cmd, int npos, int min, int max,
                   struct skiff_error **err);
 
-#define CLI_HELP_ID -1
-#define CLI_HELP_OPTION                                                                            \
-	{                                                                                          \
-		"help", 'h', false, CLI_HELP_ID, "show this help"                                  \
-	}
+#define CLI_HELP_ID     -1
+#define CLI_HELP_OPTION CLI_OPT("help", 'h', false, CLI_HELP_ID, "show this help")
 
 #endif

@@ -116,7 +116,7 @@ static void zsh_option_specs(const struct cli_option *o, const char *indent)
 		else
 			printf("--%s%s", o->name, o->has_arg ? "=" : "");
 		printf("[");
-		zsh_quoted(o->help);
+		zsh_quoted(cli_option_help(o));
 		printf("]%s' \\\n", value);
 	}
 }
@@ -178,7 +178,7 @@ static void fish_options(const struct cli_option *o, const char *condition)
 		if (o->short_name)
 			printf(" -s %c", o->short_name);
 		printf(" %s -d ", o->has_arg ? "-r -F" : "");
-		fish_quoted(o->help);
+		fish_quoted(cli_option_help(o));
 		putchar('\n');
 	}
 }

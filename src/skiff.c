@@ -32,16 +32,16 @@ enum {
 };
 
 static const struct cli_option global_options[] = {
-    {"root", 0, true, G_ROOT,
-     "state directory (default " SKIFF_DEFAULT_ROOT ", rootless $XDG_RUNTIME_DIR/skiff)"},
-    {"log", 'l', true, G_LOG, "write log records to FILE"},
-    {"log-format", 0, true, G_LOG_FORMAT, "text or json"},
-    {"debug", 0, false, G_DEBUG, "add debug records to the log"},
-    {"systemd-cgroup", 0, false, G_SYSTEMD_CGROUP, "use the systemd cgroup driver"},
-    {"rootless", 0, true, G_ROOTLESS, "true, false or auto"},
-    {"cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs, systemd or disabled"},
-    {"version", 'v', false, G_VERSION, "print the version"},
-    {"help", 'h', false, G_HELP, "show this help"},
+    CLI_OPT("root", 0, true, G_ROOT,
+            "state directory (default " SKIFF_DEFAULT_ROOT ", rootless $XDG_RUNTIME_DIR/skiff)"),
+    CLI_OPT("log", 'l', true, G_LOG, "write log records to FILE"),
+    CLI_OPT("log-format", 0, true, G_LOG_FORMAT, "text or json"),
+    CLI_OPT("debug", 0, false, G_DEBUG, "add debug records to the log"),
+    CLI_OPT("systemd-cgroup", 0, false, G_SYSTEMD_CGROUP, "use the systemd cgroup driver"),
+    CLI_OPT("rootless", 0, true, G_ROOTLESS, "true, false or auto"),
+    CLI_OPT("cgroup-manager", 0, true, G_CGROUP_MANAGER, "cgroupfs, systemd or disabled"),
+    CLI_OPT("version", 'v', false, G_VERSION, "print the version"),
+    CLI_OPT("help", 'h', false, G_HELP, "show this help"),
     {0},
 };
 

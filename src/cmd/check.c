@@ -13,7 +13,7 @@
 enum { O_FORMAT = 1 };
 
 static const struct cli_option options[] = {
-    {"format", 'f', true, O_FORMAT, "table or json"},
+    CLI_OPT("format", 'f', true, O_FORMAT, "table or json"),
     CLI_HELP_OPTION,
     {0},
 };

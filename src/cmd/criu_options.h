@@ -29,22 +29,23 @@ enum {
 };
 
 #define CRIU_COMMON_OPTIONS                                                                        \
-	{"image-path", 0, true, CO_IMAGE_PATH, "criu image directory (default: ./checkpoint)"},    \
-	    {"work-path", 0, true, CO_WORK_PATH,                                                   \
-	     "criu work files and logs (default: image path)"},                                    \
-	    {"tcp-established", 0, false, CO_TCP_ESTABLISHED, "allow open TCP connections"},       \
-	    {"ext-unix-sk", 0, false, CO_EXT_UNIX_SK, "allow external unix sockets"},              \
-	    {"shell-job", 0, false, CO_SHELL_JOB, "allow shell jobs (a terminal from outside)"},   \
-	    {"file-locks", 0, false, CO_FILE_LOCKS, "handle file locks"},                          \
-	    {"manage-cgroups-mode", 0, true, CO_MANAGE_CGROUPS_MODE,                               \
-	     "soft, full, strict or ignore (default: soft)"},                                      \
-	    {"empty-ns", 0, true, CO_EMPTY_NS,                                                     \
-	     "network: make the namespace, restore none of its contents"},                         \
-	    {"auto-dedup", 0, false, CO_AUTO_DEDUP, "deduplicate memory images"},                  \
-	{                                                                                          \
-		"lazy-pages", 0, false, CO_LAZY_PAGES,                                             \
-		    "memory pages move lazily, through userfaultfd and a page server"              \
-	}
+	CLI_OPT("image-path", 0, true, CO_IMAGE_PATH,                                              \
+	        "criu image directory (default: ./checkpoint)"),                                   \
+	    CLI_OPT("work-path", 0, true, CO_WORK_PATH,                                            \
+	            "criu work files and logs (default: image path)"),                             \
+	    CLI_OPT("tcp-established", 0, false, CO_TCP_ESTABLISHED,                               \
+	            "allow open TCP connections"),                                                 \
+	    CLI_OPT("ext-unix-sk", 0, false, CO_EXT_UNIX_SK, "allow external unix sockets"),       \
+	    CLI_OPT("shell-job", 0, false, CO_SHELL_JOB,                                           \
+	            "allow shell jobs (a terminal from outside)"),                                 \
+	    CLI_OPT("file-locks", 0, false, CO_FILE_LOCKS, "handle file locks"),                   \
+	    CLI_OPT("manage-cgroups-mode", 0, true, CO_MANAGE_CGROUPS_MODE,                        \
+	            "soft, full, strict or ignore (default: soft)"),                               \
+	    CLI_OPT("empty-ns", 0, true, CO_EMPTY_NS,                                              \
+	            "network: make the namespace, restore none of its contents"),                  \
+	    CLI_OPT("auto-dedup", 0, false, CO_AUTO_DEDUP, "deduplicate memory images"),           \
+	    CLI_OPT("lazy-pages", 0, false, CO_LAZY_PAGES,                                         \
+	            "memory pages move lazily, through userfaultfd and a page server")
 
 int criu_option(void *data, int id, const char *value, struct skiff_error **err);
 

@@ -6,7 +6,7 @@
 enum { O_FORCE = 1 };
 
 static const struct cli_option options[] = {
-    {"force", 'f', false, O_FORCE, "kill a running container first"},
+    CLI_OPT("force", 'f', false, O_FORCE, "kill a running container first"),
     CLI_HELP_OPTION,
     {0},
 };

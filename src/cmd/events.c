@@ -10,8 +10,9 @@
 enum { O_STATS = 1, O_INTERVAL };
 
 static const struct cli_option options[] = {
-    {"stats", 0, false, O_STATS, "print the container's stats once, then exit"},
-    {"interval", 0, true, O_INTERVAL, "time between stats records (default 5s; 500ms, 1m...)"},
+    CLI_OPT("stats", 0, false, O_STATS, "print the container's stats once, then exit"),
+    CLI_OPT("interval", 0, true, O_INTERVAL,
+            "time between stats records (default 5s; 500ms, 1m...)"),
     CLI_HELP_OPTION,
     {0},
 };

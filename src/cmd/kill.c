@@ -8,7 +8,7 @@
 enum { O_ALL = 1 };
 
 static const struct cli_option options[] = {
-    {"all", 'a', false, O_ALL, "signal every process in the container"},
+    CLI_OPT("all", 'a', false, O_ALL, "signal every process in the container"),
     CLI_HELP_OPTION,
     {0},
 };

@@ -20,16 +20,19 @@ enum {
 };
 
 #define LIFECYCLE_OPTIONS                                                                          \
-	{"bundle", 'b', true, LO_BUNDLE, "bundle directory (default: the current directory)"},     \
-	    {"pid-file", 0, true, LO_PID_FILE, "write the init's pid to this file"},               \
-	    {"console-socket", 0, true, LO_CONSOLE_SOCKET,                                         \
-	     "unix socket that receives the pty master (process.terminal)"},                       \
-	    {"preserve-fds", 0, true, LO_PRESERVE_FDS, "pass fds 3..3+N-1 to the container"},      \
-	    {"no-pivot", 0, false, LO_NO_PIVOT, "use chroot instead of pivot_root (ramfs)"},       \
-	    {"config", 'f', true, LO_CONFIG, "read FILE instead of the bundle's config.json"},     \
-	{                                                                                          \
-		"no-new-keyring", 0, false, LO_NO_NEW_KEYRING, "keep the caller's session keyring" \
-	}
+	CLI_OPT("bundle", 'b', true, LO_BUNDLE,                                                    \
+	        "bundle directory (default: the current directory)"),                              \
+	    CLI_OPT("pid-file", 0, true, LO_PID_FILE, "write the init's pid to this file"),        \
+	    CLI_OPT("console-socket", 0, true, LO_CONSOLE_SOCKET,                                  \
+	            "unix socket that receives the pty master (process.terminal)"),                \
+	    CLI_OPT("preserve-fds", 0, true, LO_PRESERVE_FDS,                                      \
+	            "pass fds 3..3+N-1 to the container"),                                         \
+	    CLI_OPT("no-pivot", 0, false, LO_NO_PIVOT,                                             \
+	            "use chroot instead of pivot_root (ramfs)"),                                   \
+	    CLI_OPT("config", 'f', true, LO_CONFIG,                                                \
+	            "read FILE instead of the bundle's config.json"),                              \
+	    CLI_OPT("no-new-keyring", 0, false, LO_NO_NEW_KEYRING,                                 \
+	            "keep the caller's session keyring")
 
 struct lifecycle_args {
 	struct create_options o;

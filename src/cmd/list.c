@@ -12,8 +12,8 @@
 enum { O_FORMAT = 1, O_QUIET };
 
 static const struct cli_option options[] = {
-    {"format", 'f', true, O_FORMAT, "table or json"},
-    {"quiet", 'q', false, O_QUIET, "print only the ids"},
+    CLI_OPT("format", 'f', true, O_FORMAT, "table or json"),
+    CLI_OPT("quiet", 'q', false, O_QUIET, "print only the ids"),
     CLI_HELP_OPTION,
     {0},
 };

@@ -15,7 +15,7 @@
 enum { O_FORMAT = 1 };
 
 static const struct cli_option options[] = {
-    {"format", 'f', true, O_FORMAT, "table (the host's ps output, filtered) or json (pids)"},
+    CLI_OPT("format", 'f', true, O_FORMAT, "table (the host's ps output, filtered) or json (pids)"),
     CLI_HELP_OPTION,
     {0},
 };

@@ -6,9 +6,9 @@
 
 static const struct cli_option options[] = {
     LIFECYCLE_OPTIONS,
-    {"detach", 'd', false, LO_DETACH, "return once the container has started"},
-    {"no-subreaper", 0, false, LO_NO_SUBREAPER, "accepted for runc compatibility"},
-    {"keep", 0, false, LO_KEEP, "leave the exited container (state, cgroup) for `delete`"},
+    CLI_OPT("detach", 'd', false, LO_DETACH, "return once the container has started"),
+    CLI_OPT("no-subreaper", 0, false, LO_NO_SUBREAPER, "accepted for runc compatibility"),
+    CLI_OPT("keep", 0, false, LO_KEEP, "leave the exited container (state, cgroup) for `delete`"),
     CLI_HELP_OPTION,
     {0},
 };

@@ -13,8 +13,8 @@
 enum { O_BUNDLE = 1, O_ROOTLESS };
 
 static const struct cli_option options[] = {
-    {"bundle", 'b', true, O_BUNDLE, "write config.json into this directory"},
-    {"rootless", 0, false, O_ROOTLESS, "a config for an unprivileged user (user namespace)"},
+    CLI_OPT("bundle", 'b', true, O_BUNDLE, "write config.json into this directory"),
+    CLI_OPT("rootless", 0, false, O_ROOTLESS, "a config for an unprivileged user (user namespace)"),
     CLI_HELP_OPTION,
     {0},
 };

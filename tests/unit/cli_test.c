@@ -9,9 +9,9 @@
 enum { O_BUNDLE = 1, O_DETACH, O_PID_FILE };
 
 static const struct cli_option opts[] = {
-    {"bundle", 'b', true, O_BUNDLE, ""},
-    {"detach", 'd', false, O_DETACH, ""},
-    {"pid-file", 0, true, O_PID_FILE, ""},
+    CLI_OPT("bundle", 'b', true, O_BUNDLE, ""),
+    CLI_OPT("detach", 'd', false, O_DETACH, ""),
+    CLI_OPT("pid-file", 0, true, O_PID_FILE, ""),
     {0},
 };
 
