@@ -122,22 +122,36 @@ static void emit(enum log_level level, const char *msg)
 		        msg);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	cleanup_free char *msg = NULL;
-	va_list ap;
 
-	if (level == LOG_LEVEL_DEBUG && !log_debug_enabled)
-		return;
-	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		oom();
-	va_end(ap);
-	if (level == LOG_LEVEL_DEBUG) {
+	if (level == LOG_LEVEL_DEBUG)
 		write_record(debug_fd, level, msg);
+	else
+		emit(level, msg);
+}
+
+void log_debug_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_debug_enabled)
 		return;
-	}
-	emit(level, msg);
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void log_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_WARNING, fmt, ap);
+	va_end(ap);
 }
 
 void log_error(const struct skiff_error *err)
