@@ -68,8 +68,7 @@ static int run_ps(char **args, int nargs, char **out, struct skiff_error **err)
 	close(fds[0]);
 	if (pid < 0)
 		return -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	wait_pid(pid, &status);
 	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
 		free(*out);
 		*out = NULL;

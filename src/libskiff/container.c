@@ -437,8 +437,7 @@ static void restore_release_cgroup(struct create_plan *p)
 {
 	close_fd(&p->holder_fd);
 	if (p->holder > 0)
-		while (waitpid(p->holder, NULL, 0) < 0 && errno == EINTR)
-			;
+		wait_pid(p->holder, NULL);
 	p->holder = 0;
 }
 
@@ -497,8 +496,7 @@ static void undo_create(struct create_plan *p)
 
 	if (p->pid > 0) {
 		kill(p->pid, SIGKILL);
-		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		wait_pid(p->pid, NULL);
 		p->pid = 0;
 	}
 	restore_release_cgroup(p);

@@ -598,8 +598,7 @@ static int adopt_process(struct exec_plan *p, struct skiff_error **err)
 
 	close_fd(&p->sync[1]); /* its EOF, should the child die without a word */
 	r = sync_recv(p->sync[0], &type, &pid, &text, &fd, err);
-	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	wait_pid(p->pid, NULL);
 	close_fd(&p->pidfd);
 	p->pid = 0;
 	if (r < 0)
@@ -800,8 +799,7 @@ static void kill_process(struct exec_plan *p)
 		sys_pidfd_signal(p->pidfd, SIGKILL);
 	else
 		kill(p->pid, SIGKILL);
-	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	wait_pid(p->pid, NULL);
 	p->pid = 0;
 }
 

@@ -86,10 +86,8 @@ static int wait_with_deadline(pid_t pid, int pidfd, long long deadline, int in, 
 	}
 	if (in >= 0)
 		close(in);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
+	if (wait_pid(pid, &status) < 0)
+		return -1;
 	return status;
 }
 
@@ -150,8 +148,7 @@ static int run_one(const struct oci_hook *h, const char *which, const char *stat
 		error_errno(err, "%s hook `%s`: pidfd_open", which, h->path);
 		close(in[1]);
 		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		wait_pid(pid, NULL);
 		return -1;
 	}
 	/* The hook may not read its stdin: EPIPE, not death by SIGPIPE; then as before. */

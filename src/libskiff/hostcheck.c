@@ -159,9 +159,8 @@ int hc_in_child(int (*fn)(void *), void *arg)
 		return -1;
 	if (pid == 0)
 		_exit(fn(arg));
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
+	if (wait_pid(pid, &status) < 0)
+		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -233,8 +232,7 @@ int hc_userns_fd(void)
 		saved = c;
 	close(hold[1]);
 	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		wait_pid(pid, NULL);
 	close(ready[0]);
 	errno = saved;
 	return fd;

@@ -183,8 +183,8 @@ static int capture(char *const argv[], char **out)
 	if (pid > 0 && read_fd_all(pipefd[0], out, &len, NULL) < 0)
 		*out = NULL;
 	close(pipefd[0]);
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (pid > 0)
+		wait_pid(pid, &status);
 	if (*out == NULL)
 		*out = xstrdup("");
 	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;

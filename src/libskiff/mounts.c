@@ -693,8 +693,7 @@ static int idmap_userns(const struct oci_mount *m, pid_t init, const char *what,
 			saved = errno;
 	}
 	close(pipefd[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	wait_pid(pid, NULL);
 	if (nsfd < 0)
 		return error_set(err, saved, "%s: write the idmap user namespace maps", what);
 	return nsfd;

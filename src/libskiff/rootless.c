@@ -166,8 +166,8 @@ static int run_helper(char **argv, char *out, size_t size)
 	while (len && (out[len - 1] == '\n' || out[len - 1] == ' '))
 		len--;
 	out[len] = '\0';
-	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
+	if (child > 0)
+		wait_pid(child, &status);
 	return child < 0 ? -1 : status;
 }
 

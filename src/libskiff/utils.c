@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "utils.h"
@@ -295,6 +296,15 @@ char *find_program(const char *name)
 		free(p);
 	}
 	return NULL;
+}
+
+int wait_pid(pid_t pid, int *status)
+{
+	int r;
+
+	while ((r = waitpid(pid, status, 0)) < 0 && errno == EINTR)
+		;
+	return r;
 }
 
 int name_index(const char *names, const char *name)

@@ -94,6 +94,8 @@ int write_file_replace(int dirfd, const char *name, const void *data, size_t len
                        struct skiff_error **err);
 /* Writes a short string to an existing file (sysfs, procfs, cgroupfs). */
 int write_file_at(int dirfd, const char *path, const char *data, struct skiff_error **err);
+/* waitpid(pid, status, 0), again after EINTR. */
+int wait_pid(pid_t pid, int *status);
 /* pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 does not wrap. */
 int sys_pidfd_open(pid_t pid);
 int sys_pidfd_signal(int pidfd, int sig);
