@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The config's `mounts`: option decoding (one sorted table, bsearch),
+ * The config's `mounts`: option decoding (one X-macro table of names and entries),
  * validation, safe path resolution inside the rootfs, and mounting one
  * entry through file descriptors.
  *

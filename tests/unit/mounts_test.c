@@ -107,7 +107,7 @@ static void test_validate(void)
 	                   "bind without source");
 	mounts[3].source = "/srv";
 
-	/* Every name of the table is found: proves the bsearch table is sorted. */
+	/* Every name of the table is found (none is taken for filesystem data). */
 	const char *names[] = {"ro",           "rw",
 	                       "nosuid",       "suid",
 	                       "nodev",        "dev",
