@@ -230,7 +230,7 @@ static int plan_blkio(const struct oci_block_io *b, struct cgroup_plan *p, struc
 
 static bool name_ok(const char *s)
 {
-	return s && *s && strcspn(s, "/ \t\n") == strlen(s) && strcmp(s, ".") && strcmp(s, "..");
+	return s && *s && strcspn(s, "/ \t\n") == strlen(s) && !dot_or_dotdot(s);
 }
 
 static int plan_hugetlb(const struct oci_hugepage_limit *h, size_t n, struct cgroup_plan *p,

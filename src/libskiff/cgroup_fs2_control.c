@@ -105,8 +105,7 @@ void cgroup_collect_pids(int dfd, pid_t **pids, size_t *n)
 	}
 	while ((e = readdir(d))) {
 		cleanup_close int sub = -1;
-		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
+		if (e->d_type != DT_DIR || dot_or_dotdot(e->d_name))
 			continue;
 		sub = openat(dfd, e->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (sub >= 0)
@@ -215,8 +214,7 @@ static int remove_children(int dfd, const char *shown, struct skiff_error **err)
 		cleanup_close int sub = -1;
 		cleanup_free char *sub_shown = NULL;
 
-		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
+		if (e->d_type != DT_DIR || dot_or_dotdot(e->d_name))
 			continue;
 		sub_shown = xasprintf("%s/%s", shown, e->d_name);
 		sub = openat(dfd, e->d_name, O_DIRECTORY | O_RDONLY | O_CLOEXEC);

@@ -116,8 +116,7 @@ bool cgroup_file_controller(const char *file, char *buf, size_t size)
 
 bool cgroup_unified_key_valid(const char *key)
 {
-	return key && *key && strchr(key, '/') == NULL && strcmp(key, ".") != 0 &&
-	       strcmp(key, "..") != 0;
+	return key && *key && strchr(key, '/') == NULL && !dot_or_dotdot(key);
 }
 
 /* -1 is "max"; other negatives are invalid. */
@@ -323,7 +322,7 @@ static int plan_blkio(const struct oci_block_io *b, struct cgroup_plan *p, struc
 
 static bool name_ok(const char *s)
 {
-	return s && *s && strcspn(s, "/ \t\n") == strlen(s) && strcmp(s, ".") && strcmp(s, "..");
+	return s && *s && strcspn(s, "/ \t\n") == strlen(s) && !dot_or_dotdot(s);
 }
 
 static int plan_hugetlb(const struct oci_hugepage_limit *h, size_t n, struct cgroup_plan *p,

@@ -252,7 +252,7 @@ static void remove_flat_dir(const char *dir)
 	if (d == NULL)
 		return;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
+		if (!dot_or_dotdot(de->d_name))
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 	rmdir(dir);

@@ -338,7 +338,7 @@ static bool valid_ifname(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n == 0 || n >= IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+	if (n == 0 || n >= IFNAMSIZ || dot_or_dotdot(s))
 		return false;
 	for (; *s; s++)
 		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))

@@ -394,7 +394,7 @@ int status_remove(int rootfd, int *dir_fd, const char *id, struct skiff_error **
 	*dir_fd = -1;
 	/* Only files live here; a directory would be a bug, and unlinkat says so. */
 	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (dot_or_dotdot(de->d_name))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			r = error_errno(err, "remove `%s` of `%s`", de->d_name, id);

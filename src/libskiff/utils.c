@@ -110,6 +110,11 @@ bool str_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+bool dot_or_dotdot(const char *s)
+{
+	return s[0] == '.' && (s[1] == '\0' || (s[1] == '.' && s[2] == '\0'));
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

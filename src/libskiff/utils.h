@@ -45,6 +45,8 @@ void strv_free(char **v);
 size_t strv_len(char *const *v);
 
 bool str_has_prefix(const char *s, const char *prefix);
+/* "." or "..": a directory entry to skip, a name that is no name. */
+bool dot_or_dotdot(const char *s);
 
 /*
  * Name lists packed in one string, "A\0" "B\0" ..., ended by an empty
