@@ -88,12 +88,16 @@ int cli_parse(const char *cmd, const struct cli_option *opts, enum cli_mode mode
 
 int cli_bool(const char *value, bool *out, const char *name, struct skiff_error **err)
 {
-	if (value == NULL || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
-		*out = true;
-	else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
-		*out = false;
-	else
+	/* The words for true at 0 and 1, for false after them. */
+	static const char words[] = "true\0"
+	                            "1\0"
+	                            "false\0"
+	                            "0";
+	int i = value ? name_index(words, value) : 0;
+
+	if (i < 0)
 		return error_msg(err, "--%s: expected true or false, got `%s`", name, value);
+	*out = i < 2; /* true or 1 */
 	return 0;
 }
 

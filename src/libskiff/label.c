@@ -189,17 +189,11 @@ int label_validate(const struct oci_config *c, struct skiff_error **err)
 
 static bool takes_mount_label(const struct oci_mount *m)
 {
-	static const char *const no_context[] = {"bind",  "rbind",  "proc",
-	                                         "sysfs", "cgroup", "cgroup2"};
-
-	if (m->type == NULL)
+	if (m->type == NULL ||
+	    name_index("bind\0rbind\0proc\0sysfs\0cgroup\0cgroup2", m->type) >= 0)
 		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(no_context); i++)
-		if (strcmp(m->type, no_context[i]) == 0)
-			return false;
 	for (char **o = m->options; o && *o; o++)
-		if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0 ||
-		    str_has_prefix(*o, "context="))
+		if (name_index("bind\0rbind", *o) >= 0 || str_has_prefix(*o, "context="))
 			return false;
 	return true;
 }
