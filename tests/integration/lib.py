@@ -192,6 +192,15 @@ def state(cid, root=ROOT):
     return json.loads(r.stdout)
 
 
+def cgroup_of(pid):
+    """pid's cgroup v2 path (the 0:: line of /proc/PID/cgroup)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            if line.startswith("0::"):
+                return line[3:].strip()
+    raise AssertionError(f"pid {pid} has no cgroup v2 line")
+
+
 def cgroup_v1_mounts():
     """{controller: mountpoint} of the cgroup v1 hierarchies (empty on a unified host)."""
     out = {}

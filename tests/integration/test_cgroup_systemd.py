@@ -8,21 +8,18 @@ module there; inside, each test drives the built skiff and asks systemd
 """
 import json
 import os
-import re
 import subprocess
 
 import lib
+import vm
 
 MNT = "/sys/fs/cgroup"
 MiB = 1024 * 1024
 RUNC = "/usr/sbin/runc"
 
 
-def _need_systemd(launcher="test_systemd_driver_in_vm"):
-    if os.environ.get("SKIFF_IN_VM") != "1":
-        raise lib.Skip(f"runs inside the VM with systemd ({launcher})")
-    if not os.path.isdir("/run/systemd/system"):
-        raise lib.Skip("systemd is not PID 1 in this VM")
+def _need_systemd():
+    vm.in_guest("test_systemd_driver_in_vm", systemd=True)
 
 
 def _show(unit, *props):
@@ -42,14 +39,6 @@ def _show(unit, *props):
 def _read(path):
     with open(path) as f:
         return f.read().strip()
-
-
-def _cgroup_of(pid):
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return line[3:].strip()
-    raise AssertionError(f"pid {pid} has no cgroup v2 line")
 
 
 def _bundle(args, cgroups_path, resources=None, annotations=None, edit=None):
@@ -98,7 +87,7 @@ def test_scope_holds_the_init_with_its_limits_as_properties():
     lib.skiff_ok("--systemd-cgroup", "run", "-d", "--bundle", b.path, cid)
     pid = lib.state(cid)["pid"]
     path = f"/machine.slice/{unit}"
-    assert _cgroup_of(pid) == path
+    assert lib.cgroup_of(pid) == path
     with open(os.path.join(lib.ROOT, cid, "state.json")) as f:
         st = json.load(f)
     assert "systemd" in json.dumps(st) and path in json.dumps(st), st
@@ -194,7 +183,7 @@ def test_default_path_and_errors_leave_nothing():
     # Empty cgroupsPath: runc's default form with skiff's prefix.
     b = _bundle(["sleep", "300"], "")
     lib.skiff_ok("--cgroup-manager", "systemd", "run", "-d", "--bundle", b.path, cid)
-    assert _cgroup_of(lib.state(cid)["pid"]) == f"/system.slice/skiff-{cid}.scope"
+    assert lib.cgroup_of(lib.state(cid)["pid"]) == f"/system.slice/skiff-{cid}.scope"
     # Another container asking for the same unit: one line naming it, the first untouched.
     other = lib.new_id("sd")
     b2 = _bundle(["true"], f"system.slice:skiff:{cid}")
@@ -312,7 +301,7 @@ def test_rootless_scope_of_the_users_own_manager():
                                                   resources={"pids": {"limit": 42}}))
     u.skiff_ok("--systemd-cgroup", "run", "-d", "--bundle", b, cid)
     pid = json.loads(u.skiff_ok("state", cid).stdout)["pid"]
-    assert _cgroup_of(pid) == path
+    assert lib.cgroup_of(pid) == path
     assert _read(f"{MNT}{path}/pids.max") == "42"
     r = u.run("systemctl", "--user", "show", unit, "--property=TasksMax",
               "--property=Delegate")
@@ -325,22 +314,6 @@ def test_rootless_scope_of_the_users_own_manager():
 
 def test_systemd_driver_in_vm():
     """Boots the VM with systemd as PID 1 and runs this module there."""
-    if os.environ.get("SKIFF_IN_VM") == "1":
-        raise lib.Skip("already in the VM")
-    import vm
-    ok, reason = vm.available()
-    if not ok:
-        raise lib.Skip(f"vm unavailable: {reason}")
-    if not os.path.exists("/lib/systemd/systemd"):
-        raise lib.Skip("systemd is not installed")
-    cmd = ["/usr/bin/python3", "tests/runner.py", "test_cgroup_systemd"]
-    status, out = vm.run(cmd, timeout=600, cwd=lib.TOP, systemd=True)
-    if status == 125:  # the VM failed to boot: once more
-        status, out = vm.run(cmd, timeout=600, cwd=lib.TOP, systemd=True)
-    if status == vm.UNAVAILABLE:
-        raise lib.Skip(out.strip().splitlines()[-1] if out.strip() else "vm unavailable")
-    lines = out.strip().splitlines()
-    m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
-    assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-5000:]}"
-    # Inside, only this launcher skips.
-    assert int(m.group(1)) >= 8 and m.group(3) == "1", f"tests skipped in the VM:\n{out[-3000:]}"
+    passed, skipped, out = vm.drive("test_cgroup_systemd", timeout=600, systemd=True)
+    # Inside, only this driver skips.
+    assert passed >= 8 and len(skipped) == 1, f"tests skipped in the VM:\n{out[-3000:]}"

@@ -7,7 +7,6 @@ kernel), and what the restored container shows is compared.  The refusals (one
 line, exit 1, nothing left) are checked on the host.
 test_options_run_in_vm boots the VM once and runs the test_in_vm_* tests there.
 """
-import json
 import os
 import select
 import shutil
@@ -15,121 +14,42 @@ import socket
 import subprocess
 import time
 
+import crlib
 import lib
-from test_checkpoint_vm import COUNTER_SCRIPT, _count, _counting
+import vm
 
-RUNC = "/usr/sbin/runc"
-CRIU = shutil.which("criu") or "/usr/sbin/criu"
-_held = []  # our ends of the containers' stdio pipes
+CRIU = crlib.CRIU
+RUNTIMES = ("skiff", "runc")
 
 
 def _in_vm():
-    if os.environ.get("SKIFF_IN_VM") != "1":
-        raise lib.Skip("runs inside the VM (test_options_run_in_vm)")
+    vm.in_guest("test_options_run_in_vm")
     if not os.path.exists(CRIU):
         raise lib.Skip("criu is not installed")
-    if not os.access(RUNC, os.X_OK):
+    if not os.access(crlib.RUNC, os.X_OK):
         raise lib.Skip("runc is not installed: nothing to compare with")
-
-
-def _close_held():
-    while _held:
-        try:
-            os.close(_held.pop())
-        except OSError:
-            pass
-
-
-class Runtime:
-    """skiff or runc, each with its own state root."""
-
-    def __init__(self, name):
-        self.name = name
-        if name == "skiff":
-            self.argv = [lib.SKIFF, "--root", lib.ROOT]
-        else:
-            self.argv = [RUNC, "--root", os.path.join(lib.WORK, "runc-root")]
-
-    def cmd(self, *args):
-        return [*self.argv, *map(str, args)]
-
-    def run(self, *args, timeout=300, **kw):
-        """Runs to completion with output in files (a container may hold a pipe)."""
-        with open(os.devnull) as null, \
-                open(os.path.join(lib.WORK, "out"), "w+") as out, \
-                open(os.path.join(lib.WORK, "err"), "w+") as err:
-            p = subprocess.run(self.cmd(*args), stdin=null, stdout=out, stderr=err,
-                               timeout=timeout, **kw)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
-
-    def ok(self, *args, **kw):
-        r = self.run(*args, **kw)
-        assert r.returncode == 0, f"{self.name} {' '.join(map(str, args))}: {r.stderr}"
-        return r
-
-    def piped(self, *args, timeout=300):
-        """Runs with fresh pipes as stdio, kept open (CRIU dumps pipes, restore is given
-        new ones); returns (rc, stderr)."""
-        fds = [os.pipe() for _ in range(3)]
-        p = subprocess.Popen(self.cmd(*args), stdin=fds[0][0], stdout=fds[1][1],
-                             stderr=fds[2][1])
-        for fd in (fds[0][0], fds[1][1], fds[2][1]):
-            os.close(fd)
-        if not _held:
-            lib.at_cleanup(_close_held)
-        _held.extend([fds[0][1], fds[1][0], fds[2][0]])
-        rc = p.wait(timeout=timeout)
-        os.set_blocking(fds[2][0], False)
-        try:
-            err = os.read(fds[2][0], 65536).decode(errors="replace")
-        except BlockingIOError:
-            err = ""
-        return rc, err
-
-    def forget(self, cid):
-        lib.at_cleanup(lambda: subprocess.run(self.cmd("delete", "--force", cid),
-                                              capture_output=True, timeout=120))
-
-    def state(self, cid):
-        return json.loads(self.ok("state", cid).stdout)
-
-
-RUNTIMES = ("skiff", "runc")
 
 
 def _counter(rt, edit=None):
     """A detached counter container under rt, counting; returns (bundle, id)."""
-    script = COUNTER_SCRIPT
-
-    def change(cfg):
-        cfg["root"]["readonly"] = False
-        cfg["linux"]["cgroupsPath"] = f"/criuopts-{rt.name}-{os.getpid()}-{time.monotonic_ns()}"
-        if edit:
-            edit(cfg)
-    b = lib.Bundle(["sh", "-c", script], edit=change)
-    cid = lib.new_id(f"co{rt.name[0]}")
+    b = crlib.counter_bundle(f"/criuopts-{rt.name}-{os.getpid()}-{time.monotonic_ns()}", edit)
     # runc leaves the cgroup of a container a lazy checkpoint dumped: removed last.
     path = b.config["linux"]["cgroupsPath"]
     lib.at_cleanup(lambda: [os.rmdir(d) for d in (f"/sys/fs/cgroup{path}",
                                                    f"/sys/fs/cgroup{path}-lazy")
                             if os.path.isdir(d)])
-    rt.forget(cid)
-    rc, err = rt.piped("run", "-d", "--bundle", b.path, cid)
-    assert rc == 0, f"{rt.name} run: {err}"
-    _counting(b, cid)
+    cid = rt.new_id("co")
+    rt.piped("run", "-d", "--bundle", b.path, cid)
+    crlib.counting(b, cid)
     return b, cid
 
 
 def _restored(rt, b, images, cid, *extra):
     """Restores images as cid (detached) and checks the counter went on from the dump."""
-    at_dump = _count(b)
-    rt.forget(cid)
-    rc, err = rt.piped("restore", "-d", *extra, "--image-path", images, "--bundle", b.path, cid)
-    assert rc == 0, f"{rt.name} restore: {err}"
+    at_dump = crlib.count(b)
+    rt.restore(cid, images, b, *extra)
     assert rt.state(cid)["status"] == "running"
-    after = _counting(b, cid)
+    after = crlib.counting(b, cid)
     assert after > at_dump, (rt.name, at_dump, after)
     return rt.state(cid)["pid"]
 
@@ -181,7 +101,7 @@ def test_in_vm_lazy_pages_with_status_fd():
                       timeout=120).returncode != 0:
         raise lib.Skip("this kernel or criu cannot restore lazily (uffd-noncoop)")
     for name in RUNTIMES:
-        rt = Runtime(name)
+        rt = crlib.Runtime(name)
         b, cid = _counter(rt)
         images = os.path.join(lib.WORK, f"lazy-{cid}")
         os.makedirs(images)
@@ -203,8 +123,7 @@ def test_in_vm_lazy_pages_with_status_fd():
             # has moved: a new id and cgroup.
             b.config["linux"]["cgroupsPath"] += "-lazy"
             b.write()
-            _restored(rt, b, images, lib.new_id(f"col{name[0]}"), "--lazy-pages",
-                      "--work-path", images)
+            _restored(rt, b, images, rt.new_id("col"), "--lazy-pages", "--work-path", images)
             out, _ = dump.communicate(timeout=300)
             assert dump.returncode == 0, (name, out)
             assert lazy.wait(timeout=300) == 0, name
@@ -220,7 +139,7 @@ def test_in_vm_page_server_alone():
     together they restore."""
     _in_vm()
     for name in RUNTIMES:
-        rt = Runtime(name)
+        rt = crlib.Runtime(name)
         b, cid = _counter(rt)
         images = os.path.join(lib.WORK, f"ps-{cid}")
         pages = os.path.join(lib.WORK, f"ps-pages-{cid}")
@@ -259,7 +178,7 @@ def test_in_vm_empty_ns_and_the_default_network():
     _in_vm()
     seen = {}
     for name in RUNTIMES:
-        rt = Runtime(name)
+        rt = crlib.Runtime(name)
         for flag in ((), ("--empty-ns", "network")):
             def lo_up(cfg):
                 for k in ("bounding", "effective", "permitted"):
@@ -313,7 +232,7 @@ def test_in_vm_lsm_profile_and_mount_context():
     _load_profile(parser, new)
     seen = {}
     for name in RUNTIMES:
-        rt = Runtime(name)
+        rt = crlib.Runtime(name)
         b, cid = _counter(rt, lambda c: c["process"].update(apparmorProfile=ran))
         with open(f"/proc/{rt.state(cid)['pid']}/attr/current") as f:
             assert f.read().strip() == f"{ran} (enforce)", name
@@ -330,13 +249,8 @@ def test_in_vm_lsm_profile_and_mount_context():
 
 # ---- on the host ----
 
-def _has_criu_build():
-    return "checkpoint" in lib.skiff_ok("--help").stdout
-
-
 def test_bad_options_are_one_line_and_leave_nothing():
-    if not _has_criu_build():
-        raise lib.Skip("skiff was built without libcriu")
+    crlib.need_libcriu()
     cid = lib.new_id("coh")
     b = lib.Bundle(["sleep", "1000"], edit=lambda c: c["linux"].update(
         cgroupsPath=f"/criuopts-host-{os.getpid()}"))
@@ -350,8 +264,8 @@ def test_bad_options_are_one_line_and_leave_nothing():
             (("--status-fd", "x"), "--status-fd"),
         ]
         for args, want in cases:
-            r = Runtime("skiff").run("checkpoint", "--image-path", images, *args, cid,
-                                     pass_fds=(r_fd, w_fd))
+            r = crlib.Runtime("skiff").run("checkpoint", "--image-path", images, *args, cid,
+                                           pass_fds=(r_fd, w_fd))
             assert r.returncode == 1, (args, r)
             assert len(r.stderr.strip().splitlines()) == 1 and want in r.stderr, (args, r.stderr)
             assert not os.path.exists(images), args
@@ -372,11 +286,8 @@ def test_bad_options_are_one_line_and_leave_nothing():
 
 def test_options_run_in_vm():
     """Runs this module's test_in_vm_* tests inside the VM, where CRIU works."""
-    import vm
-    if not os.path.exists(CRIU):
-        raise lib.Skip("criu is not installed")
-    if not _has_criu_build():
-        raise lib.Skip("skiff was built without libcriu")
-    passed, skipped, out = vm.run_tests("test_checkpoint_options_vm.test_in_vm_", timeout=1500)
+    crlib.need_libcriu()
+    passed, skipped, out = vm.drive("test_checkpoint_options_vm.test_in_vm_", timeout=1500,
+                                    tools=(CRIU,))
     assert passed >= 3, f"too few ran in the VM:\n{out[-3000:]}"
     print("\n".join(f"vm skip: {s}" for s in skipped))

@@ -18,139 +18,36 @@ import os
 import subprocess
 import time
 
+import crlib
 import lib
-import test_checkpoint_vm as ckvm  # its counter and cgroup helpers
+import vm
 
-RUNC = "/usr/sbin/runc"
+RUNC = crlib.RUNC
 MNT = "/sys/fs/cgroup"
 MiB = 1024 * 1024
-COUNTER = ckvm.COUNTER_SCRIPT
-_held = []  # our ends of the containers' stdio pipes
 
 
 def test_checkpoint_systemd_in_vm():
     """On the host: boots the VM with systemd as PID 1 once and runs the tests below."""
-    if os.environ.get("SKIFF_IN_VM") == "1":
-        raise lib.Skip("the host-side driver of the tests below")
-    import vm
-    for tool in ("/usr/sbin/criu", RUNC, "/lib/systemd/systemd"):
-        if not os.path.exists(tool):
-            raise lib.Skip(f"{tool} is not installed")
-    if "checkpoint" not in lib.skiff_ok("--help").stdout:
-        raise lib.Skip("skiff was built without libcriu")
-    passed, skipped, _ = vm.run_tests("test_checkpoint_systemd_vm.test_cks_", timeout=1500,
-                                      systemd=True)
+    crlib.need_libcriu()
+    passed, skipped, _ = vm.drive("test_checkpoint_systemd_vm.test_cks_", timeout=1500,
+                                  tools=(crlib.CRIU, RUNC), systemd=True)
     assert passed > 0 and not skipped, f"skipped in the VM: {skipped}"
 
 
 def _need_vm():
-    if os.environ.get("SKIFF_IN_VM") != "1":
-        raise lib.Skip("runs inside the VM (test_checkpoint_systemd_in_vm)")
-    with open("/proc/1/comm") as f:
-        if f.read().strip() != "systemd":
-            raise lib.Skip("systemd is not PID 1 (test_checkpoint_systemd_in_vm)")
-
-
-def _close_held():
-    while _held:
-        try:
-            os.close(_held.pop())
-        except OSError:
-            pass
-
-
-class Runtime:
-    """skiff (the test state root) or runc (a private root), run with pipes as stdio."""
-
-    def __init__(self, name):
-        self.name = name
-        self.binary = lib.SKIFF if name == "skiff" else RUNC
-        self.root = lib.ROOT if name == "skiff" else lib.private_root()
-        self.ids = []
-        lib.at_cleanup(self._delete_all)
-
-    def new_id(self, prefix):
-        cid = lib.new_id(f"{prefix}{self.name[0]}")
-        self.ids.append(cid)
-        return cid
-
-    def _delete_all(self):
-        for cid in self.ids:
-            subprocess.run([self.binary, "--root", self.root, "delete", "--force", cid],
-                           capture_output=True, timeout=120)
-
-    def cmd(self, args, systemd=False):
-        return [self.binary, "--root", self.root, *(["--systemd-cgroup"] if systemd else []),
-                *map(str, args)]
-
-    def run(self, *args, systemd=False, timeout=300):
-        """Runs a command whose processes do not outlive it; returns CompletedProcess."""
-        return subprocess.run(self.cmd(args, systemd), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
-
-    def ok(self, *args, **kw):
-        r = self.run(*args, **kw)
-        assert r.returncode == 0, f"{self.name} {' '.join(map(str, args))}: {r.stderr}"
-        return r
-
-    def piped(self, *args, systemd=False, timeout=300, ok=True):
-        """Runs with fresh pipes as stdio, kept open by us (a container inherits them);
-        asserts success unless ok=False; returns (status, stderr).  stderr is read once
-        it has exited, without waiting for an EOF the container's copy would never give."""
-        fds = [os.pipe() for _ in range(3)]
-        p = subprocess.Popen(self.cmd(args, systemd), stdin=fds[0][0], stdout=fds[1][1],
-                             stderr=fds[2][1])
-        for fd in (fds[0][0], fds[1][1], fds[2][1]):
-            os.close(fd)
-        if not _held:
-            lib.at_cleanup(_close_held)
-        _held.extend([fds[0][1], fds[1][0], fds[2][0]])
-        rc = p.wait(timeout=timeout)
-        os.set_blocking(fds[2][0], False)
-        try:
-            err = os.read(fds[2][0], 65536).decode(errors="replace")
-        except BlockingIOError:
-            err = ""
-        assert rc == 0 or not ok, f"{self.name} {' '.join(map(str, args))}: {err}"
-        return rc, err
-
-    def state(self, cid):
-        return json.loads(self.ok("state", cid).stdout)
-
-    def checkpoint(self, cid, images, *opts, systemd=False):
-        self.ok("checkpoint", "--image-path", images, *opts, cid, systemd=systemd)
-
-    def restore(self, cid, images, bundle, *opts, systemd=False, ok=True):
-        return self.piped("restore", "-d", "--image-path", images, "--bundle", bundle.path,
-                          *opts, cid, systemd=systemd, ok=ok)
-
-
-RUNTIMES = ("skiff", "runc")
-
-
-def _bundle(cgroups_path, edit=None, args=("sh", "-c", COUNTER)):
-    def change(c):
-        c["root"]["readonly"] = False
-        c["linux"]["cgroupsPath"] = cgroups_path
-        if edit:
-            edit(c)
-    return lib.Bundle(list(args), edit=change)
-
-
-def _counting(b):
-    """Waits until the counter in b moves on; returns its value then."""
-    return ckvm._counting(b, b.path)
+    vm.in_guest("test_checkpoint_systemd_in_vm", systemd=True)
 
 
 def _still(b, expected):
     """True when the counter in b does not move.  Under TCG on a loaded host a running
     counter can miss a whole second, so the wait fits the answer expected: a frozen one
-    is watched for 2 s, a running one is given 30 s to move (either can still fail)."""
-    first = ckvm._count(b)
-    end = time.monotonic() + (2 if expected else 30)
+    is watched for 2 s, a running one is given crlib.WAIT s to move (either can still fail)."""
+    first = crlib.count(b)
+    end = time.monotonic() + (2 if expected else crlib.WAIT)
     while time.monotonic() < end:
         time.sleep(0.2)
-        if ckvm._count(b) != first:
+        if crlib.count(b) != first:
             return False
     return True
 
@@ -199,23 +96,23 @@ def _scope_cr(rt):
     prefix = f"ck{rt.name}"
     unit, slice_ = f"{prefix}-{cid}.scope", "machine.slice"
     path = f"/{slice_}/{unit}"
-    b = _bundle(f"{slice_}:{prefix}:{cid}", lambda c: (
+    b = crlib.counter_bundle(f"{slice_}:{prefix}:{cid}", lambda c: (
         c["linux"]["resources"].update(RESOURCES),
         c.update(annotations={"org.systemd.property.TimeoutStopSec": "17"})))
     rt.piped("run", "-d", "--bundle", b.path, cid, systemd=True)
     pid = rt.state(cid)["pid"]
-    assert ckvm._cgroup_of(pid) == path
+    assert lib.cgroup_of(pid) == path
     before = _show(unit)
     assert before.get("ActiveState") == "active", before
-    _counting(b)
+    crlib.counting(b)
     images = _images(rt, cid)
     rt.checkpoint(cid, images, systemd=True)
     gone = _show(unit)
-    at_dump = ckvm._count(b)
+    at_dump = crlib.count(b)
     rt.restore(cid, images, b, systemd=True)
     st = rt.state(cid)
-    after = _counting(b)
-    assert ckvm._cgroup_of(st["pid"]) == path
+    after = crlib.counting(b)
+    assert lib.cgroup_of(st["pid"]) == path
     procs = _read(f"{MNT}{path}/cgroup.procs").split()
     seen = {"status": st["status"], "props": _show(unit),
             "files": {f: _read(f"{MNT}{path}/{f}") for f in FILES},
@@ -235,8 +132,8 @@ def test_cks_restore_into_a_new_scope_with_the_same_properties():
     restored processes, with the config's limits as properties (and in its files),
     its annotations, and nothing else in it; as runc does."""
     _need_vm()
-    ours = _scope_cr(Runtime("skiff"))
-    theirs = _scope_cr(Runtime("runc"))
+    ours = _scope_cr(crlib.Runtime("skiff"))
+    theirs = _scope_cr(crlib.Runtime("runc"))
     # Only the container's processes: its shell and the sleep it may be in.
     for seen in (ours, theirs):
         assert set(seen.pop("commands")) <= {"sh", "sleep"}, seen
@@ -253,17 +150,18 @@ def _ignore_cr(rt, systemd):
         cgpath, path = f"machine.slice:ig{rt.name}:{cid}", f"/machine.slice/ig{rt.name}-{cid}.scope"
     else:
         cgpath = path = f"/skiff-test-ig-{rt.name}-{cid}"
-    b = _bundle(cgpath, lambda c: c["linux"]["resources"].update(pids={"limit": 55}))
+    b = crlib.counter_bundle(cgpath,
+                             lambda c: c["linux"]["resources"].update(pids={"limit": 55}))
     rt.piped("run", "-d", "--bundle", b.path, cid, systemd=systemd)
-    _counting(b)
+    crlib.counting(b)
     images = _images(rt, cid)
     rt.checkpoint(cid, images, "--manage-cgroups-mode", "ignore", systemd=systemd)
     rt.restore(cid, images, b, "--manage-cgroups-mode", "ignore", systemd=systemd)
     pid = rt.state(cid)["pid"]
-    seen = {"init_in_its_cgroup": ckvm._cgroup_of(pid) == path,
+    seen = {"init_in_its_cgroup": lib.cgroup_of(pid) == path,
             "pids.max": _read(f"{MNT}{path}/pids.max"),
             "every_process_there": _tree_in(pid, path)}
-    _counting(b)
+    crlib.counting(b)
     rt.ok("delete", "--force", cid, systemd=systemd)
     assert not os.path.exists(MNT + path)
     return seen
@@ -275,7 +173,7 @@ def _tree_in(pid, path):
     while todo:
         p = todo.pop()
         try:
-            if ckvm._cgroup_of(p) != path:
+            if lib.cgroup_of(p) != path:
                 return False
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo += [int(c) for c in f.read().split()]
@@ -291,11 +189,11 @@ def test_cks_restore_with_manage_cgroups_ignore_lands_in_the_containers_cgroup()
     restored init in before it forks anything.  With cgroupfs and with a systemd scope.
     The VM's runc 1.1 refuses the mode: then only skiff is checked."""
     _need_vm()
-    runc = Runtime("runc")
+    runc = crlib.Runtime("runc")
     version = runc.ok("--version").stdout.split()[2]  # "runc version 1.1.5+ds1"
     runc_knows = tuple(int(x) for x in version.split("+")[0].split(".")[:2]) >= (1, 2)
     for systemd in (False, True):
-        ours = _ignore_cr(Runtime("skiff"), systemd)
+        ours = _ignore_cr(crlib.Runtime("skiff"), systemd)
         assert ours == {"init_in_its_cgroup": True, "pids.max": "55",
                         "every_process_there": True}, (systemd, ours)
         if runc_knows:
@@ -312,7 +210,7 @@ def _hooks_cr(rt):
     """Runs a counter with every kind of hook, checkpoints, restores and deletes it;
     returns {step: {hook: what its state said}} for the hooks each step ran."""
     cid = rt.new_id("hk")
-    b = _bundle(f"/skiff-test-hk-{rt.name}-{cid}")
+    b = crlib.counter_bundle(f"/skiff-test-hk-{rt.name}-{cid}")
     hk = os.path.join(b.rootfs, "hk")
     os.mkdir(hk)
     # Each hook saves its stdin in the rootfs's /hk, from the host's mount namespace
@@ -335,14 +233,14 @@ def _hooks_cr(rt):
         steps[step] = got
 
     rt.piped("run", "-d", "--bundle", b.path, cid)
-    _counting(b)
+    crlib.counting(b)
     ran("run", rt.state(cid)["pid"])
     images = _images(rt, cid)
     rt.checkpoint(cid, images)
     ran("checkpoint")
     rt.restore(cid, images, b)
     pid = rt.state(cid)["pid"]
-    _counting(b)
+    crlib.counting(b)
     ran("restore", pid)
     rt.ok("kill", cid, "KILL")
     end = time.monotonic() + 30
@@ -359,7 +257,7 @@ def test_cks_hooks_on_restore_as_runc():
     (once CRIU has made the namespaces, with the restored init's pid) and no hook of
     the init's (createContainer, startContainer) nor poststart."""
     _need_vm()
-    ours, theirs = _hooks_cr(Runtime("skiff")), _hooks_cr(Runtime("runc"))
+    ours, theirs = _hooks_cr(crlib.Runtime("skiff")), _hooks_cr(crlib.Runtime("runc"))
     # The status the runtime hooks read differs on purpose, at create ("created", runc
     # "creating") as on restore ("created" with the restored init's pid; runc says
     # "stopped", since its container has no init yet then, but gives the pid the spec
@@ -381,9 +279,9 @@ def test_cks_hooks_on_restore_as_runc():
 def _paused_cr(rt):
     cid = rt.new_id("pz")
     path = f"/skiff-test-pz-{rt.name}-{cid}"
-    b = _bundle(path)
+    b = crlib.counter_bundle(path)
     rt.piped("run", "-d", "--bundle", b.path, cid)
-    _counting(b)
+    crlib.counting(b)
     rt.ok("pause", cid)
     seen = {}
     # --leave-running: the container stays, paused.
@@ -411,7 +309,7 @@ def test_cks_paused_container_as_runc():
     --leave-running it stays paused.  Restored, it runs: its new cgroup is not frozen
     and CRIU leaves a cgroup it did not make as it is (runc's result too)."""
     _need_vm()
-    ours, theirs = _paused_cr(Runtime("skiff")), _paused_cr(Runtime("runc"))
+    ours, theirs = _paused_cr(crlib.Runtime("skiff")), _paused_cr(crlib.Runtime("runc"))
     assert ours == theirs, (ours, theirs)
     assert ours == {"after_leave_running": ("paused", True), "after_dump": 1,
                     "restored": ("running", "0", False),
@@ -426,16 +324,16 @@ def _userns_cr(rt):
         c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
         c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
     path = f"/skiff-test-us-{rt.name}-{cid}"
-    b = _bundle(path, edit)
+    b = crlib.counter_bundle(path, edit)
     subprocess.run(["chown", "-R", "200000:200000", b.rootfs], check=True, timeout=120)
     # The mapped root must reach its rootfs.
     for d in (lib.WORK, b.path):
         os.chmod(d, 0o755)
     rt.piped("run", "-d", "--bundle", b.path, cid)
-    _counting(b)
+    crlib.counting(b)
     images = _images(rt, cid)
     rt.checkpoint(cid, images)
-    at_dump = ckvm._count(b)
+    at_dump = crlib.count(b)
     # CRIU reads images from inside the restored user namespace: the mapped root must
     # be able to, and the image directory is made 0700.
     rc, err = rt.restore(cid, images, b, ok=False)
@@ -446,7 +344,7 @@ def _userns_cr(rt):
     os.chmod(images, 0o755)
     rt.restore(cid, images, b)
     pid = rt.state(cid)["pid"]
-    seen = {"refused_unreadable_images": failed, "continues": _counting(b) > at_dump,
+    seen = {"refused_unreadable_images": failed, "continues": crlib.counting(b) > at_dump,
             "uid_map": _read(f"/proc/{pid}/uid_map").split(),
             "gid_map": _read(f"/proc/{pid}/gid_map").split(),
             "host_uid": os.stat(f"/proc/{pid}").st_uid,
@@ -460,7 +358,7 @@ def test_cks_user_namespace_as_runc():
     running as the same host uid, and exec joins it; as runc, it needs images its mapped
     root can read, and a restore that cannot read them fails leaving nothing."""
     _need_vm()
-    ours, theirs = _userns_cr(Runtime("skiff")), _userns_cr(Runtime("runc"))
+    ours, theirs = _userns_cr(crlib.Runtime("skiff")), _userns_cr(crlib.Runtime("runc"))
     assert ours == theirs, (ours, theirs)
     assert ours["continues"] and ours["uid_map"] == ["0", "200000", "65536"], ours
     assert ours["refused_unreadable_images"] == {"status": 1, "gone": True,
@@ -478,7 +376,8 @@ def _podman_cr(name):
     pm.setup()
     rt = [] if name == "skiff" else ["--runtime", RUNC]
     ctr = pm.new_name(f"cks{name}")
-    r = pm.podman(*rt, "run", "-d", "--name", ctr, clients.IMAGE, "sh", "-c", COUNTER)
+    r = pm.podman(*rt, "run", "-d", "--name", ctr, clients.IMAGE, "sh", "-c",
+                  crlib.COUNTER_SCRIPT)
     assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
     cid = pm.full_id(ctr)
     scope = f"/machine.slice/libpod-{cid}.scope"
@@ -489,8 +388,9 @@ def _podman_cr(name):
 
     def where():
         pid = int(pm.inspect(ctr, "{{.State.Pid}}"))
-        return {"status": pm.inspect(ctr, "{{.State.Status}}"), "in_scope":
-                ckvm._cgroup_of(pid) == scope, "unit": _show(f"libpod-{cid}.scope").get("ActiveState")}
+        return {"status": pm.inspect(ctr, "{{.State.Status}}"),
+                "in_scope": lib.cgroup_of(pid) == scope,
+                "unit": _show(f"libpod-{cid}.scope").get("ActiveState")}
 
     seen = {}
     try:

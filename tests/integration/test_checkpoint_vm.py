@@ -4,122 +4,35 @@ CRIU 3.17 refuses this build host's kernel, so these run inside tests/vm's VM
 (Debian's 6.1 kernel, pure cgroup v2); on the host they skip, and
 test_checkpoint.test_checkpoint_in_vm boots the VM once and runs this module
 there.  A container's stdio are pipes this test holds open, as a shim's are:
-CRIU hands the restored process the pipes `restore` was given.
+CRIU hands the restored process the pipes `restore` was given (crlib.py).
 """
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import time
 
+import crlib
 import lib
+import vm
 
-_held = []  # our ends of the containers' stdio pipes
+_skiff = crlib.Runtime("skiff")
 
 
 def _need_criu():
-    if os.environ.get("SKIFF_IN_VM") != "1":
-        raise lib.Skip("runs inside the VM (test_checkpoint.test_checkpoint_in_vm)")
-    criu = shutil.which("criu") or "/usr/sbin/criu"
-    if not os.path.exists(criu):
+    vm.in_guest("test_checkpoint.test_checkpoint_in_vm")
+    if not os.path.exists(crlib.CRIU):
         raise lib.Skip("criu is not installed")
-
-
-def _close_held():
-    while _held:
-        fd = _held.pop()
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def _skiff_piped(*args, timeout=300):
-    """Runs skiff with fresh pipes as stdio (kept open by us); returns (rc, stderr).
-
-    stderr is a pipe too (a file of the host's would be one CRIU cannot dump);
-    what skiff wrote is read once it has exited, without waiting for an EOF
-    the container's copy of the pipe would never give.
-    """
-    r_in, w_in = os.pipe()
-    r_out, w_out = os.pipe()
-    r_err, w_err = os.pipe()
-    p = subprocess.Popen([lib.SKIFF, "--root", lib.ROOT, *map(str, args)],
-                         stdin=r_in, stdout=w_out, stderr=w_err)
-    for fd in (r_in, w_out, w_err):
-        os.close(fd)
-    if not _held:
-        lib.at_cleanup(_close_held)
-    _held.extend([w_in, r_out, r_err])
-    rc = p.wait(timeout=timeout)
-    os.set_blocking(r_err, False)
-    try:
-        err = os.read(r_err, 65536)
-    except BlockingIOError:
-        err = b""
-    return rc, err.decode(errors="replace")
-
-
-# The counter renames a whole file into place, so a dump taken between a
-# truncate and a write cannot leave /tmp/count empty for good.
-COUNTER_SCRIPT = ("i=0; while true; do i=$((i+1)); echo $i > /tmp/count.new; "
-                  "mv /tmp/count.new /tmp/count; sleep 0.2; done")
-
-
-def _counter_bundle(edit=None):
-    script = COUNTER_SCRIPT
-
-    def change(cfg):
-        cfg["root"]["readonly"] = False
-        cfg["linux"]["cgroupsPath"] = f"/skiff-test-ck-{os.getpid()}-{time.monotonic_ns()}"
-        if edit:
-            edit(cfg)
-    return lib.Bundle(["sh", "-c", script], edit=change)
-
-
-def _count(b):
-    for _ in range(50):
-        try:
-            with open(os.path.join(b.rootfs, "tmp", "count")) as f:
-                v = f.read().strip()
-            if v:
-                return int(v)
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the counter wrote nothing")
-
-
-def _counting(b, cid):
-    """Waits until the counter in b moves; returns its value then."""
-    first = _count(b)
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        now = _count(b)
-        if now > first:
-            return now
-        time.sleep(0.2)
-    raise AssertionError(f"{cid}: the counter is stuck at {first}")
 
 
 def _counter_running(edit=None):
     """A detached counter container, counting; returns (bundle, id)."""
-    b = _counter_bundle(edit)
+    b = crlib.counter_bundle(f"/skiff-test-ck-{os.getpid()}-{time.monotonic_ns()}", edit)
     cid = lib.new_id("ck")
-    rc, err = _skiff_piped("run", "-d", "--bundle", b.path, cid)
-    assert rc == 0, err
-    _counting(b, cid)
+    _skiff.piped("run", "-d", "--bundle", b.path, cid)
+    crlib.counting(b, cid)
     return b, cid
-
-
-def _cgroup_of(pid):
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return line[3:].strip()
-    raise AssertionError(f"pid {pid} has no cgroup v2 line")
 
 
 def test_counter_continues_after_restore():
@@ -134,21 +47,20 @@ def test_counter_continues_after_restore():
     lib.skiff_ok("checkpoint", "--image-path", images, cid, timeout=300)
     # The dumped container is gone (runc's default), its process with it.
     assert lib.skiff("state", cid).returncode == 1
-    at_dump = _count(b)
+    at_dump = crlib.count(b)
     time.sleep(1)
-    assert _count(b) == at_dump, "the counter ran on after the dump"
+    assert crlib.count(b) == at_dump, "the counter ran on after the dump"
     assert os.path.exists(os.path.join(images, "skiff-checkpoint.json"))
     for f in os.listdir(lib.WORK):
         if f.startswith(f"prestart-{os.getpid()}.json."):
             os.unlink(os.path.join(lib.WORK, f))
-    rc, err = _skiff_piped("restore", "-d", "--image-path", images, "--bundle", b.path, cid)
-    assert rc == 0, err
+    _skiff.piped("restore", "-d", "--image-path", images, "--bundle", b.path, cid)
     st = lib.state(cid)
     assert st["status"] == "running", st
-    after = _counting(b, cid)
+    after = crlib.counting(b, cid)
     # It continued from the dump, it did not start again from 1.
     assert after > at_dump, (at_dump, after)
-    assert _cgroup_of(st["pid"]) == b.config["linux"]["cgroupsPath"]
+    assert lib.cgroup_of(st["pid"]) == b.config["linux"]["cgroupsPath"]
     # The prestart hook ran once on restore, with the restored init's pid.
     ran = [f for f in os.listdir(lib.WORK) if f.startswith(f"prestart-{os.getpid()}.json.")]
     assert len(ran) == 1, ran
@@ -170,14 +82,13 @@ def test_leave_running_and_restore_under_a_new_id():
     images = os.path.join(lib.WORK, f"img-{cid}")
     lib.skiff_ok("checkpoint", "--leave-running", "--image-path", images, cid, timeout=300)
     assert lib.state(cid)["status"] == "running"
-    at_dump = _counting(b, cid)
+    at_dump = crlib.counting(b, cid)
     lib.skiff_ok("delete", "--force", cid)
     new = lib.new_id("ckn")
-    rc, err = _skiff_piped("restore", "-d", "--image-path", images, "--bundle", b.path, new)
-    assert rc == 0, err
+    _skiff.piped("restore", "-d", "--image-path", images, "--bundle", b.path, new)
     st = lib.state(new)
     assert st["status"] == "running" and st["id"] == new, st
-    _counting(b, new)
+    crlib.counting(b, new)
     lib.skiff_ok("delete", "--force", new)
     assert lib.skiff("state", new).returncode == 1
     assert at_dump > 0
@@ -192,14 +103,13 @@ def test_pre_dump_then_dump():
     lib.skiff_ok("checkpoint", "--pre-dump", "--image-path", pre, cid, timeout=300)
     # A pre-dump leaves the container running.
     assert lib.state(cid)["status"] == "running"
-    _counting(b, cid)
+    crlib.counting(b, cid)
     lib.skiff_ok("checkpoint", "--image-path", final, "--parent-path", "../pre", cid,
                  timeout=300)
     assert os.path.islink(os.path.join(final, "parent"))
-    at_dump = _count(b)
-    rc, err = _skiff_piped("restore", "-d", "--image-path", final, "--bundle", b.path, cid)
-    assert rc == 0, err
-    assert _counting(b, cid) > at_dump
+    at_dump = crlib.count(b)
+    _skiff.piped("restore", "-d", "--image-path", final, "--bundle", b.path, cid)
+    assert crlib.counting(b, cid) > at_dump
     lib.skiff_ok("delete", "--force", cid)
 
 
@@ -222,8 +132,7 @@ def test_tcp_connection_survives_with_tcp_established():
                 n["path"] = f"/run/netns/{ns}"
     b = lib.Bundle(["sh", "-c", script], edit=edit)
     cid = lib.new_id("ck")
-    rc, err = _skiff_piped("run", "-d", "--bundle", b.path, cid)
-    assert rc == 0, err
+    _skiff.piped("run", "-d", "--bundle", b.path, cid)
     got = os.path.join(b.rootfs, "tmp", "got")
 
     def lines():
@@ -244,9 +153,8 @@ def test_tcp_connection_survives_with_tcp_established():
     assert not os.path.exists(images)
     lib.skiff_ok("checkpoint", "--tcp-established", "--image-path", images, cid, timeout=300)
     before = lines()[-1]
-    rc, err = _skiff_piped("restore", "-d", "--tcp-established", "--image-path", images,
-                           "--bundle", b.path, cid)
-    assert rc == 0, err
+    _skiff.piped("restore", "-d", "--tcp-established", "--image-path", images,
+                 "--bundle", b.path, cid)
     # CRIU 3.17 locks the namespace's traffic with iptables for the dump and, on Debian's
     # iptables-nft, cannot lift the lock after the restore (its iptables-restore exits 4;
     # runc's restores stay locked the same way): empty its chain as an operator would.
@@ -281,7 +189,7 @@ def test_tty_container():
     def accept_master(srv):
         conn, _ = srv.accept()
         _, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-        _held.extend(fds)  # _skiff_piped registered the cleanup
+        crlib.hold(fds)
         conn.close()
         srv.close()
         return fds[0]
@@ -293,8 +201,7 @@ def test_tty_container():
         return data
 
     srv, path = serve()
-    rc, err = _skiff_piped("run", "-d", "--console-socket", path, "--bundle", b.path, cid)
-    assert rc == 0, err
+    _skiff.piped("run", "-d", "--console-socket", path, "--bundle", b.path, cid)
     master = accept_master(srv)
     assert b"tick3" in read_until(master, b"tick3")
     images = os.path.join(lib.WORK, f"img-{cid}")
@@ -306,9 +213,8 @@ def test_tty_container():
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert lib.skiff("state", cid).returncode == 1
     srv, path = serve()
-    rc, err = _skiff_piped("restore", "-d", "--console-socket", path, "--image-path", images,
-                           "--bundle", b.path, cid)
-    assert rc == 0, err
+    _skiff.piped("restore", "-d", "--console-socket", path, "--image-path", images,
+                 "--bundle", b.path, cid)
     master = accept_master(srv)
     # The new master carries the same shell's output, still counting.
     data = read_until(master, b"tick")

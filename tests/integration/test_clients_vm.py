@@ -24,23 +24,28 @@ import subprocess
 import time
 
 import clients
+import crlib
 import lib
-import test_checkpoint_vm
 import test_containerd as ctd
 import test_podman as pm
+import vm
 
 MiB = 1024 * 1024
+
+
+def _drive(only, timeout, systemd=False):
+    """Boots the VM once and runs the tests named by ONLY there, with this runtime."""
+    vm.need_host()
+    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "podman", "conmon",
+                          "script")
+    clients.run_tests_in_vm(only, timeout=timeout, systemd=systemd)
 
 
 def test_clients_in_vm():
     """On this host (no v2 memory/pids controllers): boots tests/vm's pure cgroup v2 VM
     once and runs every test_ctr_* and test_podman_* test below there."""
-    if os.environ.get("SKIFF_IN_VM") == "1":
-        raise lib.Skip("the host-side driver of the tests below")
-    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "podman", "conmon",
-                          "script")
-    clients.run_tests_in_vm(["test_clients_vm.test_ctr_", "test_clients_vm.test_podman_"],
-                            timeout=1200)  # with podman's checkpoint/restore
+    _drive(["test_clients_vm.test_ctr_", "test_clients_vm.test_podman_"],
+           timeout=1200)  # with podman's checkpoint/restore
 
 
 def _need_ctr_vm():
@@ -53,11 +58,7 @@ def _need_podman_vm():
 
 def _cgroup_of(pid):
     """The cgroup v2 directory of pid, from /proc (not from the runtime or the client)."""
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            if line.startswith("0::"):
-                return "/sys/fs/cgroup" + line[3:].strip()
-    raise AssertionError(f"pid {pid} has no cgroup v2 line")
+    return "/sys/fs/cgroup" + lib.cgroup_of(pid)
 
 
 def _read(path):
@@ -280,7 +281,7 @@ def test_podman_checkpoint_and_restore():
         raise lib.Skip("criu is not installed")
     pm.setup()
     name = pm.new_name("ckpt")
-    script = test_checkpoint_vm.COUNTER_SCRIPT
+    script = crlib.COUNTER_SCRIPT
     r = pm.podman("run", "-d", "--name", name, clients.IMAGE, "sh", "-c", script)
     assert r.returncode == 0, f"podman run -d failed ({r.returncode}): {r.stderr}"
 
@@ -387,18 +388,12 @@ def test_clients_in_systemd_vm():
     """On this host: boots the VM with systemd as PID 1 once and runs the test_sd_* tests
     there: podman with its default cgroup manager (systemd, since systemd runs) and
     ctr with the runc shim's SystemdCgroup (--runc-systemd-cgroup)."""
-    if os.environ.get("SKIFF_IN_VM") == "1":
-        raise lib.Skip("the host-side driver of the tests below")
-    clients.require_tools("containerd", "ctr", "containerd-shim-runc-v2", "podman", "conmon",
-                          "script")
-    clients.run_tests_in_vm(["test_clients_vm.test_sd_"], timeout=900, systemd=True)
+    _drive(["test_clients_vm.test_sd_"], timeout=900, systemd=True)
 
 
 def _need_systemd_vm():
     clients.need_vm_controllers("test_clients_vm.test_clients_in_systemd_vm", "memory")
-    with open("/proc/1/comm") as f:
-        if f.read().strip() != "systemd":
-            raise lib.Skip("systemd is not PID 1 (test_clients_vm.test_clients_in_systemd_vm)")
+    vm.in_guest("test_clients_vm.test_clients_in_systemd_vm", systemd=True)
 
 
 def _unit(name, *props):

@@ -10,6 +10,15 @@ the built skiff and the tests are there at the same paths; the command runs
 as root in the caller's working directory (or cwd=) with SKIFF_IN_VM=1.
 With systemd=True the VM boots Debian's systemd as PID 1 and the command runs
 as the service skiff-vm-job.service (tests/vm/README.md, "systemd as PID 1").
+
+A module whose tests run in the VM has one host-side driver test, which boots it
+once for them:
+
+    def test_x_in_vm():                       # on the host
+        vm.drive("test_x.test_in_", timeout=600, tools=("/usr/sbin/criu",))
+
+    def test_in_something():                  # in the VM
+        vm.in_guest("test_x.test_x_in_vm", systemd=True)
 """
 import os
 import subprocess
@@ -120,3 +129,28 @@ def run_tests(only, timeout=400, env=None, systemd=False, cgroups="unified"):
     m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", lines[-1] if lines else "")
     assert status == 0 and m and m.group(2) == "0", f"status {status}:\n{out[-6000:]}"
     return int(m.group(1)), [line[5:] for line in lines if line.startswith("skip ")], out
+
+
+def need_host():
+    """Skips a host-side driver when it is itself in the VM (it would boot another)."""
+    if os.environ.get("SKIFF_IN_VM") == "1":
+        raise lib.Skip("the host-side driver: already in the VM")
+
+
+def in_guest(driver, systemd=False):
+    """Skips unless in the VM that the host-side test DRIVER boots; with systemd=True,
+    unless systemd is PID 1 there."""
+    if os.environ.get("SKIFF_IN_VM") != "1":
+        raise lib.Skip(f"runs inside the VM ({driver})")
+    if systemd and not os.path.isdir("/run/systemd/system"):
+        raise lib.Skip(f"systemd is not PID 1 in this VM ({driver})")
+
+
+def drive(only, timeout, tools=(), env=None, systemd=False, cgroups="unified"):
+    """A host-side driver: skips in the VM and when one of TOOLS (paths; with systemd,
+    systemd too) is not installed, then run_tests(); returns what that returns."""
+    need_host()
+    for tool in (*tools, *(["/lib/systemd/systemd"] if systemd else [])):
+        if not os.path.exists(tool):
+            raise lib.Skip(f"{tool} is not installed")
+    return run_tests(only, timeout, env, systemd, cgroups)
