@@ -121,7 +121,11 @@ def test_tcp_connection_survives_with_tcp_established():
     subprocess.run(["ip", "netns", "add", ns], check=True, timeout=60)
     lib.at_cleanup(lambda: subprocess.run(["ip", "netns", "delete", ns], timeout=60))
     subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True, timeout=60)
-    script = ("sleep 100000 | nc -l -p 7777 > /tmp/got & sleep 1; "
+    # The client connects once the listener is there (7777 is 1E61, 0A is LISTEN): a
+    # fixed second can be too short under TCG on a loaded host.
+    script = ("sleep 100000 | nc -l -p 7777 > /tmp/got & "
+              "until grep -qs ':1E61 [0-9A-F]*:0000 0A ' /proc/net/tcp /proc/net/tcp6; do "
+              "sleep 0.1; done; "
               "i=0; while true; do i=$((i+1)); echo $i; sleep 0.2; done | nc 127.0.0.1 7777")
 
     def edit(c):
