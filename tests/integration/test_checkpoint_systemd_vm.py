@@ -30,7 +30,7 @@ MiB = 1024 * 1024
 def test_checkpoint_systemd_in_vm():
     """On the host: boots the VM with systemd as PID 1 once and runs the tests below."""
     crlib.need_libcriu()
-    passed, skipped, _ = vm.drive("test_checkpoint_systemd_vm.test_cks_", timeout=1500,
+    passed, skipped, _ = vm.drive("test_checkpoint_systemd_vm.test_cks_", timeout=2700,
                                   tools=(crlib.CRIU, RUNC), systemd=True)
     assert passed > 0 and not skipped, f"skipped in the VM: {skipped}"
 
