@@ -105,6 +105,8 @@ struct cgroup_created {
 	 * nothing that was there before.
 	 */
 	char **made;
+	/* The cgroup its processes are listed in was made now: nothing is in it yet. */
+	bool fresh;
 };
 
 /*

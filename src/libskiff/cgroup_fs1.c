@@ -107,6 +107,8 @@ int fs1_plan_all(const struct fs1_host *h, const struct oci_resources *r, bool d
 static int write_plan(const struct fs1_host *h, const char *path, const struct cgroup_plan *p,
                       struct skiff_error **err)
 {
+	cleanup_close int fd = -1;
+
 	for (char **w = p->warnings; w && *w; w++)
 		log_warning("cgroup: %s", *w);
 	for (size_t i = 0; i < p->len; i++) {
@@ -114,7 +116,13 @@ static int write_plan(const struct fs1_host *h, const char *path, const struct c
 		const char *mnt = fs1_mount_for_file(h, p->w[i].file, ctl, sizeof(ctl));
 		cleanup_free char *dir = xasprintf("%s%s", mnt, path);
 
-		if (fs1_write(dir, &p->w[i], err) < 0)
+		/* One open for a run of writes to one file: devices.allow takes a
+		 * rule a write, eleven for runc's default devices. */
+		if (fd >= 0 && strcmp(p->w[i].file, p->w[i - 1].file) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fs1_write(dir, &p->w[i], &fd, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -269,6 +277,19 @@ static int open_self(const struct fs1_host *h, const char *path, cgroup_subs sub
 	return 0;
 }
 
+static char *procs_dir(const struct fs1_host *h, const char *path);
+
+/* Whether the hierarchy that lists the container's processes got its directory now. */
+static bool made_procs_dir(const struct fs1_host *h, const char *path, const struct made *m)
+{
+	cleanup_free char *dir = procs_dir(h, path);
+
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->v[i], dir) == 0)
+			return true;
+	return false;
+}
+
 static int fs1_create(const char *path, const struct oci_resources *r, struct cgroup_created *out,
                       struct skiff_error **err)
 {
@@ -298,6 +319,7 @@ static int fs1_create(const char *path, const struct oci_resources *r, struct cg
 		goto out;
 	}
 	out->mount = parent_dir(h->v1[0].mnt);
+	out->fresh = h->v2 ? !v2_existed : made_procs_dir(h, path, &m);
 	/* Born in the cgroup2 part (a hybrid host), it moves itself into the v1 ones. */
 	if (open_self(h, path, NULL, &out->self) == 0)
 		out->clone_fd = steal_fd(&v2fd);

@@ -159,24 +159,25 @@ const char *fs1_mount_for_file(const struct fs1_host *h, const char *file, char 
 	return fs1_mount_of(h, ctl);
 }
 
-int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error **err)
+int fs1_write(const char *dir, const struct cgroup_write *w, int *fd, struct skiff_error **err)
 {
 	cleanup_free char *path = xasprintf("%s/%s", dir, w->file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
 
+	if (*fd < 0)
+		*fd = open(path, O_WRONLY | O_CLOEXEC);
 	/* Without CFQ the weights are BFQ's (blkio.bfq.weight), as in runc. */
-	if (fd < 0 && errno == ENOENT && (w->flags & CGW_BFQ)) {
+	if (*fd < 0 && errno == ENOENT && (w->flags & CGW_BFQ)) {
 		free(path);
 		path = xasprintf("%s/blkio.bfq.%s", dir, w->file + strlen("blkio."));
-		fd = open(path, O_WRONLY | O_CLOEXEC);
+		*fd = open(path, O_WRONLY | O_CLOEXEC);
 	}
-	if (fd < 0 && errno == ENOENT && (w->flags & CGW_IF_EXISTS))
+	if (*fd < 0 && errno == ENOENT && (w->flags & CGW_IF_EXISTS))
 		return 0;
 	log_debug("cgroup: %s = %s", path, w->value);
-	if (fd < 0 && errno == ENOENT)
+	if (*fd < 0 && errno == ENOENT)
 		return error_msg(err, "cgroup: %s: this kernel has no %s (cgroup v1)", w->what,
 		                 path);
-	if (fd >= 0 && write_all(fd, w->value, strlen(w->value)) == 0)
+	if (*fd >= 0 && write_all(*fd, w->value, strlen(w->value)) == 0)
 		return 0;
 	if (w->flags & CGW_TRY)
 		return 0;

@@ -49,6 +49,7 @@ static int fs2_create_op(const char *path, const struct oci_resources *r,
 	if (fs2_create(path, r, &out->clone_fd, err) < 0)
 		return -1;
 	out->mount = xstrdup(mnt);
+	out->fresh = !existed;
 	if (!existed) {
 		out->made = xcalloc(2, sizeof(char *));
 		out->made[0] = steal_ptr(&dir);

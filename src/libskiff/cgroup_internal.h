@@ -328,8 +328,12 @@ const struct fs1_host *fs1_host_get(struct skiff_error **err);
 const char *fs1_mount_of(const struct fs1_host *h, const char *controller);
 /* Where the controller owning file ("memory.limit_in_bytes") is mounted; ctl gets its name. */
 const char *fs1_mount_for_file(const struct fs1_host *h, const char *file, char *ctl, size_t size);
-/* Writes w into dir; errors name w->what (the config field). */
-int fs1_write(const char *dir, const struct cgroup_write *w, struct skiff_error **err);
+/*
+ * Writes w into dir; errors name w->what (the config field).  *fd is the
+ * file written, opened when it is -1 and left open for the caller to write
+ * the same file again (and close).
+ */
+int fs1_write(const char *dir, const struct cgroup_write *w, int *fd, struct skiff_error **err);
 /* Reads mnt + path + "/" + file; -1 with errno, no error object. */
 int fs1_read(const char *mnt, const char *path, const char *file, char **out);
 

@@ -353,7 +353,8 @@ static int make_cgroup(struct create_plan *p, struct skiff_error **err)
 	 * limits.  Once create accepted it: a driver that cannot share (a
 	 * systemd scope is one unit) has said so instead.
 	 */
-	if (ret == 0 && cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 && npids > 0)
+	if (ret == 0 && !made.fresh && cgroup_pids(&p->cgroup, &pids, &npids, NULL) == 0 &&
+	    npids > 0)
 		log_warning("cgroup %s is not empty: %zu process(es) found (another container "
 		            "uses it?)",
 		            p->st.cgroup_path, npids);
@@ -630,7 +631,8 @@ static int create_steps(struct create_plan *p, struct skiff_error **err)
 		return -1;
 	log_debug("create `%s`: init ready, waiting for start", o->id);
 	fault_point("create.ready");
-	if (!pid_is_same(p->pid, p->st.pid_start))
+	/* Our child: its pidfd says it as /proc/PID/stat would, without a /proc lookup. */
+	if (p->pidfd >= 0 ? pidfd_exited(p->pidfd) : !pid_is_same(p->pid, p->st.pid_start))
 		return error_msg(err, "container init exited during create");
 	p->st.creating = false;
 	if (status_write(p->dirfd, &p->st, err) < 0)
@@ -1112,15 +1114,21 @@ static int stop_container(struct opened *c, struct skiff_error **err)
  * A stopped container with a pid namespace of its own: the kernel killed all
  * of its processes with its init, so what still runs in its cgroup is another
  * container's (one that shares the cgroup, as runc 1.1 allows).  That stays,
- * and so does the cgroup, as with runc.
+ * and so does the cgroup, as with runc.  *empty: the cgroup was listed and
+ * held no process, so there is nothing to kill before removing it.
  */
-static bool cgroup_left_to_others(const struct opened *c, const struct cgroup_manager *cg)
+static bool cgroup_left_to_others(const struct opened *c, const struct cgroup_manager *cg,
+                                  bool *empty)
 {
 	cleanup_free pid_t *pids = NULL;
 	size_t n = 0;
 
+	*empty = false;
 	if (c->state != STATE_STOPPED || !c->st.has_new_pidns || c->st.creating ||
-	    cgroup_pids(cg, &pids, &n, NULL) < 0 || n == 0)
+	    cgroup_pids(cg, &pids, &n, NULL) < 0)
+		return false;
+	*empty = n == 0;
+	if (n == 0)
 		return false;
 	log_warning("cgroup %s still holds %zu process(es) of another container: left in place",
 	            c->st.cgroup_path, n);
@@ -1132,24 +1140,25 @@ static int delete_opened(struct opened *c, bool force, struct skiff_error **err)
 	struct oci_config *cfg;
 	struct cgroup_manager cg;
 	int has = status_cgroup(&c->st, &cg, err);
+	bool empty = false;
 
 	if (has < 0)
 		return -1;
-	if (has && cgroup_left_to_others(c, &cg))
+	if (has && cgroup_left_to_others(c, &cg, &empty))
 		has = 0;
 	if ((c->state == STATE_RUNNING || c->state == STATE_PAUSED) && !force)
 		return error_msg(err, "container `%s` is %s: stop it first or use `delete --force`",
 		                 c->st.id, status_name(c->state));
 	log_debug("delete `%s` (%s)", c->st.id, status_name(c->state));
 	/* A dead create's init may not have seen its EOF yet. */
-	if (c->state != STATE_STOPPED || has || c->st.creating) {
+	if (c->state != STATE_STOPPED || (has && !empty) || c->st.creating) {
 		if (c->state == STATE_PAUSED && has)
 			cgroup_freeze(&cg, false, NULL);
 		if (stop_container(c, err) < 0)
 			return -1;
 	}
 	fault_point("delete.killed");
-	if (has && cgroup_destroy(&cg, true, err) < 0)
+	if (has && cgroup_destroy(&cg, !empty, err) < 0)
 		return -1;
 	fault_point("delete.cgroup");
 	intelrdt_remove(&c->st);

@@ -550,33 +550,26 @@ static uint64_t caps_grantable(uint64_t want, uint64_t allowed, const char *fiel
 	return want & allowed;
 }
 
-static int drop_bounding(uint64_t keep, struct skiff_error **err)
+/* *bnd gets the bounding set left, which nothing later in the init changes. */
+static int drop_bounding(uint64_t keep, uint64_t *bnd, struct skiff_error **err)
 {
 	int last = capability_last_cap();
 
+	*bnd = 0;
 	for (int c = 0; c <= last; c++) {
-		if (keep & CAP_BIT(c))
-			continue;
 		/* Skipping caps already gone lets exec work without CAP_SETPCAP. */
 		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) != 1)
 			continue;
+		if (keep & CAP_BIT(c)) {
+			*bnd |= CAP_BIT(c);
+			continue;
+		}
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0)
 			return error_errno(
 			    err, "process.capabilities.bounding: prctl PR_CAPBSET_DROP %s",
 			    capability_to_name(c) ? capability_to_name(c) : "?");
 	}
 	return 0;
-}
-
-static uint64_t read_bounding(void)
-{
-	int last = capability_last_cap();
-	uint64_t bnd = 0;
-
-	for (int c = 0; c <= last; c++)
-		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
-			bnd |= CAP_BIT(c);
-	return bnd;
 }
 
 /* In a user namespace whose setgroups is "deny", setgroups(2) always fails. */
@@ -722,7 +715,7 @@ static int apply_identity(const struct oci_process *p, struct process_caps *held
 	if (caps_from_config(p->capabilities, &want, err) < 0)
 		return -1;
 	/* PR_CAPBSET_DROP needs CAP_SETPCAP, which the uid change may take away. */
-	if (drop_bounding(want.bounding, err) < 0)
+	if (drop_bounding(want.bounding, &bnd, err) < 0)
 		return -1;
 	entered = enter_cwd_privileged(p->cwd, err);
 	if (entered < 0)
@@ -733,7 +726,6 @@ static int apply_identity(const struct oci_process *p, struct process_caps *held
 		return -1;
 	if (caps_get(&eff, &prm, &inh) < 0)
 		return error_errno(err, "process.capabilities: capget");
-	bnd = read_bounding();
 	want.effective = caps_grantable(want.effective, want.permitted,
 	                                "process.capabilities.effective", "not in permitted");
 	want.permitted = caps_grantable(want.permitted, prm, "process.capabilities.permitted",

@@ -568,10 +568,10 @@ unsigned long long pidfd_inode(int pidfd, pid_t pid)
 	return ino;
 }
 
-static bool pidfd_exited(int pidfd)
+bool pidfd_exited(int pidfd)
 {
 	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-	/* Readable once the process has exited, zombie or reaped. */
+
 	return poll(&pf, 1, 0) != 0;
 }
 

@@ -126,6 +126,8 @@ bool pid_is_same(pid_t pid, unsigned long long start);
  * or 0 where pidfds have no such inode (before Linux 6.9).
  */
 unsigned long long pidfd_inode(int pidfd, pid_t pid);
+/* Whether pidfd's process has exited (a zombie, or reaped). */
+bool pidfd_exited(int pidfd);
 /*
  * Whether pidfd (of st->pid) is the recorded init, alive (not exited, not a
  * zombie): by its pidfs inode when the state has one, else by start time.
