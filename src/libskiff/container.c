@@ -55,14 +55,9 @@
 
 static char *rfc3339_now(void)
 {
-	struct timespec ts;
-	struct tm tm;
 	char buf[64];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	rfc3339_utc_now(buf, sizeof(buf));
 	return xstrdup(buf);
 }
 

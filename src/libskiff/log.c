@@ -74,16 +74,11 @@ static void json_escape(FILE *f, const char *s)
 static void write_record(int fd, enum log_level level, const char *msg)
 {
 	char stamp[64];
-	struct timespec ts;
-	struct tm tm;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+	rfc3339_utc_now(stamp, sizeof(stamp));
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return;

@@ -595,18 +595,23 @@ void process_keep_original_groups(const struct oci_map *annotations)
 
 static int apply_groups(const struct oci_user *u, struct skiff_error **err)
 {
+	int saved;
+
 	if (keep_original_groups)
 		return 0;
-	if (setgroups_denied()) {
+	if (setgroups(u->additional_gids_len, (const gid_t *)u->additional_gids) == 0)
+		return 0;
+	/* A /proc read costs more than the call: made only once it failed. */
+	saved = errno;
+	if (saved == EPERM && setgroups_denied()) {
 		if (u->additional_gids_len == 0)
 			return 0;
 		return error_msg(err,
 		                 "process.user.additionalGids: setgroups is denied in this user "
 		                 "namespace (/proc/self/setgroups)");
 	}
-	if (setgroups(u->additional_gids_len, (const gid_t *)u->additional_gids) < 0)
-		return error_errno(err, "process.user.additionalGids: setgroups");
-	return 0;
+	errno = saved;
+	return error_errno(err, "process.user.additionalGids: setgroups");
 }
 
 /* ---- cwd ---- */

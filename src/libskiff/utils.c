@@ -76,6 +76,44 @@ char *xstrdup(const char *s)
 	return r;
 }
 
+void utc_date(time_t t, struct tm *out)
+{
+	/* Days since 1970-01-01 to a proleptic Gregorian date, counted in
+	 * 400-year eras that start on 1 March (the leap day last). */
+	long long days = t / 86400, secs = t % 86400;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468; /* 0000-03-01 to 1970-01-01 */
+	long long era = (days >= 0 ? days : days - 146096) / 146097;
+	long long doe = days - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153;
+	long long month = mp < 10 ? mp + 3 : mp - 9;
+
+	memset(out, 0, sizeof(*out));
+	out->tm_year = (int)(yoe + era * 400 + (month <= 2) - 1900);
+	out->tm_mon = (int)month - 1;
+	out->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	out->tm_hour = (int)(secs / 3600);
+	out->tm_min = (int)(secs / 60 % 60);
+	out->tm_sec = (int)(secs % 60);
+}
+
+void rfc3339_utc_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	utc_date(ts.tv_sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	char *r;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -41,6 +42,14 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The time now as RFC 3339 in UTC with nanoseconds ("2026-11-30T02:40:00.123456789Z"),
+ * runc's "created" format.  gmtime_r would read /etc/localtime on its first call.
+ */
+void rfc3339_utc_now(char *buf, size_t size);
+/* The UTC calendar date and time of t (the fields of struct tm that gmtime_r fills but
+ * tm_wday, tm_yday and tm_isdst). */
+void utc_date(time_t t, struct tm *out);
 void strv_free(char **v);
 size_t strv_len(char *const *v);
 

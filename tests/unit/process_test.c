@@ -276,6 +276,48 @@ static void test_validate_personality(void)
 	error_free(&err);
 }
 
+/* The prctl search gives what the kernel publishes. */
+static void test_last_cap_as_proc(void)
+{
+	cleanup_free char *text = NULL;
+
+	if (read_file("/proc/sys/kernel/cap_last_cap", &text, NULL, NULL) < 0) {
+		skip("no /proc/sys/kernel/cap_last_cap", "caps: last cap as /proc says");
+		return;
+	}
+	ok(capability_last_cap() == atoi(text), "caps: last cap %d, /proc says %d",
+	   capability_last_cap(), atoi(text));
+}
+
+/* utc_date against glibc's gmtime_r, over 1900-2400 and the days around leap days. */
+static void test_utc_date(void)
+{
+	bool same = true;
+	long checked = 0;
+
+	for (long long t = -2208988800LL; t < 13569465600LL && same; t += 86399 + t % 7) {
+		for (int d = -1; d <= 1; d++) {
+			time_t x = (time_t)(t + d);
+			struct tm a, b;
+
+			utc_date(x, &a);
+			gmtime_r(&x, &b);
+			checked++;
+			if (a.tm_year != b.tm_year || a.tm_mon != b.tm_mon ||
+			    a.tm_mday != b.tm_mday || a.tm_hour != b.tm_hour ||
+			    a.tm_min != b.tm_min || a.tm_sec != b.tm_sec) {
+				printf("#   %lld: %d-%d-%d %d:%d:%d, gmtime_r %d-%d-%d %d:%d:%d\n",
+				       (long long)x, a.tm_year, a.tm_mon, a.tm_mday, a.tm_hour,
+				       a.tm_min, a.tm_sec, b.tm_year, b.tm_mon, b.tm_mday,
+				       b.tm_hour, b.tm_min, b.tm_sec);
+				same = false;
+			}
+		}
+	}
+	ok(same && checked > 500000, "utc_date: as gmtime_r for %ld times from 1900 to 2400",
+	   checked);
+}
+
 static void test_cap_table(void)
 {
 	int last = capability_table_last();
@@ -299,6 +341,7 @@ static void test_cap_table(void)
 	   "caps: numbers outside the table have no name");
 	ok(capability_last_cap() >= CAP_CHOWN && capability_last_cap() <= 63,
 	   "caps: running kernel's last cap is %d", capability_last_cap());
+	test_last_cap_as_proc();
 }
 
 /* ---- behaviour: each case runs in a forked child and reports over a pipe ---- */
@@ -1023,6 +1066,7 @@ int main(void)
 	test_validate_io_and_affinity();
 	test_validate_personality();
 	test_cap_table();
+	test_utc_date();
 	if (geteuid() != 0) {
 		skip("needs root", "process behaviour tests");
 		done_testing();
