@@ -49,7 +49,7 @@ int intelrdt_validate(const struct oci_intel_rdt *r, struct skiff_error **err)
 	/* One directory below the root, or the root itself ("/"). */
 	if (r->clos_id && strcmp(r->clos_id, "/") != 0 &&
 	    (*r->clos_id == '\0' || strchr(r->clos_id, '/') ||
-	     name_index(".\0..\0info\0mon_groups\0mon_data", r->clos_id) >= 0))
+	     name_in(".\0..\0info\0mon_groups\0mon_data", r->clos_id) >= 0))
 		return error_msg(err, FIELD ".closID: \"%s\" is not a resctrl group name",
 		                 r->clos_id);
 	if (statfs(RESCTRL_MOUNT, &sfs) < 0 || sfs.f_type != RDTGROUP_SUPER_MAGIC)

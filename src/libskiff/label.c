@@ -189,11 +189,10 @@ int label_validate(const struct oci_config *c, struct skiff_error **err)
 
 static bool takes_mount_label(const struct oci_mount *m)
 {
-	if (m->type == NULL ||
-	    name_index("bind\0rbind\0proc\0sysfs\0cgroup\0cgroup2", m->type) >= 0)
+	if (m->type == NULL || name_in("bind\0rbind\0proc\0sysfs\0cgroup\0cgroup2", m->type) >= 0)
 		return false;
 	for (char **o = m->options; o && *o; o++)
-		if (name_index("bind\0rbind", *o) >= 0 || str_has_prefix(*o, "context="))
+		if (name_in("bind\0rbind", *o) >= 0 || str_has_prefix(*o, "context="))
 			return false;
 	return true;
 }

@@ -207,7 +207,7 @@ static void apply_option(struct mount_spec *s, const struct mount_option *o)
 
 static bool is_bind_type(const char *type)
 {
-	return name_index("bind\0rbind", type) >= 0;
+	return name_in("bind\0rbind", type) >= 0;
 }
 
 int mount_spec_parse(const struct oci_mount *m, const char *field, struct mount_spec *out,
@@ -322,7 +322,7 @@ static int validate_devices(const struct oci_linux *l, struct skiff_error **err)
 			                 "linux.devices[%zu].path: must be an absolute path, got "
 			                 "\"%s\"",
 			                 i, d->path ? d->path : "");
-		if (name_index("c\0b\0u\0p", t) < 0)
+		if (name_in("c\0b\0u\0p", t) < 0)
 			return error_msg(err,
 			                 "linux.devices[%zu].type: unknown type \"%s\" (want c, b, "
 			                 "u or p)",

@@ -92,10 +92,11 @@ static const char sched_flag_names[] = SCHED_FLAGS(NAME_STR);
 #define SCHED_FLAG_AT_BIT(n) &&SKIFF_##n == 1 << n##_pos_
 enum { SCHED_FLAGS(SCHED_FLAG_POS) };
 _Static_assert(1 SCHED_FLAGS(SCHED_FLAG_AT_BIT), "sched_flag_names: each name at its bit");
-/* The class is the position + 1 (IOPRIO_CLASS_NONE, 0, is not a class to ask for). */
-static const char ioprio_class_names[] = "IOPRIO_CLASS_RT\0IOPRIO_CLASS_BE\0IOPRIO_CLASS_IDLE";
+/* The class is the position + 1 (IOPRIO_CLASS_NONE, 0, is not a class to ask for).
+ * Hand-written lists end with "\0": the literal's own NUL ends only the last name. */
+static const char ioprio_class_names[] = "IOPRIO_CLASS_RT\0IOPRIO_CLASS_BE\0IOPRIO_CLASS_IDLE\0";
 /* PER_LINUX and PER_LINUX32. */
-static const char personality_names[] = "LINUX\0LINUX32";
+static const char personality_names[] = "LINUX\0LINUX32\0";
 
 /* ---- CPU lists: "0-3,7" ---- */
 

@@ -65,6 +65,8 @@ bool dot_or_dotdot(const char *s);
  */
 int name_index(const char *names, const char *name);
 const char *name_at(const char *names, int i);
+/* A literal list "A\0B" ends with one NUL, the end of B only: name_in adds the empty name. */
+#define name_in(literal, name) name_index(literal "\0", name)
 /*
  * For an X-macro list of constants, LIST(X) = X(A) X(B) ...:
  * `static const char names[] = LIST(NAME_STR);` packs their names,
